@@ -1,0 +1,16 @@
+"""Authenticated admin REST API under ``/admin/v1`` (bearer tokens, role-checked)."""
+import importlib
+
+MODULES = ("admin.auth", "admin.plugins", "admin.producers", "admin.products", "admin.certifications")
+
+
+def register(api) -> None:
+    """Register every admin blueprint on the flask-smorest ``api``."""
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        api.register_blueprint(module.blp)

@@ -1,0 +1,117 @@
+"""Application factory (Flask's pattern): settings → db → plugins → API → Celery."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from core.api import OcopApi, configure_parser, handle_domain_error
+from core.config import Settings, load_settings
+from core.db import db, run_ready_callbacks
+from core.errors import DomainError
+from core.plugins import build_plugin_manager
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
+    """Build the Flask app from ``settings`` (default: environment variables, DESIGN §2)."""
+    settings = settings or load_settings()
+    app = Flask("ocop", instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(settings.flask_config())
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.config.update(
+        API_TITLE="ocop-commerce", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "OCOP catalogue, orders and trade promotion API. "
+                                   "Errors use one envelope: {error: {code, message (vi), message_en, details}}."},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    db.init_app(app)
+    import core.models  # noqa: F401  (register tables)
+
+    pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
+    app.extensions["ocop_plugins"] = pm
+
+    configure_parser()
+    api = OcopApi(app)
+    app.extensions["ocop_api"] = api
+    app.register_error_handler(DomainError, handle_domain_error)
+
+    from admin import register as register_admin
+    from storefront_api import register as register_storefront
+    register_storefront(api)
+    register_admin(api)
+    for result in pm.hook.register_blueprints(app=app, api=api):
+        for blueprint in (result if isinstance(result, (list, tuple)) else [result]):
+            if blueprint is not None:
+                api.register_blueprint(blueprint)
+
+    from core.docs import register_docs
+    register_docs(app, api)
+    _register_health(app)
+    _register_media(app)
+
+    @app.teardown_request
+    def _after_commit_hooks(exc):
+        if exc is None:
+            run_ready_callbacks()
+
+    from core.celery_app import init_celery
+    init_celery(app)
+    return app
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: the process answers."""
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness: database, broker and search backend reachable."""
+        checks = {}
+        try:
+            db.session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # report, don't crash
+            checks["database"] = f"error: {type(exc).__name__}"
+        settings = app.config["OCOP"]
+        if settings.broker_url:
+            try:
+                with app.extensions["celery"].connection_for_write() as conn:
+                    conn.ensure_connection(max_retries=1, timeout=2)
+                checks["broker"] = "ok"
+            except Exception as exc:
+                checks["broker"] = f"error: {type(exc).__name__}"
+        else:
+            checks["broker"] = "in-process"
+        ping = app.extensions.get("ocop_search_ping")
+        if ping is not None:
+            try:
+                checks["search"] = "ok" if ping() else "error"
+            except Exception as exc:
+                checks["search"] = f"error: {type(exc).__name__}"
+        ok = all(v in ("ok", "in-process") for v in checks.values())
+        return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), (200 if ok else 503)
+
+
+def _register_media(app: Flask) -> None:
+    from flask import abort, send_file
+    from core.storage import storage
+
+    @app.get("/media/<path:key>", endpoint="media")
+    def media(key):
+        """Uploaded files (product images)."""
+        try:
+            path = storage().path(key)
+        except ValueError:
+            abort(404)
+        if not path.is_file():
+            abort(404)
+        return send_file(path, max_age=86400)

@@ -1,0 +1,46 @@
+"""The Celery app, bound to the Flask app; eager (in-process) when no broker is configured."""
+from __future__ import annotations
+
+from celery import Celery, Task
+from celery.schedules import crontab
+
+celery_app = Celery("ocop")
+
+
+def init_celery(app) -> Celery:
+    """Configure :data:`celery_app` from the Flask app's settings and plugin hooks."""
+    settings = app.config["OCOP"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    eager = not settings.broker_url
+    celery_app.Task = FlaskTask
+    celery_app.conf.update(
+        broker_url=settings.broker_url or "memory://",
+        result_backend=None,
+        task_always_eager=eager,
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Ho_Chi_Minh",
+        enable_utc=True,
+    )
+    import core.tasks  # noqa: F401  (registers core tasks)
+    schedule = {
+        "expire-certifications-daily": {
+            "task": "ocop.certifications.expire",
+            "schedule": crontab(hour=0, minute=15),
+        },
+    }
+    for extra in app.extensions["ocop_plugins"].hook.register_tasks(celery=celery_app):
+        if extra:
+            schedule.update(extra)
+    celery_app.conf.beat_schedule = schedule
+    app.extensions["celery"] = celery_app
+    return celery_app

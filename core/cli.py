@@ -1,0 +1,166 @@
+"""The ``ocop`` command line. Every command honours the DESIGN §2 environment variables."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+from tqdm import tqdm
+
+from core.config import load_settings
+from core.plugins import build_plugin_manager
+
+
+def _app():
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if "app" not in root.meta:
+        from core.app import create_app
+        root.meta["app"] = create_app(plugin_manager=root.meta.get("pm"))
+    return root.meta["app"]
+
+
+def with_app(func):
+    """Run the command inside an app context."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _app().app_context():
+            return func(*args, **kwargs)
+    return wrapper
+
+
+@click.group()
+@click.pass_context
+def cli(ctx):
+    """ocop-commerce: OCOP catalogue, orders and trade promotion."""
+    obj = ctx.obj or {}
+    ctx.meta["pm"] = obj.get("pm") or build_plugin_manager(load_settings().plugins_disabled)
+
+
+@cli.group()
+def db():
+    """Database schema (Alembic migrations for the core and every enabled plugin)."""
+
+
+@db.command("upgrade")
+@with_app
+def db_upgrade():
+    """Apply all migrations (core first, then plugins)."""
+    from core import migrate
+    done = migrate.upgrade()
+    click.echo(f"Upgraded: {', '.join(done)}")
+
+
+@db.command("revision")
+@click.option("--component", default="core", show_default=True)
+@click.option("-m", "--message", required=True)
+@with_app
+def db_revision(component, message):
+    """Autogenerate a migration for a component (developers)."""
+    from core import migrate
+    migrate.revision(component, message)
+
+
+@cli.group()
+def seed():
+    """Load data."""
+
+
+@seed.command("demo")
+@with_app
+def seed_demo():
+    """Load the demo OCOP catalogue (idempotent)."""
+    from core.demo import demo_data, seed_demo as run
+    total = len(demo_data()["products"])
+    with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
+        result = run(progress=lambda: bar.update(1))
+    if result.get("skipped"):
+        click.echo("Demo data already present; nothing loaded.")
+    else:
+        click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host, port):
+    """Development server (production: gunicorn 'core.wsgi:app')."""
+    app = _app()
+    click.echo(f"ocop-commerce serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@cli.group()
+def plugins():
+    """Plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json):
+    """Show plugins found through ``ocop.plugins`` entry points."""
+    pm = click.get_current_context().find_root().meta["pm"]
+    rows = pm.describe()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = "enabled" if row["enabled"] else "disabled"
+        click.echo(f"{row['name']:<20} {row['version'] or '-':<10} {state:<9} {', '.join(row['hooks'])}")
+
+
+@cli.group()
+def certifications():
+    """OCOP certifications."""
+
+
+@certifications.command("expire")
+@with_app
+def certifications_expire():
+    """Expire due certifications, delist their products, warn producers 60 days ahead."""
+    from core.services.certifications import run_daily_maintenance
+    result = run_daily_maintenance()
+    click.echo(f"Expired {result['expired']}, warned {result['warned']}.")
+
+
+@cli.group()
+def users():
+    """User accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "organiser", "certifier", "producer", "operator"]))
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--province", "province_code", default=None, help="province code for organiser/certifier")
+@click.option("--producer-id", type=int, default=None)
+@click.option("--full-name", default=None)
+@with_app
+def users_create(username, role, password, province_code, producer_id, full_name):
+    """Create a user."""
+    from core.db import commit
+    from core.errors import DomainError
+    from core.services.accounts import create_user
+    try:
+        user = create_user(username, password, role, province_code=province_code, producer_id=producer_id,
+                           full_name=full_name)
+        commit()
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.message} / {exc.message_en}")
+    click.echo(f"Created user {user.username} ({user.role}).")
+
+
+def build_cli(pm=None) -> tuple[click.Group, object]:
+    """The root group with plugin commands added through ``register_cli``."""
+    pm = pm or build_plugin_manager(load_settings().plugins_disabled)
+    if not getattr(cli, "_ocop_plugins_registered", False):
+        pm.hook.register_cli(cli=cli)
+        cli._ocop_plugins_registered = True
+    return cli, pm
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    root, pm = build_cli()
+    root(args=argv, prog_name="ocop", obj={"pm": pm})

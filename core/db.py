@@ -1,0 +1,99 @@
+"""Database handle, shared column types and the after-commit queue."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware current time in UTC (everything is stored in UTC)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC datetimes on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+def component_table_args(component: str, *args) -> tuple:
+    """``__table_args__`` tagging a table with the component (core or a plugin) that owns its migrations."""
+    return (*args, {"info": {"component": component}})
+
+
+# --- after-commit callbacks ----------------------------------------------------
+_QUEUE_KEY = "ocop_after_commit"
+
+
+def on_commit(callback: Callable[[], None], session: Session | None = None) -> None:
+    """Run ``callback`` after the current transaction commits; drop it on rollback.
+
+    This is how state-change hooks (order_created, product_delisted, …) fire
+    only once the change is durable, like Saleor's ``transaction.on_commit``.
+    """
+    session = session or db.session()
+    session.info.setdefault(_QUEUE_KEY, []).append(callback)
+
+
+_READY_KEY = "ocop_after_commit_ready"
+
+
+@event.listens_for(Session, "after_commit")
+def _mark_ready(session: Session) -> None:
+    # SQL cannot be emitted inside after_commit, so callbacks are only moved to
+    # a "ready" list here and run by commit() / run_ready_callbacks().
+    session.info.setdefault(_READY_KEY, []).extend(session.info.pop(_QUEUE_KEY, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # outermost transaction only
+        session.info.pop(_QUEUE_KEY, None)
+
+
+def run_ready_callbacks(session: Session | None = None) -> None:
+    """Run callbacks whose transaction has committed (also called at request teardown)."""
+    session = session or db.session()
+    while session.info.get(_READY_KEY):
+        callback = session.info[_READY_KEY].pop(0)
+        callback()
+
+
+def commit() -> None:
+    """Commit the current session, then run the after-commit callbacks (hooks)."""
+    session = db.session()
+    session.commit()
+    run_ready_callbacks(session)

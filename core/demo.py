@@ -1,0 +1,90 @@
+"""Loads the demo OCOP catalogue (drawn from the seed plans) shipped in ``core/data``."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+
+from sqlalchemy import select
+from stdnum import ean
+
+from core.db import commit, db
+from core.models import Certification, Producer, Product, User
+from core.services import certifications, geo, listing, producers, products
+from core.services.accounts import create_user
+
+DEMO_PASSWORD = "ocop-demo-2026"
+
+
+def demo_data() -> dict:
+    return json.loads(resources.files("core").joinpath("data/demo_catalogue.json").read_text("utf-8"))
+
+
+def demo_gtin(index: int) -> str:
+    """An illustrative GTIN-13 with Vietnam's GS1 prefix 893 and a valid check digit."""
+    body = f"893{index:09d}"
+    return body + ean.calc_check_digit(body)
+
+
+def seed_demo(progress=None) -> dict:
+    """Load demo units, producers, products, variants, certifications and demo users (idempotent). Commits."""
+    data = demo_data()
+    if db.session.execute(select(Product.id).limit(1)).first():
+        return {"skipped": True}
+    geo.upsert_units(data["administrative_units"])
+    commit()
+    admin = create_user("admin", DEMO_PASSWORD, "admin", full_name="Quản trị viên demo")
+    create_user("sct.dongnai", DEMO_PASSWORD, "organiser", province_code="75",
+                full_name="Sở Công Thương Đồng Nai")
+    create_user("hoidong.dongnai", DEMO_PASSWORD, "certifier", province_code="75",
+                full_name="Hội đồng OCOP tỉnh Đồng Nai")
+    commit()
+    by_key: dict[str, Producer] = {}
+    for row in data["producers"]:
+        by_key[row["key"]] = producers.create_producer(None, {
+            "name": row["name"], "legal_form": row["legal_form"], "commune_code": row["commune"]})
+    for key, producer in by_key.items():
+        create_user(f"cs.{key}", DEMO_PASSWORD, "producer", producer_id=producer.id, full_name=producer.name)
+    commit()
+    gtin_index = 1
+    stock = {}
+    items = data["products"]
+    for row in items:
+        producer = by_key[row["producer"]]
+        variants = []
+        for v in row["variants"]:
+            variants.append({"sku": v["sku"], "name": v["name"], "price": v["price"], "gtin": demo_gtin(gtin_index),
+                             "is_service": v.get("stock") is None})
+            stock[v["sku"]] = v.get("stock")
+            gtin_index += 1
+        product = products.create_product(admin, producer, {
+            "name": row["name"], "group": row["group"], "product_set": row.get("product_set"),
+            "description": row.get("description"), "origin_commune_code": row.get("commune", producer.commune_code),
+            "status": "active", "variants": variants})
+        for n, c in enumerate(sorted(row["certifications"], key=lambda c: c["issued_on"])):
+            certifications.record_certification(admin, product, {
+                "stars": c["stars"], "score": c["score"], "level": c["level"], "criteria_set": c["criteria"],
+                "issued_on": dt.date.fromisoformat(c["issued_on"]),
+                "decision_no": c.get("decision_no") or f"{100 + n + gtin_index}/QĐ-UBND",
+                "issuing_unit_code": _issuing_unit(producer, c["level"]),
+                "council": _council(c["level"])})
+        if progress:
+            progress()
+    for product in db.session.execute(select(Product)).scalars():
+        listing.refresh(product)
+    commit()
+    return {"producers": len(by_key), "products": len(items), "stock": stock}
+
+
+def _issuing_unit(producer: Producer, level: str) -> str | None:
+    if level == "central":
+        return None
+    chain = geo.lineage(producer.commune)
+    wanted = "district" if level == "district" else "province"
+    return next((u.code for u in chain if u.level == wanted), None)
+
+
+def _council(level: str) -> str:
+    return {"district": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp huyện",
+            "province": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp tỉnh",
+            "central": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp trung ương"}[level]

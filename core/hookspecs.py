@@ -1,0 +1,179 @@
+"""Hook specifications: the only way plugins extend the core.
+
+Every hook documents when it is called, what it receives and what it may
+return. Hooks that report a state change (``*_listed``, ``order_*``,
+``certification_changed``, ``stock_changed``) are called only after the
+database transaction that made the change has committed; an implementation
+that needs slow work should enqueue a Celery task. Implementations may omit
+arguments they do not need (pluggy passes only the ones they name).
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ocop")
+hookimpl = pluggy.HookimplMarker("ocop")
+
+
+# --- registration -------------------------------------------------------------
+@hookspec
+def register_blueprints(app, api):
+    """Called once while the app is built, after the core blueprints.
+
+    Return a list of ``flask_smorest.Blueprint`` objects (or a single one);
+    the core registers them on ``api`` so they appear in ``/openapi.json``.
+    Plugin routes must live under ``/storefront/v1/…`` or ``/admin/v1/…``.
+    """
+
+
+@hookspec
+def register_migrations():
+    """Called by ``ocop db upgrade`` and at app build time.
+
+    Return ``(component, versions_dir)``: the plugin's name (used for its own
+    Alembic version table ``alembic_version_<component>``) and the folder of
+    its Alembic revisions. Tables of the plugin carry
+    ``info={"component": component}`` (see ``core.db.component_table_args``).
+    A disabled plugin's tables are simply left alone.
+    """
+
+
+@hookspec
+def register_cli(cli):
+    """Called once when the ``ocop`` command group is built.
+
+    ``cli`` is the root ``click.Group``; add commands or sub-groups to it.
+    Returns nothing.
+    """
+
+
+@hookspec
+def register_tasks(celery):
+    """Called once when the Celery app is configured.
+
+    Import the plugin's task modules here (so workers know them) and return
+    a dict of Celery beat schedule entries (``{"name": {"task": …,
+    "schedule": …}}``) or None.
+    """
+
+
+@hookspec(historic=True)
+def register_sales_channel_kinds(registry):
+    """Historic: called at start-up and replayed for plugins registered later.
+
+    Call ``registry.add(code, name_vi, name_en)`` for each kind of sales
+    channel the plugin provides (``sales_point``, ``fair_booth``,
+    ``marketplace``, ``livestream``). The core owns ``online_store``.
+    """
+
+
+@hookspec(historic=True)
+def register_stock_location_kinds(registry):
+    """Historic: called at start-up and replayed for plugins registered later.
+
+    Call ``registry.add(code, name_vi, name_en)`` for each kind of stock
+    location the plugin provides. The core owns ``producer_warehouse``.
+    """
+
+
+# --- providers ----------------------------------------------------------------
+@hookspec
+def payment_gateways(settings):
+    """Called when checkout or payment code needs the available gateways.
+
+    ``settings`` is the resolved :class:`core.config.Settings`. Return a list
+    of objects implementing :class:`core.services.payments.PaymentGateway`
+    (or an empty list when the gateway is not configured).
+    """
+
+
+@hookspec
+def shipping_methods(checkout, address):
+    """Called when a checkout's delivery options are computed.
+
+    ``address`` is the validated shipping address dict (province and commune
+    codes, weight in grams under ``weight_g``). Return a list of
+    :class:`core.services.shipping.ShippingQuote` (code, name, name_en,
+    fee in VND) the shopper may choose from.
+    """
+
+
+@hookspec(firstresult=True)
+def order_attribution(order):
+    """firstresult: called when an order is placed, before it is committed.
+
+    Return a dict ``{"source": …, "reference": …}`` naming the livestream,
+    campaign or feed that gets credit for the order, or None to pass; the
+    first non-None answer wins and is stored on the order.
+    """
+
+
+@hookspec
+def search_document(product, document):
+    """Called when a listed product's search document is built.
+
+    ``document`` is the core's dict (read-only by convention). Return a dict
+    of extra fields to merge into it, or None.
+    """
+
+
+@hookspec
+def reports(user):
+    """Called by ``GET /admin/v1/reports``.
+
+    Return a list of dicts ``{"code", "name", "name_en", "url"}`` describing
+    reports the plugin offers to ``user`` (already authenticated).
+    """
+
+
+# --- state changes (after commit) ---------------------------------------------
+@hookspec
+def product_listed(product):
+    """After commit: ``product`` became visible in the storefront (active with a valid 3+ star certification)."""
+
+
+@hookspec
+def product_delisted(product, reason):
+    """After commit: ``product`` stopped being listed.
+
+    ``reason`` is one of ``expired``, ``withdrawn``, ``downgraded``,
+    ``archived``, ``superseded``, ``deactivated``.
+    """
+
+
+@hookspec
+def certification_changed(certification, previous_status):
+    """After commit: a certification was created or changed status.
+
+    ``previous_status`` is None for a new certification.
+    """
+
+
+@hookspec
+def certification_expiring(certification, days_left):
+    """After commit: a producer was warned that ``certification`` expires in ``days_left`` days (60-day window)."""
+
+
+@hookspec
+def stock_changed(stock, movement):
+    """After commit: ``stock`` (variant × location) changed by ``movement`` (a ledger row)."""
+
+
+@hookspec
+def order_created(order):
+    """After commit: ``order`` was placed and its stock allocated."""
+
+
+@hookspec
+def order_paid(order, payment):
+    """After commit: ``order`` became fully paid by ``payment``."""
+
+
+@hookspec
+def order_cancelled(order):
+    """After commit: ``order`` was cancelled and its allocations released."""
+
+
+@hookspec
+def order_fulfilled(order, fulfilment):
+    """After commit: ``fulfilment`` shipped some of ``order``'s lines and deducted their stock."""

@@ -1,0 +1,6 @@
+"""Core ORM models. Importing this package registers every core table."""
+from core.models.geo import AdministrativeUnit  # noqa: F401
+from core.models.catalogue import Producer, Product, ProductImage, Variant, Certification  # noqa: F401
+from core.models.accounts import User, ApiToken  # noqa: F401
+from core.models.audit import AuditEvent  # noqa: F401
+from core.models.notifications import Notification  # noqa: F401

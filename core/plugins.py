@@ -1,0 +1,131 @@
+"""Plugin manager: loads ``ocop.plugins`` entry points into pluggy.
+
+Built-in plugins are registered through the same entry points as third-party
+ones, so ``pip install`` of a distribution declaring
+``[options.entry_points] ocop.plugins = name = package.module`` is enough.
+``OCOP_PLUGINS_DISABLED`` (comma list of entry-point names) skips plugins.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import logging
+from dataclasses import dataclass, field
+
+import pluggy
+from flask import current_app
+
+from core import hookspecs
+
+ENTRY_POINT_GROUP = "ocop.plugins"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    enabled: bool
+    hooks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "module": self.module, "distribution": self.distribution,
+                "version": self.version, "enabled": self.enabled, "hooks": self.hooks}
+
+
+class KindRegistry:
+    """Collects kinds (sales channels, stock locations) registered by the core and plugins."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, dict] = {}
+
+    def add(self, code: str, name_vi: str, name_en: str) -> None:
+        self._kinds[code] = {"code": code, "name": name_vi, "name_en": name_en}
+
+    def __contains__(self, code: str) -> bool:
+        return code in self._kinds
+
+    def all(self) -> list[dict]:
+        return list(self._kinds.values())
+
+
+class OcopPluginManager(pluggy.PluginManager):
+    """pluggy manager that remembers where each plugin came from."""
+
+    def __init__(self) -> None:
+        super().__init__("ocop")
+        self.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.sales_channel_kinds = KindRegistry()
+        self.stock_location_kinds = KindRegistry()
+        self.sales_channel_kinds.add("online_store", "Cửa hàng trực tuyến", "Online store")
+        self.stock_location_kinds.add("producer_warehouse", "Kho của chủ thể", "Producer warehouse")
+
+    def load_entry_points(self, disabled: list[str]) -> None:
+        """Import and register every ``ocop.plugins`` entry point not in ``disabled``."""
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.infos:
+                continue
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(name=ep.name, module=ep.value, enabled=ep.name not in disabled,
+                              distribution=dist.name if dist else None,
+                              version=dist.version if dist else None)
+            self.infos[ep.name] = info
+            if not info.enabled:
+                continue
+            module = ep.load()
+            self.register(module, name=ep.name)
+
+    def register(self, plugin, name=None):
+        name = super().register(plugin, name=name)
+        if name and name not in self.infos:
+            module = getattr(plugin, "__name__", repr(plugin))
+            self.infos[name] = PluginInfo(name=name, module=module, distribution=None,
+                                          version=None, enabled=True)
+        return name
+
+    def start(self) -> None:
+        """Fail loudly on hook implementations without a spec; replay registration hooks."""
+        self.check_pending()
+        self.hook.register_sales_channel_kinds.call_historic(kwargs={"registry": self.sales_channel_kinds})
+        self.hook.register_stock_location_kinds.call_historic(kwargs={"registry": self.stock_location_kinds})
+
+    def describe(self) -> list[dict]:
+        """Name, version, enabled flag and implemented hooks of every known plugin."""
+        result = []
+        for name, info in sorted(self.infos.items()):
+            plugin = self.get_plugin(name)
+            info.hooks = sorted(hc.name for hc in self.get_hookcallers(plugin) or []) if plugin else []
+            result.append(info.as_dict())
+        return result
+
+    def is_enabled(self, name: str) -> bool:
+        return self.get_plugin(name) is not None
+
+    def migration_components(self) -> list[tuple[str, str]]:
+        """``(component, versions_dir)`` of enabled plugins that ship migrations."""
+        found = []
+        for result in self.hook.register_migrations():
+            if result:
+                found.append(tuple(result))
+        return found
+
+
+def build_plugin_manager(disabled: list[str]) -> OcopPluginManager:
+    """Create a manager with all enabled entry-point plugins registered and started."""
+    pm = OcopPluginManager()
+    pm.load_entry_points(disabled)
+    pm.start()
+    return pm
+
+
+def plugin_manager() -> OcopPluginManager:
+    """The current app's plugin manager."""
+    return current_app.extensions["ocop_plugins"]
+
+
+def hooks():
+    """Shortcut for ``plugin_manager().hook`` (call hooks with keyword arguments)."""
+    return plugin_manager().hook

@@ -1,0 +1,1 @@
+"""Business rules. Routes parse input, call a service, serialise the result."""

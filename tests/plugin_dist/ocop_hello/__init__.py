@@ -1,0 +1,1 @@
+"""Tiny third-party plugin: one table, one route, a CLI command and hook receivers."""
