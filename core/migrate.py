@@ -32,7 +32,7 @@ def upgrade(progress=None) -> list[str]:
     done = []
     for component, versions in components():
         with db.engine.begin() as connection:
-            command.upgrade(_config(component, versions, connection), "head")
+            command.upgrade(_config(component, versions, connection), "heads")
         done.append(component)
         if progress:
             progress(component)
