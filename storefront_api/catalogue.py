@@ -1,10 +1,11 @@
 """Storefront catalogue: listed products, product detail, producer pages, product groups."""
 from __future__ import annotations
 
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.services import catalogue_read, producers, products
+from core.services import catalogue_cache, catalogue_read, producers, products
 from core.errors import NotFound
 from storefront_api.schemas import (GroupSchema, ProducerPageSchema, ProductDetailSchema, ProductPageSchema,
                                     ProductQuerySchema)
@@ -13,13 +14,19 @@ blp = Blueprint("storefront_catalogue", __name__, url_prefix="/storefront/v1",
                 description="Public catalogue of certified OCOP products")
 
 
+def json_body(data) -> bytes:
+    return current_app.json.dumps(data).encode()
+
+
 @blp.route("/products")
 class ProductList(MethodView):
     @blp.arguments(ProductQuerySchema, location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args):
         """List listed OCOP products (active, unexpired 3+ star certification)."""
-        return catalogue_read.list_products(args)
+        body = catalogue_cache.cached("products", args, lambda: json_body(
+            ProductPageSchema().dump(catalogue_read.list_products(args))))
+        return Response(body, mimetype="application/json")
 
 
 @blp.route("/products/<slug>")

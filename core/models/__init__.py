@@ -4,3 +4,5 @@ from core.models.catalogue import Producer, Product, ProductImage, Variant, Cert
 from core.models.accounts import User, ApiToken  # noqa: F401
 from core.models.audit import AuditEvent  # noqa: F401
 from core.models.notifications import Notification  # noqa: F401
+from core.models.inventory import SalesChannel, Stock, StockLocation, StockLot, StockMovement  # noqa: F401
+from core.models.cache import CatalogueVersion  # noqa: F401

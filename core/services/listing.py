@@ -46,6 +46,8 @@ def refresh(product: Product, reason: str = "changed") -> bool:
     product.listed_stars = cert.stars if cert else None
     product.listed_until = cert.expires_on if (cert and listed) else None
     db.session.flush()
+    from core.services.catalogue_cache import bump
+    bump()
     for listener in _listeners:
         listener(product, was_listed, reason)
     if listed != was_listed:
