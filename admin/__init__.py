@@ -1,7 +1,10 @@
 """Authenticated admin REST API under ``/admin/v1`` (bearer tokens, role-checked)."""
 import importlib
 
-MODULES = ("admin.auth", "admin.plugins", "admin.producers", "admin.products", "admin.certifications")
+MODULES = ("admin.auth", "admin.plugins", "admin.producers", "admin.products", "admin.certifications",
+           "admin.stock", "admin.sales_channels",
+           "admin.users", "admin.audit", "admin.geo", "admin.notifications", "admin.reports",
+           "admin.imports", "admin.orders")
 
 
 def register(api) -> None:

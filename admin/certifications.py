@@ -18,7 +18,8 @@ class ProductCertifications(MethodView):
     @blp.response(200, CertificationOutSchema(many=True))
     def get(self, product_id):
         """Certification history of a product (newest last)."""
-        return products.view_product(current_user(), product_id).certifications
+        history = products.view_product(current_user(), product_id).certifications
+        return sorted(history, key=lambda c: (c.issued_on, c.id))  # a downgrade keeps the issue date
 
     @require_roles(*CERTIFIERS)
     @blp.arguments(CertificationInSchema)

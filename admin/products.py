@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from admin.schemas import (ImageOutSchema, ImageUrlSchema, ProductInSchema, ProductOutSchema, ProductPageSchema,
                            ProductPatchSchema, ProductQuerySchema, VariantInSchema, VariantOutSchema,
                            VariantPatchSchema)
-from core.errors import invalid
+from core.errors import ValidationFailed, invalid
 from core.security import current_user, require_roles
 from core.services import producers, products
 
@@ -90,5 +91,8 @@ class Images(MethodView):
                 raise invalid("file", "thiếu tệp ảnh", "file is required")
             alt = request.form.get("alt")
             return products.add_image_upload(user, product, upload.read(), upload.mimetype, alt)
-        data = ImageUrlSchema().load(request.get_json(silent=True) or {})
+        try:
+            data = ImageUrlSchema().load(request.get_json(silent=True) or {})
+        except ValidationError as exc:  # parsed by hand (multipart or JSON), so map it to the envelope
+            raise ValidationFailed(exc.messages)
         return products.add_image_url(user, product, data["url"], data.get("alt"))

@@ -4,9 +4,11 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from core.models.catalogue import CERTIFICATION_LEVELS, LEGAL_FORMS, PRODUCER_STATUSES, PRODUCT_STATUSES
-from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
+from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, PartialMixin, paginated
 
 ML = {"multiline": True}
+# apispec would render a Decimal field's range as strings ("0.00"), which is invalid OpenAPI
+SCORE_DOC = {"minimum": 0, "maximum": 100, "description": "score out of 100 (2 decimals)"}
 
 
 class ProducerInSchema(BaseSchema):
@@ -22,9 +24,8 @@ class ProducerInSchema(BaseSchema):
     website = fields.Url(allow_none=True)
 
 
-class ProducerPatchSchema(ProducerInSchema):
-    class Meta:
-        partial = True
+class ProducerPatchSchema(PartialMixin, ProducerInSchema):
+    pass
 
 
 class ProducerStatusSchema(BaseSchema):
@@ -70,10 +71,9 @@ class VariantInSchema(BaseSchema):
     active = fields.Boolean()
 
 
-class VariantPatchSchema(VariantInSchema):
-    class Meta:
-        partial = True
-        exclude = ("sku",)
+class VariantPatchSchema(PartialMixin, VariantInSchema):
+    class Meta(VariantInSchema.Meta):
+        exclude = ("sku",)  # a SKU never changes (stock and orders refer to it)
 
 
 class VariantOutSchema(OutputSchema):
@@ -155,7 +155,8 @@ class ProductQuerySchema(PageArgsSchema):
 
 class CertificationInSchema(BaseSchema):
     stars = fields.Integer(required=True, strict=True, validate=validate.Range(3, 5))
-    score = fields.Decimal(required=True, places=2, as_string=False, validate=validate.Range(0, 100))
+    score = fields.Decimal(required=True, places=2, as_string=False, validate=validate.Range(0, 100),
+                           metadata=SCORE_DOC)
     level = fields.String(required=True, validate=validate.OneOf(CERTIFICATION_LEVELS))
     criteria_set = fields.String(validate=validate.OneOf(("1048", "148")))
     council = fields.String(validate=validate.Length(max=300))
@@ -171,7 +172,7 @@ class WithdrawSchema(BaseSchema):
 
 class DowngradeSchema(BaseSchema):
     stars = fields.Integer(required=True, strict=True, validate=validate.Range(1, 4))
-    score = fields.Decimal(places=2, as_string=False, validate=validate.Range(0, 100))
+    score = fields.Decimal(places=2, as_string=False, validate=validate.Range(0, 100), metadata=SCORE_DOC)
     reason = fields.String(required=True, validate=validate.Length(3, 1000), metadata=ML)
     decision_no = fields.String(validate=validate.Length(1, 80))
 

@@ -23,6 +23,15 @@ HTTP_CODES = {
 }
 
 
+def _rollback() -> None:
+    """Discard whatever the failed operation left in the session (nothing half-written, no hooks)."""
+    from core.db import db
+    try:
+        db.session.rollback()
+    except Exception:  # pragma: no cover - the error answer matters more than a broken connection
+        pass
+
+
 def error_response(status: int, code: str, message: str, message_en: str, details=None):
     response = jsonify({"error": {"code": code, "message": message, "message_en": message_en,
                                   "details": details or {}}})
@@ -34,6 +43,7 @@ class OcopApi(Api):
     """Api whose every HTTP error answers with the DESIGN §3 envelope."""
 
     def handle_http_exception(self, error: HTTPException):
+        _rollback()
         status = error.code or 500
         code, message, message_en = HTTP_CODES.get(status, ("http.error", "Lỗi.", error.name))
         details = {}
@@ -60,4 +70,5 @@ def configure_parser() -> None:
 
 
 def handle_domain_error(error: DomainError):
+    _rollback()
     return error_response(error.status, error.code, error.message, error.message_en, error.details)

@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
 
     from core.celery_app import init_celery
     init_celery(app)
+    from core.search import init_app as init_search
+    init_search(app)  # backend, outbox listeners, search beat entry, /readyz ping
     return app
 
 

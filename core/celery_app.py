@@ -3,21 +3,33 @@ from __future__ import annotations
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from flask import current_app, has_app_context
 
-celery_app = Celery("ocop")
+_bound = {"app": None}  # the Flask app of the last init_celery (a worker has exactly one)
+
+
+class FlaskTask(Task):
+    """Runs every task in a fresh app context (its own DB session).
+
+    The app is the *calling* one when there is an app context (eager tasks in
+    a request, tests with several apps), else the app bound by init_celery.
+    A class-level closure over the first app would pin every task to it.
+    """
+
+    def __call__(self, *args, **kwargs):
+        app = current_app._get_current_object() if has_app_context() else _bound["app"]
+        with app.app_context():
+            return self.run(*args, **kwargs)
+
+
+celery_app = Celery("ocop", task_cls=FlaskTask)
 
 
 def init_celery(app) -> Celery:
     """Configure :data:`celery_app` from the Flask app's settings and plugin hooks."""
     settings = app.config["OCOP"]
-
-    class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
+    _bound["app"] = app
     eager = not settings.broker_url
-    celery_app.Task = FlaskTask
     celery_app.conf.update(
         broker_url=settings.broker_url or "memory://",
         result_backend=None,

@@ -36,6 +36,8 @@ def cli(ctx):
     """ocop-commerce: OCOP catalogue, orders and trade promotion."""
     obj = ctx.obj or {}
     ctx.meta["pm"] = obj.get("pm") or build_plugin_manager(load_settings().plugins_disabled)
+    if obj.get("app") is not None:  # an existing app (tests, embedding)
+        ctx.meta["app"] = obj["app"]
 
 
 @cli.group()
@@ -149,6 +151,110 @@ def users_create(username, role, password, province_code, producer_id, full_name
     except DomainError as exc:
         raise click.ClickException(f"{exc.message} / {exc.message_en}")
     click.echo(f"Created user {user.username} ({user.role}).")
+
+
+@cli.group()
+def geo():
+    """Administrative units (2025 structure: 34 provinces, 3,321 communes; retired pre-2025 units)."""
+
+
+@geo.command("load")
+@with_app
+def geo_load():
+    """Load the official 2025 units (needs the 'geo' extra), then the retired demo units and their successors."""
+    from core.services import geo as geo_service
+    try:
+        rows = geo_service.official_units()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc))
+    total = len(rows) + len(geo_service.retired_demo_units())
+    with tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
+        result = geo_service.load_official_structure(progress=bar.update, rows=rows)
+    click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes "
+               f"and {result['retired']} retired units.")
+
+
+@geo.command("convert")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def geo_convert(address, as_json):
+    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current unit."""
+    from core.services import geo as geo_service
+    try:
+        found = geo_service.convert_old_address(address)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc))
+    if not found:
+        raise click.ClickException("Không nhận ra địa chỉ / address not recognised")
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+    else:
+        click.echo(f"{found['commune_code']} {found['commune']}, {found['province_code']} {found['province']}")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="validate every row and rehearse the writes; write nothing")
+@click.option("--user", "username", default=None,
+              help="act as this admin/organiser (default: the platform, all provinces)")
+@click.option("--json", "as_json", is_flag=True, help="print the result or the row errors as JSON")
+@with_app
+def import_file(file, dry_run, username, as_json):
+    """Bulk-import producers, products, variants and certifications from FILE (CSV or XLSX; all-or-nothing)."""
+    from sqlalchemy import select
+    from core.db import db
+    from core.errors import DomainError
+    from core.models import User
+    from core.services import import_formats, imports
+    if username:
+        actor = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if actor is None or actor.role not in imports.IMPORT_ROLES:
+            raise click.ClickException(f"Không có quản trị viên/Sở Công Thương tên {username} / "
+                                       f"no admin or organiser named {username}")
+    else:
+        actor = imports.system_actor()
+    bars = {}
+
+    def progress(phase, n):
+        if phase not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[phase] = tqdm(total=len(table), desc={"validate": "validating", "write": "writing"}.get(phase, phase),
+                               unit="row", file=sys.stderr)
+        bars[phase].update(n)
+
+    try:
+        table = import_formats.read_path(file)
+        result = imports.run_import(actor, table, dry_run=dry_run, source=click.format_filename(file, shorten=True),
+                                    progress=progress)
+    except DomainError as exc:
+        for bar in bars.values():
+            bar.close()
+        rows = exc.details.get("rows", []) if isinstance(exc.details, dict) else []
+        if as_json:
+            click.echo(json.dumps(exc.envelope(), ensure_ascii=False, indent=2))
+        else:
+            click.echo(f"{exc.message} / {exc.message_en}", err=True)
+            for row in rows:
+                click.echo(f"  dòng/row {row['row']}, {row['column'] or '-'}: {row['message']} / "
+                           f"{row['message_en']} [{row['code']}]", err=True)
+        raise SystemExit(1)
+    for bar in bars.values():
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    created = result["created"]
+    verb = "Would create" if dry_run else "Created"
+    click.echo(f"{verb} {created['producers']} producers, {created['products']} products, "
+               f"{created['variants']} variants, {created['certifications']} certifications "
+               f"from {result['rows']} rows{' (dry run: nothing written)' if dry_run else ''}.")
+
+
+from core.search.cli import search as _search_group  # noqa: E402  (ocop search sync|reindex|status)
+
+cli.add_command(_search_group)
 
 
 def build_cli(pm=None) -> tuple[click.Group, object]:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Callable
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,11 +88,19 @@ def _drop_after_rollback(session: Session, previous_transaction) -> None:
 
 
 def run_ready_callbacks(session: Session | None = None) -> None:
-    """Run callbacks whose transaction has committed (also called at request teardown)."""
+    """Run callbacks whose transaction has committed (also called at request teardown).
+
+    The change is already durable, so a failing callback (a plugin's hook) is
+    logged and the others still run: the caller must not see a 500 and retry
+    an operation that in fact succeeded.
+    """
     session = session or db.session()
     while session.info.get(_READY_KEY):
         callback = session.info[_READY_KEY].pop(0)
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
 
 
 def commit() -> None:

@@ -73,7 +73,32 @@ def seed_demo(progress=None) -> dict:
     for product in db.session.execute(select(Product)).scalars():
         listing.refresh(product)
     commit()
+    _seed_stock(admin, by_key, stock)
     return {"producers": len(by_key), "products": len(items), "stock": stock}
+
+
+def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int | None]) -> None:
+    """One warehouse per demo producer holding the demo ``stock`` figures (lot + best-before for food/beverages)."""
+    from core import clock
+    from core.models import StockLocation
+    from core.services import stock as stock_service
+    today = clock.today()
+    for producer in by_key.values():
+        warehouse = StockLocation(kind="producer_warehouse", name=f"Kho {producer.name}", producer_id=producer.id,
+                                  province_code=producer.province_code, address=producer.address, active=True)
+        db.session.add(warehouse)
+        db.session.flush()
+        for product in producer.products:
+            for variant in product.variants:
+                if figures.get(variant.sku) is None or variant.is_service:
+                    continue
+                lot_no = best_before = None
+                if product.group_code in ("food", "beverages"):
+                    days = 30 if product.product_set_code == "fresh_produce" else 365
+                    lot_no, best_before = f"DEMO-{today:%Y%m}", today + dt.timedelta(days=days)
+                stock_service.receive(warehouse, variant, figures[variant.sku], actor=admin, reason="Tồn kho demo",
+                                      reference="demo:seed", lot_no=lot_no, best_before=best_before)
+    commit()
 
 
 def _issuing_unit(producer: Producer, level: str) -> str | None:

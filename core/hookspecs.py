@@ -91,8 +91,11 @@ def payment_gateways(settings):
 def shipping_methods(checkout, address):
     """Called when a checkout's delivery options are computed.
 
-    ``address`` is the validated shipping address dict (province and commune
-    codes, weight in grams under ``weight_g``). Return a list of
+    ``address`` is the validated shipping address dict (current province and
+    commune codes, weight in grams under ``weight_g``, ``subtotal`` in VND and
+    ``parcels``: one ``{producer_id, province_code, weight_g, subtotal}`` per
+    producer, since each producer ships its own lines — see
+    :mod:`core.services.shipping`). Return a list of
     :class:`core.services.shipping.ShippingQuote` (code, name, name_en,
     fee in VND) the shopper may choose from.
     """

@@ -58,6 +58,7 @@ class OcopPluginManager(pluggy.PluginManager):
         super().__init__("ocop")
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
+        self._entry_point_names: set[str] = set()
         self.sales_channel_kinds = KindRegistry()
         self.stock_location_kinds = KindRegistry()
         self.sales_channel_kinds.add("online_store", "Cửa hàng trực tuyến", "Online store")
@@ -73,6 +74,7 @@ class OcopPluginManager(pluggy.PluginManager):
                               distribution=dist.name if dist else None,
                               version=dist.version if dist else None)
             self.infos[ep.name] = info
+            self._entry_point_names.add(ep.name)
             if not info.enabled:
                 continue
             module = ep.load()
@@ -80,11 +82,23 @@ class OcopPluginManager(pluggy.PluginManager):
 
     def register(self, plugin, name=None):
         name = super().register(plugin, name=name)
-        if name and name not in self.infos:
-            module = getattr(plugin, "__name__", repr(plugin))
+        if name in self._entry_point_names:
+            self.infos[name].enabled = True  # registered again after unregister()
+        elif name and name not in self.infos:
+            module = getattr(plugin, "__name__", None) or type(plugin).__module__
             self.infos[name] = PluginInfo(name=name, module=module, distribution=None,
                                           version=None, enabled=True)
         return name
+
+    def unregister(self, plugin=None, name=None):
+        """Remove a plugin; it disappears from :meth:`describe` (an entry point stays listed, disabled)."""
+        name = name or (self.get_name(plugin) if plugin is not None else None)
+        removed = super().unregister(plugin=plugin, name=name)
+        if name in self._entry_point_names:
+            self.infos[name].enabled = False
+        else:
+            self.infos.pop(name, None)
+        return removed
 
     def start(self) -> None:
         """Fail loudly on hook implementations without a spec; replay registration hooks."""

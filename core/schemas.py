@@ -1,7 +1,9 @@
 """Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+from collections.abc import Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from core.text import find_control_character, nfc
 
@@ -30,11 +32,12 @@ class BaseSchema(Schema):
 
     @pre_load
     def _normalise_text(self, data, **kwargs):
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):  # JSON objects, and query/form MultiDict proxies alike
             return data
         errors: dict = {}
         cleaned = {}
-        for key, value in data.items():
+        for key in data:
+            value = data[key]
             field = self.fields.get(key)
             multiline = bool(field and field.metadata.get("multiline"))
             if isinstance(field, fields.Nested):
@@ -53,13 +56,29 @@ class OutputSchema(Schema):
         ordered = True
 
 
+MAX_PAGE_SIZE = 100
+
+
+class PartialMixin:
+    """Make every field optional (PATCH bodies): marshmallow has no ``Meta.partial`` option.
+
+    Use as ``class ThingPatchSchema(PartialMixin, ThingInSchema)``; the OpenAPI
+    document then lists no required fields either.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
 class PageArgsSchema(BaseSchema):
     """``?page=&limit=`` with a hard maximum page size."""
 
-    page = fields.Integer(load_default=1, validate=lambda v: v >= 1,
+    # marshmallow 4 ignores validators that merely return False: use real validators
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1),
                           metadata={"description": "1-based page number"})
-    limit = fields.Integer(load_default=20, validate=lambda v: 1 <= v <= 100,
-                           metadata={"description": "page size, at most 100"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_PAGE_SIZE),
+                           metadata={"description": f"page size, at most {MAX_PAGE_SIZE}"})
 
 
 def paginated(schema_cls: type[Schema], name: str) -> type[Schema]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, request
+from flask import has_request_context, request
 
 from core.errors import Forbidden, Unauthorised
 from core.services.accounts import user_for_token
@@ -16,12 +16,23 @@ def bearer_token() -> str | None:
     return None
 
 
+_USER_KEY = "ocop.current_user"
+
+
 def current_user():
-    """The authenticated user of this request, or None."""
-    if "current_user" not in g:
+    """The authenticated user of this request, or None.
+
+    Cached on the request (not on ``g``): ``g`` belongs to the app context,
+    which several requests may share (tests, CLI-driven requests), and a
+    cached user must never leak from one request into the next.
+    """
+    if not has_request_context():
+        return None
+    environ = request.environ
+    if _USER_KEY not in environ:
         raw = bearer_token()
-        g.current_user = user_for_token(raw) if raw else None
-    return g.current_user
+        environ[_USER_KEY] = user_for_token(raw) if raw else None
+    return environ[_USER_KEY]
 
 
 def require_roles(*roles: str):

@@ -18,3 +18,11 @@ def expire_certifications(self) -> dict:
     """Daily: expire certifications past their date, delist products, warn producers 60 days ahead."""
     from core.services.certifications import run_daily_maintenance
     return run_daily_maintenance()
+
+
+@celery_app.task(name="ocop.orders.notify", bind=True, autoretry_for=(OSError,),
+                 retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=8)
+def notify_order(self, order_id: int, kind: str, extra: dict | None = None) -> int:
+    """Store (and deliver) an order's notifications: order_placed / order_paid / order_shipped / order_cancelled."""
+    from core.services.orders import send_notifications
+    return send_notifications(order_id, kind, extra)

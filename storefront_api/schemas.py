@@ -34,6 +34,7 @@ class BadgeSchema(OutputSchema):
     issued_on = fields.Date()
     expires_on = fields.Date()
     issuing_unit = fields.Nested(UnitRefSchema, allow_none=True)
+    status = fields.String(metadata={"description": "active, expired, withdrawn or superseded"})
 
 
 class VariantSchema(OutputSchema):
@@ -68,6 +69,8 @@ class ProductDetailSchema(ProductSummarySchema):
     story = fields.String(allow_none=True)
     origin_commune = fields.Nested(UnitRefSchema, allow_none=True)
     certification = fields.Nested(BadgeSchema)
+    certification_history = fields.List(fields.Nested(BadgeSchema),
+                                        metadata={"description": "every certificate held, oldest first"})
     variants = fields.List(fields.Nested(VariantSchema))
     images = fields.List(fields.Nested(ImageSchema))
 
@@ -78,9 +81,10 @@ SORTS = ("newest", "name", "price_asc", "price_desc", "stars")
 
 
 class ProductQuerySchema(PageArgsSchema):
-    group = fields.String()
+    group = fields.String(metadata={"description": "Decision 148 group code (a 1048 group code is mapped)"})
     stars = fields.Integer(validate=validate.Range(3, 5))
-    province = fields.String(metadata={"description": "current province code, e.g. 75"})
+    province = fields.String(metadata={"description": "current province code, e.g. 75 (a pre-2025 code maps "
+                                                      "to its successor)"})
     producer = fields.String(metadata={"description": "producer slug"})
     legal_form = fields.String(validate=validate.OneOf(LEGAL_FORMS))
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))

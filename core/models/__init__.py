@@ -6,3 +6,6 @@ from core.models.audit import AuditEvent  # noqa: F401
 from core.models.notifications import Notification  # noqa: F401
 from core.models.inventory import SalesChannel, Stock, StockLocation, StockLot, StockMovement  # noqa: F401
 from core.models.cache import CatalogueVersion  # noqa: F401
+from core.models.orders import (Checkout, CheckoutLine, Fulfilment, FulfilmentLine, Order, OrderEvent,  # noqa: F401
+                                 OrderLine, OrderNumberCounter, Payment, PaymentEvent, Refund)
+from core.models.search import SearchDocument, SearchDocumentSource, SearchOutbox  # noqa: F401

@@ -43,3 +43,32 @@ def record(action: str, entity, *, before: dict | None = None, actor=None,
     )
     db.session.add(event)
     return event
+
+
+def list_events(user, args: dict) -> dict:
+    """Audit events visible to ``user``, newest first, filtered and paginated.
+
+    admin: everything; organiser/certifier: events recorded with their province;
+    other roles are refused by the route (producer-level ownership of arbitrary
+    events cannot be decided portably from the JSON snapshots).
+    """
+    from sqlalchemy import select
+    from core.pagination import paginate
+    stmt = select(AuditEvent)
+    if user.role != "admin":
+        stmt = stmt.where(AuditEvent.province_code == user.province_code) if user.province_code \
+            else stmt.where(AuditEvent.id == -1)
+    for key, column in (("entity_type", AuditEvent.entity_type), ("entity_id", AuditEvent.entity_id),
+                        ("actor", AuditEvent.actor_username),
+                        ("province_code", AuditEvent.province_code)):
+        if args.get(key):
+            stmt = stmt.where(column == str(args[key]))
+    action = args.get("action")
+    if action:  # "user." selects every user.* action
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True) if action.endswith(".")
+                          else AuditEvent.action == action)
+    if args.get("since"):
+        stmt = stmt.where(AuditEvent.at >= args["since"])
+    if args.get("until"):
+        stmt = stmt.where(AuditEvent.at < args["until"])
+    return paginate(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), args["page"], args["limit"])

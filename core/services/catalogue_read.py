@@ -35,11 +35,11 @@ def list_products(args: dict) -> dict:
     if needs_producer:
         stmt = stmt.join(Producer, Producer.id == Product.producer_id)
     if args.get("group"):
-        stmt = stmt.where(Product.group_code == args["group"])
+        stmt = stmt.where(Product.group_code == browse_group(args["group"]))
     if args.get("stars"):
         stmt = stmt.where(Product.listed_stars == args["stars"])
     if args.get("province"):
-        stmt = stmt.where(Producer.province_code == args["province"])
+        stmt = stmt.where(Producer.province_code == current_province_code(args["province"]))
     if args.get("producer"):
         stmt = stmt.where(Producer.slug == args["producer"])
     if args.get("legal_form"):
@@ -48,6 +48,27 @@ def list_products(args: dict) -> dict:
     page = paginate(stmt, args["page"], args["limit"])
     page["results"] = [summary(p) for p in page["results"]]
     return page
+
+
+def current_province_code(code: str) -> str:
+    """Today's province code for ``code``: a pre-2025 province (e.g. ``NDI``) maps to its successor (``37``)."""
+    unit = db.session.get(AdministrativeUnit, code)
+    if unit is not None and unit.level == "province" and unit.successor_code:
+        return current_unit(unit).code
+    return code
+
+
+def browse_group(code: str) -> str:
+    """The Decision 148 group to browse for ``code``; an older 1048 group code maps to its 148 group."""
+    group_code, _ = groups.resolve(code, None)  # 422 for an unknown group
+    return group_code
+
+
+def badge(cert) -> dict:
+    """A certification as shown to shoppers (stars, level, decision, dates, issuing unit)."""
+    return {"stars": cert.stars, "score": float(cert.score), "level": cert.level, "criteria_set": cert.criteria_set,
+            "decision_no": cert.decision_no, "issued_on": cert.issued_on, "expires_on": cert.expires_on,
+            "issuing_unit": unit_ref(cert.issuing_unit), "status": cert.status}
 
 
 def image_url(image) -> str | None:
@@ -78,11 +99,10 @@ def detail(product: Product) -> dict:
     data.update({
         "product_set": product.product_set_code, "description": product.description, "story": product.story,
         "origin_commune": unit_ref(product.origin_commune),
-        "certification": {
-            "stars": cert.stars, "score": float(cert.score), "level": cert.level, "criteria_set": cert.criteria_set,
-            "decision_no": cert.decision_no, "issued_on": cert.issued_on, "expires_on": cert.expires_on,
-            "issuing_unit": unit_ref(cert.issuing_unit),
-        },
+        "certification": badge(cert),
+        # every certificate the product has held, oldest first (renewals, expiries, downgrades)
+        "certification_history": [badge(c) for c in sorted(product.certifications,
+                                                             key=lambda c: (c.issued_on, c.id))],
         "variants": [v for v in product.variants if v.active],
         "images": [{"url": image_url(i), "alt": i.alt} for i in product.images],
     })

@@ -73,8 +73,11 @@ def _require_certifier_scope(user: User, product: Product, level: str) -> None:
     require_producer_access(user, product.producer)
 
 
-def record_certification(user: User, product: Product, data: dict) -> Certification:
-    """Record a council result; supersedes the product's active certification. Commits."""
+def record_certification(user: User, product: Product, data: dict, autocommit: bool = True) -> Certification:
+    """Record a council result; supersedes the product's active certification.
+
+    Commits (``autocommit=False``: flushes only, the caller commits — bulk import).
+    """
     _require_certifier_scope(user, product, data["level"])
     criteria = check_rules(data["stars"], data["score"], data["level"], data["issued_on"], data.get("criteria_set"))
     if data.get("issuing_unit_code") and db.session.get(AdministrativeUnit, data["issuing_unit_code"]) is None:
@@ -83,7 +86,9 @@ def record_certification(user: User, product: Product, data: dict) -> Certificat
     if expires_on <= data["issued_on"]:
         raise invalid("expires_on", "ngày hết hạn phải sau ngày cấp", "expiry must be after the issue date")
     previous = product.current_certification()
-    if previous is not None and data["issued_on"] < previous.issued_on:
+    already_expired = expires_on <= clock.today()
+    # an older certificate that has already run out is history being digitised, not a new result
+    if previous is not None and not already_expired and data["issued_on"] < previous.issued_on:
         raise _rule_error("certification.older_than_current",
                           "Ngày cấp sớm hơn chứng nhận hiện hành.",
                           "Issue date is earlier than the current certification's.",
@@ -93,7 +98,7 @@ def record_certification(user: User, product: Product, data: dict) -> Certificat
                          issuing_unit_code=data.get("issuing_unit_code"), decision_no=data.get("decision_no"),
                          issued_on=data["issued_on"], expires_on=expires_on, status="active",
                          created_by_id=user.id if user else None)
-    if expires_on <= clock.today():
+    if already_expired:
         cert.status = "expired"
         cert.status_changed_at = utcnow()
     db.session.add(cert)
@@ -108,8 +113,9 @@ def record_certification(user: User, product: Product, data: dict) -> Certificat
         _after_commit_changed(previous, "active")
     audit.record("certification.created", cert, actor=user, province_code=product.producer.province_code)
     _after_commit_changed(cert, None)
-    listing.refresh(product, reason="superseded" if previous else "changed")
-    commit()
+    listing.refresh(product, reason="superseded" if previous is not None and cert.status == "active" else "changed")
+    if autocommit:
+        commit()
     return cert
 
 

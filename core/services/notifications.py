@@ -59,3 +59,26 @@ def deliver(notification_id: int) -> str:
     note.sent_at = utcnow()
     db.session.commit()
     return note.status
+
+
+def list_for(user, args: dict) -> dict:
+    """Notifications visible to ``user``, newest first, filtered (kind, status, producer_id) and paginated.
+
+    admin: all; organiser: those of producers in its province; producer users:
+    their producer's; every non-admin also sees notifications addressed to itself.
+    """
+    from sqlalchemy import or_
+    from core.models import Producer
+    from core.pagination import paginate
+    stmt = select(Notification)
+    if user.role == "organiser":
+        in_province = select(Producer.id).where(Producer.province_code == user.province_code)
+        stmt = stmt.where(or_(Notification.producer_id.in_(in_province), Notification.user_id == user.id))
+    elif user.role == "producer":
+        stmt = stmt.where(or_(Notification.producer_id == (user.producer_id or -1), Notification.user_id == user.id))
+    elif user.role != "admin":
+        stmt = stmt.where(Notification.user_id == user.id)
+    for key in ("kind", "status", "producer_id"):
+        if args.get(key):
+            stmt = stmt.where(getattr(Notification, key) == args[key])
+    return paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), args["page"], args["limit"])

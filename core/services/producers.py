@@ -46,8 +46,13 @@ def _apply(producer: Producer, data: dict) -> None:
             if clash is not None and clash != producer.id:
                 raise Conflict("producer.tax_code_taken", "Mã số thuế đã được đăng ký.",
                                "Tax code already registered.", {"tax_code": data["tax_code"]})
-    if data.get("legal_form", producer.legal_form) == "enterprise" and data.get("registration_no") \
-            and data.get("tax_code") and mst.compact(data["tax_code"])[:10] != data["registration_no"].replace("-", "")[:10]:
+    # an enterprise's registration number equals its tax code: check whichever side changes
+    legal_form = data.get("legal_form", producer.legal_form)
+    tax_code = data.get("tax_code", producer.tax_code)
+    registration_no = data.get("registration_no", producer.registration_no)
+    if legal_form == "enterprise" and registration_no and tax_code \
+            and {"legal_form", "tax_code", "registration_no"} & set(data) \
+            and mst.compact(tax_code)[:10] != mst.compact(registration_no)[:10]:
         raise invalid("registration_no", "số đăng ký doanh nghiệp phải trùng mã số thuế",
                       "an enterprise's registration number equals its tax code")
     if "commune_code" in data:
@@ -74,8 +79,8 @@ def get_by_slug(slug: str) -> Producer:
     return producer
 
 
-def create_producer(user: User | None, data: dict, status: str = "verified") -> Producer:
-    """Create a producer (admin/organiser of its province). Commits."""
+def create_producer(user: User | None, data: dict, status: str = "verified", autocommit: bool = True) -> Producer:
+    """Create a producer (admin/organiser of its province). Commits (``autocommit=False``: flushes only)."""
     producer = Producer(status=status)
     _apply(producer, dict(data))
     if user is not None:
@@ -85,7 +90,8 @@ def create_producer(user: User | None, data: dict, status: str = "verified") -> 
     db.session.add(producer)
     db.session.flush()
     audit.record("producer.created", producer, actor=user, province_code=producer.province_code)
-    commit()
+    if autocommit:
+        commit()
     return producer
 
 

@@ -56,6 +56,17 @@ def get_listed_by_slug(slug: str) -> Product:
     return product
 
 
+def require_catalogue_editor(user: User, producer: Producer) -> None:
+    """Raise unless ``user`` may edit ``producer``'s catalogue: in scope, and a producer user's
+    own producer must be verified (a self-registered producer stays read-only while pending)."""
+    require_producer_access(user, producer)
+    if user.role == "producer" and producer.status != "verified":
+        raise DomainError("producer.not_verified",
+                          "Chủ thể chưa được Sở Công Thương xác minh nên chưa thể tạo hoặc sửa sản phẩm.",
+                          "The producer is not verified yet by the provincial organiser; "
+                          "products cannot be created or edited.",
+                          {"producer_id": producer.id, "status": producer.status}, status=403)
+
 def _apply(product: Product, data: dict) -> None:
     if "group" in data or "product_set" in data:
         group, product_set = groups.resolve(data.get("group", product.group_code),
@@ -80,9 +91,9 @@ def _apply(product: Product, data: dict) -> None:
         product.slug = unique_slug(data["name"], product.id)
 
 
-def create_product(user: User, producer: Producer, data: dict) -> Product:
-    """Create a product (with optional variants) for ``producer``. Commits."""
-    require_producer_access(user, producer)
+def create_product(user: User, producer: Producer, data: dict, autocommit: bool = True) -> Product:
+    """Create a product (with optional variants) for ``producer``. Commits (``autocommit=False``: flushes only)."""
+    require_catalogue_editor(user, producer)
     data = dict(data)
     variants = data.pop("variants", []) or []
     if "group" not in data:
@@ -96,13 +107,14 @@ def create_product(user: User, producer: Producer, data: dict) -> Product:
         _add_variant(product, vdata)
     audit.record("product.created", product, actor=user, province_code=producer.province_code)
     listing.refresh(product)
-    commit()
+    if autocommit:
+        commit()
     return product
 
 
 def update_product(user: User, product: Product, data: dict) -> Product:
     """Edit a product within the caller's scope; archiving delists it. Commits."""
-    require_producer_access(user, product.producer)
+    require_catalogue_editor(user, product.producer)
     before = audit.snapshot(product)
     _apply(product, dict(data))
     audit.record("product.updated", product, before=before, actor=user, province_code=product.producer.province_code)
@@ -133,13 +145,14 @@ def _add_variant(product: Product, data: dict) -> Variant:
     return variant
 
 
-def add_variant(user: User, product: Product, data: dict) -> Variant:
-    """Add a variant (SKU unique, GTIN check digit, price > 0 VND). Commits."""
-    require_producer_access(user, product.producer)
+def add_variant(user: User, product: Product, data: dict, autocommit: bool = True) -> Variant:
+    """Add a variant (SKU unique, GTIN check digit, price > 0 VND). Commits (``autocommit=False``: flushes only)."""
+    require_catalogue_editor(user, product.producer)
     variant = _add_variant(product, data)
     audit.record("variant.created", variant, actor=user, province_code=product.producer.province_code)
     listing.refresh(product)
-    commit()
+    if autocommit:
+        commit()
     return variant
 
 
@@ -152,7 +165,7 @@ def get_variant(variant_id: int) -> Variant:
 
 def update_variant(user: User, variant: Variant, data: dict) -> Variant:
     """Edit a variant's name, GTIN, unit, weight, price or active flag. Commits."""
-    require_producer_access(user, variant.product.producer)
+    require_catalogue_editor(user, variant.product.producer)
     before = audit.snapshot(variant)
     if "gtin" in data:
         gtin = normalise_gtin(data["gtin"])
@@ -181,7 +194,7 @@ def _sniff(content_type: str, data: bytes) -> bool:
 
 def add_image_upload(user: User, product: Product, data: bytes, content_type: str, alt: str | None = None) -> ProductImage:
     """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``. Commits."""
-    require_producer_access(user, product.producer)
+    require_catalogue_editor(user, product.producer)
     if content_type not in IMAGE_TYPES:
         raise DomainError("image.unsupported_type", "Chỉ nhận ảnh JPEG, PNG hoặc WebP.",
                           "Only JPEG, PNG or WebP images are accepted.", {"content_type": content_type}, status=415)
@@ -203,7 +216,7 @@ def add_image_upload(user: User, product: Product, data: bytes, content_type: st
 
 def add_image_url(user: User, product: Product, url: str, alt: str | None = None) -> ProductImage:
     """Reference an image by https URL. Commits."""
-    require_producer_access(user, product.producer)
+    require_catalogue_editor(user, product.producer)
     if not (url.startswith("https://") or url.startswith("http://")):
         raise invalid("url", "đường dẫn ảnh phải là http(s)", "image URL must be http(s)")
     image = ProductImage(product=product, url=url, alt=alt, position=len(product.images))

@@ -60,13 +60,18 @@ def register_cli(cli):
         click.echo("xin chào from ocop-hello-plugin")
 
 
+_TASKS: dict = {}
+
+
 @hookimpl
 def register_tasks(celery):
-    @celery.task(name="hello.ping")
-    def ping():
-        RECEIVED.append(("task", "ping"))
-        return "pong"
+    if "ping" not in _TASKS:  # the hook runs once per app built; define the task once per process
+        @celery.task(name="hello.ping")
+        def ping():
+            RECEIVED.append(("task", "ping"))
+            return "pong"
 
+        _TASKS["ping"] = ping
     return {"hello-every-hour": {"task": "hello.ping", "schedule": 3600.0}}
 
 

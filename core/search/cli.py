@@ -1,0 +1,63 @@
+"""``ocop search …``: drain the outbox, rebuild the index, show the state."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from tqdm import tqdm
+
+
+def _with_app(func):
+    from core.cli import with_app
+    return with_app(func)
+
+
+@click.group("search")
+def search():
+    """Catalogue search index (database or Elasticsearch backend)."""
+
+
+@search.command("sync")
+@click.option("--batch-size", default=200, show_default=True, type=int)
+@_with_app
+def sync(batch_size):
+    """Drain pending index work from the outbox (e.g. recorded while the broker or Elasticsearch was down)."""
+    from core.search import outbox
+    from core.search.backend import SearchUnavailable
+    pending = outbox.pending_count()
+    with tqdm(total=pending, desc="search sync", unit="row", file=sys.stderr) as bar:
+        try:
+            result = outbox.drain(batch_size=batch_size, progress=bar.update)
+        except SearchUnavailable as exc:
+            raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
+    click.echo(f"Synced {result['processed']} outbox rows; {outbox.pending_count()} pending.")
+
+
+@search.command("reindex")
+@_with_app
+def reindex():
+    """Rebuild the search index from the database (no downtime), with a progress bar."""
+    from core.search import service
+    from core.search.backend import SearchUnavailable, count_listed
+    total = count_listed()
+    with tqdm(total=total, desc="search reindex", unit="product", file=sys.stderr) as bar:
+        try:
+            result = service.reindex(progress=bar.update)
+        except SearchUnavailable as exc:
+            raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
+    click.echo(f"Indexed {result['indexed']} listed products on the {result['backend']} backend "
+               f"(replayed {result['replayed']}, drained {result['drained']}).")
+
+
+@search.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@_with_app
+def status(as_json):
+    """Backend, indexed documents, listed products and pending outbox rows."""
+    from core.search import service
+    state = service.status()
+    if as_json:
+        click.echo(json.dumps(state))
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in state.items()))

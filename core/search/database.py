@@ -1,0 +1,495 @@
+"""The ``database`` search backend: SQLite FTS5 or PostgreSQL full text over diacritic-folded text.
+
+Documents live in ``search_document`` (one row per listed product: filter and
+facet columns, folded text, the JSON document). Matching:
+
+* SQLite: the FTS5 table ``search_fts`` (name, body), kept in sync by
+  triggers; ranked with ``bm25`` (name weighs 10× the rest). FTS5's
+  ``remove_diacritics`` does not turn đ into d, hence the folded columns.
+  Typos: unknown query words are corrected against the index vocabulary
+  (``search_fts_vocab``) by Damerau–Levenshtein distance (1 for words of 3–5
+  letters, 2 from 6), most frequent term first.
+* PostgreSQL: the generated ``tsv`` column (GIN); ranked with ``ts_rank``.
+  Typos: when full text finds nothing, ``pg_trgm`` ``word_similarity`` over
+  the folded name (GIN trigram index).
+
+On both, every word must match (the last one as a prefix: shoppers type);
+bonuses lift names containing the query as a phrase or starting with it, and
+names/producers/places spelt with exactly the diacritics the shopper typed.
+When nothing matches, any-word matching is tried last. Total and facet counts
+come from the same statement as the page of hits (one materialised CTE).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from bisect import bisect_left
+from typing import Callable, Iterable
+
+from sqlalchemy import delete, func, insert, select, text
+
+from core import clock
+from core.db import db, utcnow
+from core.models.search import SearchDocument, SearchDocumentSource
+from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
+                                 SearchUnavailable, document_text, highlight, parse_query, price_bucket)
+
+NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
+PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
+BATCH = 500
+
+
+NARROW = ("product_id", "producer_id", "group_code", "stars", "province_code", "legal_form", "price_min", "price_max",
+          "price_bucket", "in_stock", "listed_until", "created_at", "name_folded", "meta_folded", "exact_text",
+          "indexed_at")
+_PG_INSERT = text(
+    f"INSERT INTO search_document ({', '.join(NARROW)}, tsv) VALUES ({', '.join(':' + c for c in NARROW)}, "
+    "setweight(to_tsvector('simple'::regconfig, :name_folded), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, :body_folded), 'B'))")
+
+
+def _rows(doc: dict) -> tuple[dict, dict]:
+    """(search_document row, search_document_source row) of a document."""
+    texts = document_text(doc)
+    narrow = {
+        "product_id": doc["id"], "producer_id": doc["producer"]["id"], "group_code": doc["group"],
+        "stars": doc["stars"], "province_code": doc.get("province_code"), "legal_form": doc["legal_form"],
+        "price_min": doc.get("price_min"), "price_max": doc.get("price_max"),
+        "price_bucket": price_bucket(doc.get("price_min")), "in_stock": bool(doc.get("in_stock", True)),
+        "listed_until": dt.date.fromisoformat(doc["listed_until"]),
+        "created_at": dt.datetime.fromisoformat(doc["created_at"]) if doc.get("created_at") else utcnow(),
+        "name_folded": texts["name_folded"], "meta_folded": texts["meta_folded"], "exact_text": texts["exact_text"],
+        "indexed_at": utcnow(),
+    }
+    source = {"product_id": doc["id"], "name_folded": texts["name_folded"], "body_folded": texts["body_folded"],
+              "document": json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}
+    return narrow, source
+
+
+# --- typo correction (SQLite) -----------------------------------------------------------
+def _max_distance(word: str) -> int:
+    n = len(word)
+    return 0 if n < 3 else (1 if n <= 5 else 2)
+
+
+def _deletes(word: str, distance: int) -> set[str]:
+    out, frontier = set(), {word}
+    for _ in range(distance):
+        nxt = set()
+        for w in frontier:
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1:])
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+def damerau(a: str, b: str) -> int:
+    """Optimal-string-alignment edit distance (a transposition counts as one edit)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+class Vocabulary:
+    """Index terms with document counts; corrects a misspelt word (symmetric-delete lookup)."""
+
+    def __init__(self, terms: dict[str, int]) -> None:
+        self.terms = terms
+        self.sorted = sorted(terms)
+        self.deletes: dict[str, list[str]] = {}
+        for term in terms:
+            distance = _max_distance(term)
+            if distance == 0 or len(term) > 24:
+                continue
+            for variant in _deletes(term, distance):
+                self.deletes.setdefault(variant, []).append(term)
+
+    def known(self, word: str, prefix: bool = False) -> bool:
+        """True when ``word`` is an index term (or, with ``prefix``, starts one)."""
+        if word in self.terms:
+            return True
+        if prefix:
+            i = bisect_left(self.sorted, word)
+            return i < len(self.sorted) and self.sorted[i].startswith(word)
+        return False
+
+    def correct(self, word: str) -> str | None:
+        """The closest known term (fewest edits, then most documents), or None."""
+        distance = _max_distance(word)
+        if distance == 0:
+            return None
+        candidates = set(self.deletes.get(word, ()))
+        for variant in _deletes(word, distance):
+            if variant in self.terms:
+                candidates.add(variant)
+            candidates.update(self.deletes.get(variant, ()))
+        best = None
+        for term in candidates:
+            d = damerau(word, term)
+            if d <= distance:
+                key = (d, -self.terms[term], term)
+                if best is None or key < best[0]:
+                    best = (key, term)
+        return best[1] if best else None
+
+
+_vocab_lock = threading.Lock()
+_vocab: dict = {"key": None, "value": None, "loaded": 0.0}
+VOCAB_MAX_AGE = 30.0
+
+
+def invalidate_vocabulary() -> None:
+    """Forget the cached vocabulary (called after this process writes to the index)."""
+    with _vocab_lock:
+        _vocab["key"] = None
+
+
+def _vocabulary() -> Vocabulary:
+    from core.services.catalogue_cache import current_version
+    key = (str(db.engine.url), current_version())
+    with _vocab_lock:
+        fresh = _vocab["value"] is not None and (
+            _vocab["key"] == key or (time.monotonic() - _vocab["loaded"] < VOCAB_MAX_AGE and _vocab["key"] is not None
+                                     and _vocab["key"][0] == key[0]))
+        if fresh:
+            return _vocab["value"]
+    rows = db.session.execute(text("SELECT term, doc FROM search_fts_vocab")).all()
+    vocabulary = Vocabulary({term: doc for term, doc in rows})
+    with _vocab_lock:
+        _vocab.update(key=key, value=vocabulary, loaded=time.monotonic())
+    return vocabulary
+
+
+# --- the backend --------------------------------------------------------------------------
+class DatabaseBackend(SearchBackend):
+    """Search inside the application database (the embedded default)."""
+
+    name = "database"
+
+    def commits_with_database(self) -> bool:
+        """Index writes are part of the database transaction."""
+        return True
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return db.engine.dialect.name
+
+    # writes (in the caller's transaction; the caller commits) -------------------------
+    def _delete(self, ids: list[int] | None) -> None:
+        for model in (SearchDocument, SearchDocumentSource):
+            if ids is None:
+                db.session.execute(delete(model))
+                continue
+            for start in range(0, len(ids), BATCH):
+                db.session.execute(delete(model).where(model.product_id.in_(ids[start:start + BATCH])))
+
+    def _insert(self, docs: list[dict]) -> None:
+        if not docs:
+            return
+        rows = [_rows(doc) for doc in docs]
+        if self.dialect == "postgresql":
+            db.session.execute(_PG_INSERT, [{**narrow, "body_folded": source["body_folded"]} for narrow, source in rows])
+        else:
+            db.session.execute(insert(SearchDocument), [narrow for narrow, _ in rows])
+        db.session.execute(insert(SearchDocumentSource), [source for _, source in rows])
+
+    def bulk(self, actions: Iterable[Action]) -> int:
+        """Apply actions inside the current transaction (the drainer commits them with the outbox rows)."""
+        actions = list(actions)
+        if not actions:
+            return 0
+        docs: dict[int, dict | None] = {}
+        for op, pid, doc in actions:  # the last action per product wins
+            docs[pid] = doc if op == "index" else None
+        try:
+            self._delete(sorted(docs))
+            values = [d for d in docs.values() if d is not None]
+            for start in range(0, len(values), BATCH):
+                self._insert(values[start:start + BATCH])
+        except Exception as exc:
+            raise SearchUnavailable(f"database search index write failed: {exc}") from exc
+        invalidate_vocabulary()
+        return len(actions)
+
+    def rebuild(self, documents: Iterable[dict], total: int | None = None,
+                progress: Callable[[int], None] | None = None) -> int:
+        """Replace every row in one transaction (readers see the old index until the caller commits)."""
+        self._delete(None)
+        count, batch = 0, []
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) >= BATCH:
+                self._insert(batch)
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            self._insert(batch)
+            count += len(batch)
+            if progress:
+                progress(len(batch))
+        if self.dialect == "sqlite":
+            db.session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+        elif self.dialect == "postgresql":
+            db.session.execute(text("ANALYZE search_document"))
+        invalidate_vocabulary()
+        return count
+
+    def count(self) -> int:
+        """Documents in ``search_document``."""
+        return db.session.execute(select(func.count()).select_from(SearchDocument)).scalar_one()
+
+    def ping(self) -> bool:
+        """The index table answers."""
+        db.session.execute(select(SearchDocument.product_id).limit(1)).first()
+        return True
+
+    # reads ------------------------------------------------------------------------------------
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Whole words, then last word as prefix, then typo correction/trigrams, then any word."""
+        parsed = query.parsed
+        self._tune()
+        if not parsed:
+            return self._run(query, None, mode="all")
+        # whole words first (a submitted query), then the last word as a prefix (still typing), then typos
+        result = self._run(query, parsed, mode="and")
+        if result.total:
+            return result
+        result = self._run(query, parsed, mode="prefix")
+        if result.total:
+            return result
+        if self.dialect == "postgresql":
+            result = self._run(query, parsed, mode="trigram")
+        else:
+            corrected = self._correct(parsed)
+            if corrected is not None:
+                result = self._run(query, corrected, mode="prefix")
+                if result.total:
+                    result.corrected = corrected.folded
+                    return result
+        if result.total or len(parsed.tokens) < 2:
+            return result
+        return self._run(query, parsed, mode="or")
+
+    def _tune(self) -> None:
+        """PostgreSQL: cost index pages as cached ones for this transaction, so common words use the GIN
+        index (bitmap scan, ~6 ms for 3,000 of 18,000 documents) rather than a sequential scan (~12 ms)."""
+        if self.dialect == "postgresql":
+            db.session.execute(text("SET LOCAL random_page_cost = 1.1"))
+
+    def _correct(self, parsed: ParsedQuery) -> ParsedQuery | None:
+        vocabulary = _vocabulary()
+        tokens, changed = [], False
+        for i, token in enumerate(parsed.tokens):
+            last = i == len(parsed.tokens) - 1
+            if vocabulary.known(token, prefix=last):
+                tokens.append(token)
+                continue
+            fixed = vocabulary.correct(token)
+            if fixed is None:
+                tokens.append(token)
+                continue
+            tokens.append(fixed)
+            changed = True
+        if not changed:
+            return None
+        return ParsedQuery(parsed.raw, tuple(tokens), tuple(tokens))
+
+    # SQL building ---------------------------------------------------------------------------------
+    def _filters(self, query: SearchQuery, params: dict) -> list[str]:
+        params["today"] = query.today or clock.today()
+        where = ["d.listed_until > :today"]
+        for column, key in (("group_code", "group"), ("stars", "stars"), ("province_code", "province"),
+                            ("legal_form", "legal_form")):
+            value = getattr(query, key)
+            if value is not None:
+                params[f"f_{key}"] = value
+                where.append(f"d.{column} = :f_{key}")
+        if query.min_price is not None:
+            params["f_min_price"] = query.min_price
+            where.append("d.price_min >= :f_min_price")
+        if query.max_price is not None:
+            params["f_max_price"] = query.max_price
+            where.append("d.price_min <= :f_max_price")
+        if query.in_stock is not None:
+            params["f_in_stock"] = bool(query.in_stock)
+            where.append("d.in_stock = :f_in_stock")
+        return where
+
+    def _bonus(self, parsed: ParsedQuery, params: dict, prefix: bool) -> str:
+        """Score bonuses: whole-query phrase in the name, name starting with it, whole query words in the
+        name, the phrase in producer/places, and (when the shopper typed diacritics) words spelt exactly so
+        in name/producer/places. Only the terms that can differ for this query are computed (cheaper)."""
+        find = "instr" if self.dialect == "sqlite" else "strpos"
+        single = len(parsed.tokens) == 1
+        params["b_phrase"] = f" {parsed.folded} "
+        params["b_start"] = f"{parsed.folded} "
+        phrase = PHRASE_BONUS + (NAME_TOKEN_BONUS if single else 0)
+        parts = [f"(CASE WHEN {find}(' ' || d.name_folded || ' ', :b_phrase) > 0 THEN {phrase} ELSE 0 END)",
+                 f"(CASE WHEN substr(d.name_folded || ' ', 1, {len(parsed.folded) + 1}) = :b_start "
+                 f"THEN {START_BONUS} ELSE 0 END)"]
+        if not single:
+            parts.append(f"(CASE WHEN {find}(' ' || d.meta_folded || ' ', :b_phrase) > 0 "
+                         f"THEN {BODY_PHRASE_BONUS} ELSE 0 END)")
+            for i, token in enumerate(dict.fromkeys(parsed.tokens)):
+                params[f"b_t{i}"] = f" {token} "
+                parts.append(f"(CASE WHEN {find}(' ' || d.name_folded || ' ', :b_t{i}) > 0 "
+                             f"THEN {NAME_TOKEN_BONUS} ELSE 0 END)")
+        if prefix:  # as-you-type: the name starts with / contains the query with its last word unfinished
+            params["b_prefix"] = parsed.folded
+            params["b_phrase_prefix"] = f" {parsed.folded}"
+            parts += [f"(CASE WHEN substr(d.name_folded, 1, {len(parsed.folded)}) = :b_prefix "
+                      f"THEN {PREFIX_BONUS} ELSE 0 END)",
+                      f"(CASE WHEN {find}(' ' || d.name_folded, :b_phrase_prefix) > 0 THEN {PREFIX_BONUS / 2} ELSE 0 END)"]
+        if parsed.has_diacritics:
+            for i, (word, token) in enumerate(zip(parsed.exact, parsed.tokens)):
+                if word != token:
+                    params[f"b_e{i}"] = f" {word} "
+                    parts.append(f"(CASE WHEN {find}(' ' || d.exact_text || ' ', :b_e{i}) > 0 "
+                                 f"THEN {EXACT_BONUS} ELSE 0 END)")
+        parts.append("d.stars * 0.05")
+        return " + ".join(parts)
+
+    def _match(self, parsed: ParsedQuery | None, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
+        """(FROM clause, WHERE condition, score expression) for a match mode."""
+        if mode == "all" or parsed is None:
+            # browsing a large share of the catalogue: a plain scan beats walking the listed_until index
+            broad = self.dialect == "sqlite" and not (params.get("f_province") or params.get("f_group")
+                                                      or params.get("f_legal_form"))
+            return f"search_document d{' NOT INDEXED' if broad else ''}", "1 = 1", "0.0"
+        bonus = self._bonus(parsed, params, prefix=mode != "and")
+        tokens = list(parsed.tokens)
+        if self.dialect == "sqlite":
+            quoted = [f'"{t}"' for t in tokens]
+            if mode != "and":
+                quoted[-1] += "*"
+            joiner = " OR " if mode == "or" else " "
+            expression = joiner.join(quoted)
+            params["match"] = f"{{name}} : ({expression})" if name_only else expression
+            # CROSS JOIN pins the join order: the full-text match drives, filters are checked per match
+            return ("search_fts CROSS JOIN search_document d ON d.product_id = search_fts.rowid",
+                    "search_fts MATCH :match",
+                    f"(-bm25(search_fts, {NAME_WEIGHT}, {BODY_WEIGHT}) + {bonus})")
+        if mode == "trigram":
+            params["trgm"] = parsed.folded
+            params["trgm_first"] = parsed.tokens[0]
+            # names whose first word resembles the first query word (usually the kind of product) come first
+            return ("search_document d", ":trgm <% d.name_folded",
+                    f"(word_similarity(:trgm, d.name_folded) * 10 "
+                    f"+ similarity(:trgm_first, split_part(d.name_folded, ' ', 1)) * 3 + {bonus})")
+        weight = ":A" if name_only else ""
+        last = f"{tokens[-1]}:*{'A' if name_only else ''}" if mode != "and" else f"{tokens[-1]}{weight}"
+        parts = [f"{t}{weight}" for t in tokens[:-1]] + [last]
+        params["tsq"] = (" | " if mode == "or" else " & ").join(parts)
+        return ("search_document d", "d.tsv @@ to_tsquery('simple', :tsq)",
+                f"(ts_rank('{{0.05, 0.1, 0.1, 1.0}}', d.tsv, to_tsquery('simple', :tsq)) * 10 + {bonus})")
+
+    _ORDER = {
+        "relevance": "score DESC, product_id ASC",
+        "browse": "stars DESC, created_at DESC, product_id DESC",
+        "price_asc": "price_min ASC, product_id ASC",
+        "price_desc": "price_min DESC, product_id DESC",
+        "stars": "stars DESC, score DESC, product_id ASC",
+        "newest": "created_at DESC, product_id DESC",
+    }
+
+    def _run(self, query: SearchQuery, parsed: ParsedQuery | None, mode: str) -> SearchResult:
+        params: dict = {}
+        filters = self._filters(query, params)
+        source, condition, score = self._match(parsed, mode, params)
+        where = " AND ".join([condition, *filters])
+        sort = query.sort if (query.sort != "relevance" or parsed) else "browse"
+        order = self._ORDER[sort]
+        params["limit"], params["offset"] = query.limit, query.offset
+        materialized = "MATERIALIZED "
+        key = "CAST(%s AS TEXT)"
+        branches = [
+            f"SELECT 'hit' AS kind, {key % 'p.product_id'} AS k, d.document AS doc, p.rn AS n, p.score AS score "
+            f"FROM (SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
+            f"(SELECT * FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) top) p "
+            f"JOIN search_document_source d ON d.product_id = p.product_id",
+            "SELECT 'total', NULL, NULL, count(*), NULL FROM m",
+        ]
+        if query.facets:
+            for facet, column in (("group", "group_code"), ("stars", "stars"), ("province", "province_code"),
+                                  ("legal_form", "legal_form"), ("price", "price_bucket"), ("in_stock", "in_stock")):
+                branches.append(f"SELECT '{facet}', {key % column}, NULL, count(*), NULL FROM m GROUP BY {column}")
+        sql = (f"WITH m AS {materialized}(SELECT d.product_id, d.group_code, d.stars, d.province_code, d.legal_form, "
+               f"d.price_bucket, d.in_stock, d.price_min, d.created_at, {score} AS score "
+               f"FROM {source} WHERE {where}) " + " UNION ALL ".join(branches))
+        hits, total, facets = [], 0, {f: {} for f in FACETS} if query.facets else {}
+        for kind, k, doc, n, s in db.session.execute(text(sql), params):
+            if kind == "hit":
+                hits.append((n, doc, s))
+            elif kind == "total":
+                total = int(n)
+            elif k is not None:
+                facets[kind][_facet_key(kind, k)] = int(n)
+        hits.sort(key=lambda h: h[0])
+        tokens = parsed.tokens if parsed else ()
+        result_hits = []
+        for _, doc, s in hits:
+            document = json.loads(doc)
+            result_hits.append(SearchHit(document=document, score=float(s) if s is not None else None,
+                                         highlight=_highlights(document, tokens)))
+        return SearchResult(hits=result_hits, total=total, facets=facets)
+
+    def suggest(self, q: str, limit: int = 8, today: dt.date | None = None) -> list[SearchHit]:
+        """Names matching ``q`` as typed so far (last word a prefix), typo-tolerant as a fallback."""
+        parsed = parse_query(q)
+        if not parsed:
+            return []
+        self._tune()
+        hits = self._suggest(parsed, limit, today, "prefix")
+        if not hits:
+            if self.dialect == "postgresql":
+                hits = self._suggest(parsed, limit, today, "trigram")
+            else:
+                corrected = self._correct(parsed)
+                if corrected is not None:
+                    hits = self._suggest(corrected, limit, today, "prefix")
+        return hits
+
+    def _suggest(self, parsed: ParsedQuery, limit: int, today, mode: str) -> list[SearchHit]:
+        params: dict = {"today": today or clock.today(), "limit": limit}
+        source, condition, score = self._match(parsed, mode, params, name_only=True)
+        sql = (f"SELECT s.document, c.score FROM (SELECT d.product_id, {score} AS score FROM {source} "
+               f"WHERE {condition} AND d.listed_until > :today ORDER BY score DESC, d.product_id ASC LIMIT :limit) c "
+               f"JOIN search_document_source s ON s.product_id = c.product_id ORDER BY c.score DESC, c.product_id ASC")
+        out = []
+        for doc, s in db.session.execute(text(sql), params):
+            document = json.loads(doc)
+            out.append(SearchHit(document=document, score=float(s),
+                                 highlight={"name": highlight(document["name"], parsed.tokens)}))
+        return out
+
+
+def _facet_key(facet: str, raw: str):
+    if facet in ("stars", "price"):
+        return int(raw)
+    if facet == "in_stock":
+        return raw.lower() in ("1", "true", "t")
+    return raw
+
+
+def _highlights(document: dict, tokens) -> dict:
+    if not tokens:
+        return {"name": highlight(document["name"], ()), "snippet": None}
+    snippet = None
+    for field in ("description", "story"):
+        snippet = highlight(document.get(field), tokens, snippet=160)
+        if snippet:
+            break
+    return {"name": highlight(document["name"], tokens), "snippet": snippet}

@@ -1,0 +1,160 @@
+"""Reading bulk-import tables (CSV in UTF-8 with or without BOM, XLSX) into rows of cell values.
+
+Only the file format lives here; what the columns mean is :mod:`core.services.imports`.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import DomainError
+
+MAX_ROWS = 50_000
+MAX_COLUMNS = 60
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+
+
+@dataclass
+class Table:
+    """A header and its data rows; ``rows`` holds ``(row_number, {column: value})`` with 1-based sheet row numbers."""
+
+    columns: list[str]
+    rows: list[tuple[int, dict]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def file_error(code: str, vi: str, en: str, **details) -> DomainError:
+    """A whole-file problem (unreadable, wrong format, too big): 422 with the import error envelope."""
+    return DomainError(code, vi, en, {"rows": [], **details}, status=422)
+
+
+def _header(values) -> list[str]:
+    columns = [(str(v).strip().lstrip("\ufeff").lower() if v is not None else "") for v in values]
+    while columns and not columns[-1]:
+        columns.pop()
+    if not columns:
+        raise file_error("import.empty_file", "Tệp không có dòng tiêu đề.", "The file has no header row.")
+    if len(columns) > MAX_COLUMNS:
+        raise file_error("import.too_many_columns", f"Tệp có quá {MAX_COLUMNS} cột.",
+                         f"The file has more than {MAX_COLUMNS} columns.")
+    return columns
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _add_row(table: Table, number: int, values) -> None:
+    values = list(values)
+    if all(_blank(v) for v in values):
+        return  # empty lines are skipped
+    if len(table.rows) >= MAX_ROWS:
+        raise file_error("import.too_many_rows", f"Tệp có quá {MAX_ROWS} dòng dữ liệu; hãy chia nhỏ tệp.",
+                         f"The file has more than {MAX_ROWS} data rows; split it.", max_rows=MAX_ROWS)
+    extra = values[len(table.columns):]
+    row = {col: (values[i] if i < len(values) else None) for i, col in enumerate(table.columns) if col}
+    if any(not _blank(v) for v in extra):
+        row["__extra__"] = True  # more cells than header columns
+    table.rows.append((number, row))
+
+
+def read_csv(data: bytes) -> Table:
+    """Parse CSV bytes (UTF-8, optional BOM; comma, semicolon or tab separated)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise file_error("import.encoding", "Tệp CSV phải được lưu với mã hóa UTF-8.",
+                         "CSV files must be encoded in UTF-8.")
+    first_line = text.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise file_error("import.empty_file", "Tệp trống.", "The file is empty.")
+        table = Table(_header(header))
+        for number, values in enumerate(reader, start=2):  # record numbers, as a spreadsheet shows them
+            _add_row(table, number, values)
+    except csv.Error as exc:
+        raise file_error("import.bad_csv", "Tệp CSV sai định dạng.", f"Malformed CSV: {exc}.")
+    return table
+
+
+def _xlsx_value(value):
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time() else value
+    return value
+
+
+def read_xlsx(data: bytes) -> Table:
+    """Parse the first worksheet of an XLSX workbook (cached values, not formulas)."""
+    from openpyxl import load_workbook
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for damaged files
+        raise file_error("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).", "Cannot read the Excel (.xlsx) file.")
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise file_error("import.empty_file", "Tệp trống.", "The file is empty.")
+        table = Table(_header(header))
+        for number, values in enumerate(rows, start=2):
+            _add_row(table, number, (_xlsx_value(v) for v in values))
+    finally:
+        workbook.close()
+    return table
+
+
+def read_table(data: bytes, filename: str | None = None) -> Table:
+    """Read an uploaded file: XLSX by its zip signature, legacy .xls refused, anything else as CSV."""
+    if not data:
+        raise file_error("import.empty_file", "Tệp trống.", "The file is empty.")
+    if data.startswith(XLSX_MAGIC):
+        return read_xlsx(data)
+    if data.startswith(OLE_MAGIC) or (filename or "").lower().endswith(".xls"):
+        raise file_error("import.unsupported_format", "Định dạng .xls cũ không được hỗ trợ; hãy lưu thành .xlsx hoặc CSV.",
+                         "Legacy .xls is not supported; save as .xlsx or CSV.")
+    return read_csv(data)
+
+
+def read_path(path: str | Path) -> Table:
+    """Read a CSV or XLSX file from disk."""
+    path = Path(path)
+    return read_table(path.read_bytes(), path.name)
+
+
+def write_csv(columns: list[str], rows: list[dict]) -> str:
+    """Render rows as CSV text (UTF-8 with BOM so Excel shows Vietnamese correctly)."""
+    out = io.StringIO(newline="")
+    out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
+    return out.getvalue()
+
+
+def write_xlsx(columns: list[str], rows: list[dict]) -> bytes:
+    """Render rows as an XLSX workbook (code-like columns stored as text)."""
+    from openpyxl import Workbook
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "import"
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([row.get(c) for c in columns])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

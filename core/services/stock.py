@@ -1,0 +1,972 @@
+"""Inventory service: receipts, adjustments, counts, transfers, allocation, fulfilment, FEFO and the ledger.
+
+Transactions
+    None of the stock operations commit: the caller owns the transaction, so a
+    checkout can allocate stock and create its order atomically. The
+    ``*_for(user, data)`` wrappers at the end (used by the admin routes) check
+    permissions, call the operation and commit.
+
+Ledger
+    Every change writes :class:`~core.models.StockMovement` rows (append-only).
+    ``allocation``/``release`` movements change ``allocated``; all other kinds
+    change ``on_hand``. Fulfilment (:func:`deduct_allocated`) therefore writes
+    two rows per lot: a ``release`` (allocated −q) and a ``sale`` (on hand −q).
+    :func:`verify_ledger` checks that every stock and lot figure equals the sum
+    of its ledger and that lots sum to their stock.
+
+Lots
+    Every stock quantity lives in a :class:`~core.models.StockLot`. Goods
+    received without a lot number go to the stock's unnamed lot (``lot_no``
+    ``""``, shown as null); goods received without a lot number but with a
+    best-before date go to the synthetic lot ``BB-<date>``. Lot numbers and
+    best-before dates are optional for every product group (small household
+    producers often have no lot system); a receipt whose best-before date is
+    in the past is refused (``stock.best_before_past``).
+
+FEFO
+    :func:`pick_fefo` picks free quantity (on hand − allocated) lot by lot,
+    earliest best-before first, lots without a date last, oldest lot first
+    among equals. Expired lots (best-before before today) are never allocated
+    or sold; they can still be adjusted, counted or transferred away.
+
+Allocation strategy (``allocate(..., location=None)``)
+    Candidates are the *active producer warehouses of the product's producer*
+    that stock the variant. The one with the most free quantity that can
+    cover the whole line is chosen (one line = one location, never split);
+    ties go to the older location. If none can, ``stock.insufficient`` (409)
+    reports the largest single-location free quantity as ``available``.
+
+Concurrency
+    Every operation first locks the Stock rows it touches: on PostgreSQL
+    ``SELECT … FOR UPDATE`` (rows are locked in id order within one call); on
+    SQLite a no-op ``UPDATE`` which takes the database write lock (the same
+    effect as ``BEGIN IMMEDIATE``: writers serialise). Figures are then
+    changed by *conditional* UPDATEs (``… WHERE on_hand - allocated >= :q``)
+    whose row count is checked, so even a caller that forgot a lock cannot
+    oversell; CHECK constraints are the last line. Callers allocating several
+    variants in one transaction should do so in ascending variant id order to
+    avoid lock-order deadlocks on PostgreSQL.
+
+Hooks
+    Every movement calls ``stock_changed(stock, movement)`` after commit and,
+    inside the transaction, ``core.search.outbox.enqueue_product(product_id,
+    "stock")`` when the search outbox module is installed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import attributes, selectinload
+
+from core import clock
+from core.db import commit, db, on_commit, utcnow
+from core.errors import Conflict, DomainError, Forbidden, NotFound, invalid
+from core.models import AdministrativeUnit, Producer, Product, User, Variant
+from core.models.inventory import (ALLOCATION_KINDS, MOVEMENT_KINDS, NO_LOT, ON_HAND_KINDS, SalesChannel, Stock,
+                                   StockLocation, StockLot, StockMovement)
+
+PRODUCER_WAREHOUSE = "producer_warehouse"
+ONLINE_STORE = "online_store"
+RECEIPT_KINDS = ("receipt", "return")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Quantity of one lot reserved for ``reference`` (e.g. ``"order:OCOP-2026-000123"``)."""
+
+    stock_id: int
+    location_id: int
+    variant_id: int
+    lot_id: int
+    quantity: int
+    reference: str
+    lot_no: str | None = None
+    best_before: dt.date | None = None
+
+
+# --- small helpers -------------------------------------------------------------
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _insert(table):
+    """Dialect-specific INSERT supporting ``on_conflict_do_nothing``."""
+    if _is_postgres():
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _actor_id(actor) -> int | None:
+    if actor is None:
+        return None
+    return actor if isinstance(actor, int) else getattr(actor, "id", None)
+
+
+def _variant(value) -> Variant:
+    if isinstance(value, Variant):
+        return value
+    variant = db.session.get(Variant, value)
+    if variant is None:
+        raise NotFound("variant", "biến thể")
+    return variant
+
+
+def _location(value) -> StockLocation:
+    if isinstance(value, StockLocation):
+        return value
+    location = db.session.get(StockLocation, value)
+    if location is None:
+        raise NotFound("stock_location", "kho hàng")
+    return location
+
+
+def _positive(field: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise invalid(field, "số lượng phải là số nguyên dương", "quantity must be a positive integer")
+    return value
+
+
+def insufficient(variant: Variant, requested: int, available: int, location_id: int | None = None) -> DomainError:
+    """The ``stock.insufficient`` (409) error with details ``{variant, sku, requested, available, location}``."""
+    return DomainError("stock.insufficient",
+                       f"Không đủ hàng cho {variant.sku}: cần {requested}, còn {max(available, 0)}.",
+                       f"Not enough stock for {variant.sku}: requested {requested}, available {max(available, 0)}.",
+                       {"variant": variant.id, "sku": variant.sku, "requested": requested,
+                        "available": max(available, 0), "location": location_id}, status=409)
+
+
+def _norm_lot(lot_no: str | None, best_before: dt.date | None = None) -> str:
+    lot_no = (lot_no or "").strip()
+    if not lot_no and best_before is not None:
+        return f"BB-{best_before.isoformat()}"
+    return lot_no
+
+
+def check_stockable(location: StockLocation, variant: Variant) -> None:
+    """Refuse services, inactive locations and another producer's goods in a producer warehouse."""
+    if variant.is_service:
+        raise DomainError("stock.not_stocked", "Dịch vụ không quản lý tồn kho.",
+                          "Services have no stock.", {"variant": variant.id}, status=422)
+    if not location.active:
+        raise DomainError("stock.location_inactive", "Kho hàng đã ngừng hoạt động.",
+                          "The stock location is inactive.", {"location": location.id}, status=422)
+    if location.kind == PRODUCER_WAREHOUSE and location.producer_id is not None \
+            and variant.product.producer_id != location.producer_id:
+        raise DomainError("stock.variant_not_allowed",
+                          "Kho của chủ thể chỉ chứa sản phẩm của chính chủ thể đó.",
+                          "A producer warehouse only holds its own producer's products.",
+                          {"location": location.id, "variant": variant.id}, status=422)
+
+
+# --- rows, locks and conditional updates ---------------------------------------
+def _find_stock(location_id: int, variant_id: int) -> Stock | None:
+    return db.session.execute(select(Stock).where(Stock.location_id == location_id,
+                                                  Stock.variant_id == variant_id)).scalar_one_or_none()
+
+
+def _stock_for(location: StockLocation, variant: Variant) -> Stock:
+    """The Stock row of ``variant`` at ``location``, created (race-safely) when missing."""
+    stock = _find_stock(location.id, variant.id)
+    if stock is None:
+        table = Stock.__table__
+        db.session.execute(_insert(table).values(variant_id=variant.id, location_id=location.id, on_hand=0,
+                                                 allocated=0, updated_at=utcnow())
+                           .on_conflict_do_nothing(index_elements=["variant_id", "location_id"]))
+        stock = _find_stock(location.id, variant.id)
+    return stock
+
+
+def _lock(stock_id: int) -> Stock:
+    """Lock a Stock row until the transaction ends and return it with fresh figures."""
+    if _is_postgres():
+        stmt = select(Stock).where(Stock.id == stock_id).with_for_update()
+    else:
+        table = Stock.__table__
+        db.session.execute(update(table).where(table.c.id == stock_id).values(on_hand=table.c.on_hand))
+        stmt = select(Stock).where(Stock.id == stock_id)
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+
+
+def _lock_many(stock_ids: Iterable[int]) -> dict[int, Stock]:
+    return {sid: _lock(sid) for sid in sorted(set(stock_ids))}
+
+
+def _lots(stock_id: int) -> list[StockLot]:
+    """Lots of a stock in FEFO order (earliest best-before first, undated last), fresh from the database."""
+    stmt = (select(StockLot).where(StockLot.stock_id == stock_id)
+            .order_by(StockLot.best_before.is_(None), StockLot.best_before, StockLot.id)
+            .execution_options(populate_existing=True))
+    return list(db.session.execute(stmt).scalars())
+
+
+def _lot_for(stock: Stock, lot_no: str, best_before: dt.date | None, create: bool = True) -> StockLot | None:
+    """The lot ``lot_no`` of a (locked) stock; created when missing; a different best-before is a conflict."""
+    lot = db.session.execute(select(StockLot).where(StockLot.stock_id == stock.id, StockLot.lot_no == lot_no)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
+    if lot is None:
+        if not create:
+            raise NotFound("stock_lot", "lô hàng", {"lot_no": lot_no or None})
+        lot = StockLot(stock_id=stock.id, lot_no=lot_no, best_before=best_before, on_hand=0, allocated=0)
+        db.session.add(lot)
+        db.session.flush()
+    elif best_before is not None and lot.best_before != best_before:
+        if lot.best_before is None and lot.on_hand == 0:
+            lot.best_before = best_before
+        else:
+            raise Conflict("stock.lot_mismatch", "Lô hàng đã có hạn sử dụng khác.",
+                           "This lot already has a different best-before date.",
+                           {"lot_no": lot_no or None, "best_before": lot.best_before.isoformat()
+                            if lot.best_before else None})
+    return lot
+
+
+def _apply(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: int = 0) -> None:
+    """Conditional UPDATE of a stock and one of its lots; refuses anything breaking 0 ≤ allocated ≤ on hand."""
+    for obj, table in ((stock, Stock.__table__), (lot, StockLot.__table__)):
+        c = table.c
+        values = {"on_hand": c.on_hand + d_on_hand, "allocated": c.allocated + d_allocated}
+        if table is Stock.__table__:
+            values["updated_at"] = utcnow()
+        result = db.session.execute(
+            update(table)
+            .where(c.id == obj.id, c.on_hand + d_on_hand >= 0, c.allocated + d_allocated >= 0,
+                   (c.on_hand + d_on_hand) - (c.allocated + d_allocated) >= 0)
+            .values(**values))
+        if result.rowcount != 1:
+            variant = db.session.get(Variant, stock.variant_id)
+            raise insufficient(variant, abs(d_on_hand or d_allocated), obj.on_hand - obj.allocated,
+                               stock.location_id)
+        # we hold the row lock, so the in-memory figures can follow without a re-read
+        attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
+        attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
+
+
+def _record(stock: Stock, lot: StockLot, kind: str, quantity: int, *, actor=None, reason=None,
+            reference=None) -> StockMovement:
+    """Append a ledger row and queue the after-commit ``stock_changed`` hook."""
+    assert kind in MOVEMENT_KINDS and quantity != 0
+    movement = StockMovement(stock_id=stock.id, lot_id=lot.id, stock=stock, lot=lot, kind=kind, quantity=quantity,
+                             actor_id=_actor_id(actor), reason=reason, reference=reference, created_at=utcnow())
+    db.session.add(movement)
+
+    def fire(stock=stock, movement=movement):
+        from core.plugins import hooks
+        hooks().stock_changed(stock=stock, movement=movement)
+    on_commit(fire)
+    return movement
+
+
+def _touch(variant: Variant) -> None:
+    """Tell the search outbox (if installed) that a product's stock changed, inside the transaction."""
+    try:
+        from core.search import outbox
+    except ImportError:
+        return
+    outbox.enqueue_product(variant.product_id, "stock")
+
+
+# --- FEFO ----------------------------------------------------------------------
+def _fefo(lots: list[StockLot], quantity: int, *, include_expired: bool) -> tuple[list[tuple[StockLot, int]], int]:
+    today = clock.today()
+    picked, need, free_total = [], quantity, 0
+    for lot in lots:
+        if not include_expired and lot.best_before is not None and lot.best_before < today:
+            continue
+        free = lot.on_hand - lot.allocated
+        if free <= 0:
+            continue
+        free_total += free
+        if need > 0:
+            take = min(free, need)
+            picked.append((lot, take))
+            need -= take
+    return picked, (free_total if need > 0 else quantity)
+
+
+def pick_fefo(location, variant, quantity: int, *, include_expired: bool = False) -> list[tuple[StockLot, int]]:
+    """First-expiry-first-out: ``[(lot, qty), …]`` covering ``quantity`` from free (unallocated) stock.
+
+    Lots are taken earliest best-before first, lots without a date last,
+    oldest lot first among equals; expired lots are skipped unless
+    ``include_expired``. Reads only — call it after locking the stock (as the
+    writing operations here do) when the answer will be acted on. Raises
+    ``stock.insufficient`` (409) when the free quantity is too small.
+    """
+    location, variant = _location(location), _variant(variant)
+    _positive("quantity", quantity)
+    stock = _find_stock(location.id, variant.id)
+    if stock is None:
+        raise insufficient(variant, quantity, 0, location.id)
+    picked, got = _fefo(_lots(stock.id), quantity, include_expired=include_expired)
+    if got < quantity:
+        raise insufficient(variant, quantity, got, location.id)
+    return picked
+
+
+# --- on-hand operations --------------------------------------------------------
+def receive(location, variant, quantity: int, *, actor, reason: str | None, reference: str | None = None,
+            lot_no: str | None = None, best_before: dt.date | None = None,
+            kind: str = "receipt") -> list[StockMovement]:
+    """Add ``quantity`` to on hand (a ``receipt``, or a ``return`` from a customer). Does not commit.
+
+    ``lot_no``/``best_before`` are optional; a receipt with a best-before date
+    in the past is refused (``stock.best_before_past``). Returns the movement(s).
+    """
+    location, variant = _location(location), _variant(variant)
+    _positive("quantity", quantity)
+    if kind not in RECEIPT_KINDS:
+        raise invalid("kind", "loại nhập kho phải là receipt hoặc return", "kind must be receipt or return")
+    check_stockable(location, variant)
+    if best_before is not None and kind == "receipt" and best_before < clock.today():
+        raise DomainError("stock.best_before_past", "Hạn sử dụng đã qua, không thể nhập kho.",
+                          "The best-before date is in the past; the goods cannot be received.",
+                          {"best_before": best_before.isoformat()}, status=422)
+    stock = _lock(_stock_for(location, variant).id)
+    lot = _lot_for(stock, _norm_lot(lot_no, best_before), best_before)
+    _apply(stock, lot, d_on_hand=quantity)
+    movement = _record(stock, lot, kind, quantity, actor=actor, reason=reason, reference=reference)
+    _touch(variant)
+    return [movement]
+
+
+def _remove_free(stock: Stock, variant: Variant, quantity: int, lot_no: str | None, *, include_expired: bool,
+                 kind: str, actor, reason, reference) -> list[StockMovement]:
+    """Take ``quantity`` of free stock (a named lot, or FEFO) off on hand with ``kind`` movements."""
+    if lot_no is not None:
+        lot = _lot_for(stock, _norm_lot(lot_no), None, create=False)
+        if lot.available < quantity:
+            raise insufficient(variant, quantity, lot.available, stock.location_id)
+        picked = [(lot, quantity)]
+    else:
+        picked, got = _fefo(_lots(stock.id), quantity, include_expired=include_expired)
+        if got < quantity:
+            raise insufficient(variant, quantity, got, stock.location_id)
+    movements = []
+    for lot, qty in picked:
+        _apply(stock, lot, d_on_hand=-qty)
+        movements.append(_record(stock, lot, kind, -qty, actor=actor, reason=reason, reference=reference))
+    return movements
+
+
+def adjust(location, variant, delta: int, *, actor, reason: str, lot_no: str | None = None) -> list[StockMovement]:
+    """Correct on hand by a signed ``delta`` (damage, shrinkage, found goods). Does not commit.
+
+    A positive delta goes to ``lot_no`` (or the unnamed lot); a negative one
+    comes out of ``lot_no`` or FEFO (expired lots first). Errors:
+    ``stock.negative`` (422) when on hand would drop below zero,
+    ``stock.insufficient`` (409) when the goods are allocated to orders.
+    """
+    location, variant = _location(location), _variant(variant)
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise invalid("delta", "chênh lệch phải là số nguyên khác 0", "delta must be a non-zero integer")
+    check_stockable(location, variant)
+    stock = _lock(_stock_for(location, variant).id)
+    if delta > 0:
+        lot = _lot_for(stock, _norm_lot(lot_no), None)
+        _apply(stock, lot, d_on_hand=delta)
+        movements = [_record(stock, lot, "adjustment", delta, actor=actor, reason=reason)]
+    else:
+        if stock.on_hand + delta < 0:
+            raise DomainError("stock.negative", "Tồn kho không thể âm.", "Stock on hand cannot become negative.",
+                              {"variant": variant.id, "on_hand": stock.on_hand, "delta": delta}, status=422)
+        movements = _remove_free(stock, variant, -delta, lot_no, include_expired=True, kind="adjustment",
+                                 actor=actor, reason=reason, reference=None)
+    _touch(variant)
+    return movements
+
+
+def count(location, variant, counted: int, *, actor, reason: str, lot_no: str | None = None) -> list[StockMovement]:
+    """Record a physical count: on hand (of ``lot_no``, or of the only lot) becomes ``counted``. Does not commit.
+
+    Writes one ``count`` movement with the difference (nothing when the count
+    agrees). ``lot_no`` is required when the stock holds several lots
+    (``stock.lot_required``); a count below the allocated quantity is refused
+    (``stock.below_allocated``, 409).
+    """
+    location, variant = _location(location), _variant(variant)
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+        raise DomainError("stock.negative", "Số đếm phải là số nguyên không âm.",
+                          "The counted quantity must be a non-negative integer.", {"counted": counted}, status=422)
+    check_stockable(location, variant)
+    stock = _lock(_stock_for(location, variant).id)
+    if lot_no is not None:
+        lot = _lot_for(stock, _norm_lot(lot_no), None, create=counted > 0)
+    else:
+        lots = [lot for lot in _lots(stock.id) if lot.on_hand > 0]
+        if len(lots) > 1:
+            raise invalid("lot_no", "kho có nhiều lô: hãy ghi số lô khi kiểm kê",
+                          "the stock holds several lots: give the lot number", code="stock.lot_required")
+        lot = lots[0] if lots else _lot_for(stock, NO_LOT, None)
+    if counted < lot.allocated:
+        raise DomainError("stock.below_allocated", "Số đếm thấp hơn số đã giữ cho đơn hàng.",
+                          "The count is below the quantity allocated to orders.",
+                          {"counted": counted, "allocated": lot.allocated}, status=409)
+    delta = counted - lot.on_hand
+    movements = []
+    if delta:
+        _apply(stock, lot, d_on_hand=delta)
+        movements.append(_record(stock, lot, "count", delta, actor=actor, reason=reason))
+        _touch(variant)
+    return movements
+
+
+def transfer(from_location, to_location, variant, quantity: int, *, actor, reason: str,
+             lot_no: str | None = None, reference: str | None = None) -> list[StockMovement]:
+    """Move free stock between locations (FEFO, or one named lot), keeping lot numbers and dates. Does not commit.
+
+    Writes ``transfer_out`` at the source and ``transfer_in`` at the
+    destination per lot, linked by ``reference`` (generated when omitted).
+    """
+    source, target, variant = _location(from_location), _location(to_location), _variant(variant)
+    _positive("quantity", quantity)
+    if source.id == target.id:
+        raise invalid("to_location_id", "kho nhận phải khác kho gửi", "destination must differ from the source")
+    check_stockable(source, variant)
+    check_stockable(target, variant)
+    reference = reference or f"transfer:{uuid.uuid4().hex[:12]}"
+    src_id, dst_id = _stock_for(source, variant).id, _stock_for(target, variant).id
+    locked = _lock_many([src_id, dst_id])
+    src, dst = locked[src_id], locked[dst_id]
+    outs = _remove_free(src, variant, quantity, lot_no, include_expired=True, kind="transfer_out",
+                        actor=actor, reason=reason, reference=reference)
+    movements = list(outs)
+    for out in outs:
+        lot = db.session.get(StockLot, out.lot_id)
+        dest_lot = _lot_for(dst, lot.lot_no, lot.best_before)
+        _apply(dst, dest_lot, d_on_hand=-out.quantity)
+        movements.append(_record(dst, dest_lot, "transfer_in", -out.quantity, actor=actor, reason=reason,
+                                 reference=reference))
+    _touch(variant)
+    return movements
+
+
+def sell_now(location, variant, quantity: int, *, reference: str | None, actor,
+             reason: str | None = None) -> list[StockMovement]:
+    """Counter sale at a location: take free stock off on hand FEFO by lot, without allocation. Does not commit."""
+    location, variant = _location(location), _variant(variant)
+    _positive("quantity", quantity)
+    check_stockable(location, variant)
+    stock = _find_stock(location.id, variant.id)
+    if stock is None:
+        raise insufficient(variant, quantity, 0, location.id)
+    stock = _lock(stock.id)
+    movements = _remove_free(stock, variant, quantity, None, include_expired=False, kind="sale",
+                             actor=actor, reason=reason, reference=reference)
+    _touch(variant)
+    return movements
+
+
+# --- allocation ----------------------------------------------------------------
+def _allocate_at(stock: Stock, variant: Variant, quantity: int, reference: str, actor) -> list[Allocation] | None:
+    """Allocate on a locked stock; None when its free, unexpired quantity is too small."""
+    picked, got = _fefo(_lots(stock.id), quantity, include_expired=False)
+    if got < quantity:
+        return None
+    result = []
+    for lot, qty in picked:
+        _apply(stock, lot, d_allocated=qty)
+        _record(stock, lot, "allocation", qty, actor=actor, reason=None, reference=reference)
+        result.append(Allocation(stock.id, stock.location_id, stock.variant_id, lot.id, qty, reference,
+                                 lot.lot_label, lot.best_before))
+    return result
+
+
+def allocate(variant, quantity: int, *, location=None, reference: str, actor=None) -> list[Allocation]:
+    """Reserve ``quantity`` of ``variant`` for ``reference`` (FEFO by lot). Does not commit.
+
+    With ``location`` the stock there is used; without, the location is
+    chosen by the strategy in the module docstring (the product's producer
+    warehouses, most free stock first, one location per call). Raises
+    ``stock.insufficient`` (409, details ``{variant, requested, available}``).
+    """
+    variant = _variant(variant)
+    _positive("quantity", quantity)
+    if not reference:
+        raise invalid("reference", "thiếu tham chiếu", "reference is required")
+    if variant.is_service:
+        raise DomainError("stock.not_stocked", "Dịch vụ không quản lý tồn kho.",
+                          "Services have no stock.", {"variant": variant.id}, status=422)
+    if location is not None:
+        location = _location(location)
+        check_stockable(location, variant)
+        stock = _find_stock(location.id, variant.id)
+        if stock is None:
+            raise insufficient(variant, quantity, 0, location.id)
+        stock = _lock(stock.id)
+        allocations = _allocate_at(stock, variant, quantity, reference, actor)
+        if allocations is None:
+            _, got = _fefo(_lots(stock.id), quantity, include_expired=False)
+            raise insufficient(variant, quantity, got, location.id)
+        _touch(variant)
+        return allocations
+
+    producer_id = db.session.execute(select(Product.producer_id).where(Product.id == variant.product_id)).scalar_one()
+    free = (Stock.on_hand - Stock.allocated)
+    candidates = db.session.execute(
+        select(Stock.id, free)
+        .join(StockLocation, StockLocation.id == Stock.location_id)
+        .where(Stock.variant_id == variant.id, StockLocation.active.is_(True),
+               StockLocation.kind == PRODUCER_WAREHOUSE, StockLocation.producer_id == producer_id)
+        .order_by(free.desc(), StockLocation.id)).all()
+    best = 0
+    for stock_id, _free in candidates:
+        if _free < quantity:
+            best = max(best, _free)
+            continue
+        stock = _lock(stock_id)  # the figures may have moved since the candidate query
+        allocations = _allocate_at(stock, variant, quantity, reference, actor)
+        if allocations is not None:
+            _touch(variant)
+            return allocations
+        best = max(best, _fefo(_lots(stock.id), quantity, include_expired=False)[1])
+    raise insufficient(variant, quantity, best, None)
+
+
+def _outstanding(reference: str, stock_ids: Iterable[int] | None = None) -> dict[tuple[int, int], int]:
+    """Allocated-and-not-yet-released quantity per ``(stock_id, lot_id)`` for ``reference``, from the ledger."""
+    stmt = (select(StockMovement.stock_id, StockMovement.lot_id, func.sum(StockMovement.quantity))
+            .where(StockMovement.reference == reference, StockMovement.kind.in_(ALLOCATION_KINDS))
+            .group_by(StockMovement.stock_id, StockMovement.lot_id))
+    if stock_ids is not None:
+        stmt = stmt.where(StockMovement.stock_id.in_(list(stock_ids)))
+    return {(s, lot): q for s, lot, q in db.session.execute(stmt) if q and q > 0}
+
+
+def release(allocations_or_reference, *, actor=None, reason: str | None = None) -> list[StockMovement]:
+    """Release allocations (a list of :class:`Allocation`, or every outstanding one of a reference). Does not commit.
+
+    Idempotent: only what is still allocated under the reference (per the
+    ledger) is released, so releasing twice, or after fulfilment, is harmless.
+    """
+    if isinstance(allocations_or_reference, str):
+        wanted = {(allocations_or_reference, s, lot): q
+                  for (s, lot), q in _outstanding(allocations_or_reference).items()}
+    else:
+        wanted = defaultdict(int)
+        for a in allocations_or_reference:
+            wanted[(a.reference, a.stock_id, a.lot_id)] += a.quantity
+    if not wanted:
+        return []
+    stocks = _lock_many(s for _, s, _ in wanted)
+    movements = []
+    variants = set()
+    for reference in sorted({r for r, _, _ in wanted}):
+        outstanding = _outstanding(reference, stocks.keys())
+        for (ref, stock_id, lot_id), qty in sorted(wanted.items()):
+            if ref != reference:
+                continue
+            qty = min(qty, outstanding.get((stock_id, lot_id), 0))
+            if qty <= 0:
+                continue
+            stock = stocks[stock_id]
+            lot = db.session.execute(select(StockLot).where(StockLot.id == lot_id)
+                                     .execution_options(populate_existing=True)).scalar_one()
+            _apply(stock, lot, d_allocated=-qty)
+            movements.append(_record(stock, lot, "release", -qty, actor=actor, reason=reason, reference=reference))
+            variants.add(stock.variant_id)
+    for variant_id in variants:
+        _touch(db.session.get(Variant, variant_id))
+    return movements
+
+
+def deduct_allocated(variant, quantity: int, location, *, reference: str, actor,
+                     reason: str | None = None) -> list[StockMovement]:
+    """Fulfilment: ship ``quantity`` allocated under ``reference`` at ``location``. Does not commit.
+
+    Per lot (FEFO among the reference's allocated lots): a ``release``
+    movement (allocated −q) and a ``sale`` movement (on hand −q). Raises
+    ``stock.not_allocated`` (409) when less than ``quantity`` is allocated.
+    """
+    variant, location = _variant(variant), _location(location)
+    _positive("quantity", quantity)
+    stock = _find_stock(location.id, variant.id)
+    outstanding = {}
+    if stock is not None:
+        stock = _lock(stock.id)
+        outstanding = {lot: q for (_, lot), q in _outstanding(reference, [stock.id]).items()}
+    total = sum(outstanding.values())
+    if total < quantity:
+        raise DomainError("stock.not_allocated", "Số lượng giao vượt quá số đã giữ cho đơn hàng.",
+                          "More than the allocated quantity would be shipped.",
+                          {"variant": variant.id, "reference": reference, "requested": quantity,
+                           "allocated": total}, status=409)
+    need, movements = quantity, []
+    for lot in _lots(stock.id):
+        if need == 0:
+            break
+        qty = min(outstanding.get(lot.id, 0), need)
+        if qty <= 0:
+            continue
+        _apply(stock, lot, d_on_hand=-qty, d_allocated=-qty)
+        movements.append(_record(stock, lot, "release", -qty, actor=actor, reason=reason or "fulfilment",
+                                 reference=reference))
+        movements.append(_record(stock, lot, "sale", -qty, actor=actor, reason=reason, reference=reference))
+        need -= qty
+    _touch(variant)
+    return movements
+
+
+# --- reading -------------------------------------------------------------------
+def stock_level(variant, location=None, *, kinds: Iterable[str] | None = None) -> dict:
+    """``{variant, on_hand, allocated, available}`` at ``location``, or summed over active locations (of ``kinds``)."""
+    variant = _variant(variant)
+    stmt = (select(func.coalesce(func.sum(Stock.on_hand), 0), func.coalesce(func.sum(Stock.allocated), 0))
+            .join(StockLocation, StockLocation.id == Stock.location_id).where(Stock.variant_id == variant.id))
+    if location is not None:
+        stmt = stmt.where(Stock.location_id == _location(location).id)
+    else:
+        stmt = stmt.where(StockLocation.active.is_(True))
+        if kinds:
+            stmt = stmt.where(StockLocation.kind.in_(list(kinds)))
+    on_hand, allocated = db.session.execute(stmt).one()
+    return {"variant": variant.id, "on_hand": int(on_hand), "allocated": int(allocated),
+            "available": int(on_hand) - int(allocated)}
+
+
+def verify_ledger() -> list[dict]:
+    """Mismatches between figures and ledger (empty list = consistent).
+
+    Checks every Stock and StockLot against the sum of its movements
+    (on-hand kinds → ``on_hand``, allocation kinds → ``allocated``), that the
+    lots of each stock sum to its figures, and that each movement's lot
+    belongs to its stock.
+    """
+    m = StockMovement
+    on_hand_sum = func.coalesce(func.sum(case((m.kind.in_(ON_HAND_KINDS), m.quantity), else_=0)), 0)
+    alloc_sum = func.coalesce(func.sum(case((m.kind.in_(ALLOCATION_KINDS), m.quantity), else_=0)), 0)
+    problems = []
+    by_stock = dict(((sid, (int(a), int(b))) for sid, a, b in db.session.execute(
+        select(m.stock_id, on_hand_sum, alloc_sum).group_by(m.stock_id))))
+    by_lot = dict(((lid, (int(a), int(b))) for lid, a, b in db.session.execute(
+        select(m.lot_id, on_hand_sum, alloc_sum).group_by(m.lot_id))))
+    lot_sums = dict(((sid, (int(a), int(b))) for sid, a, b in db.session.execute(
+        select(StockLot.stock_id, func.sum(StockLot.on_hand), func.sum(StockLot.allocated))
+        .group_by(StockLot.stock_id))))
+    for sid, on_hand, allocated in db.session.execute(select(Stock.id, Stock.on_hand, Stock.allocated)):
+        ledger = by_stock.get(sid, (0, 0))
+        if (on_hand, allocated) != ledger:
+            problems.append({"check": "stock_vs_ledger", "stock": sid, "figures": [on_hand, allocated],
+                             "ledger": list(ledger)})
+        lots = lot_sums.get(sid, (0, 0))
+        if (on_hand, allocated) != lots:
+            problems.append({"check": "stock_vs_lots", "stock": sid, "figures": [on_hand, allocated],
+                             "lots": list(lots)})
+        if not 0 <= allocated <= on_hand:
+            problems.append({"check": "allocated_within_on_hand", "stock": sid, "figures": [on_hand, allocated]})
+    for lid, on_hand, allocated in db.session.execute(select(StockLot.id, StockLot.on_hand, StockLot.allocated)):
+        ledger = by_lot.get(lid, (0, 0))
+        if (on_hand, allocated) != ledger:
+            problems.append({"check": "lot_vs_ledger", "lot": lid, "figures": [on_hand, allocated],
+                             "ledger": list(ledger)})
+    stray = db.session.execute(select(m.id).join(StockLot, StockLot.id == m.lot_id)
+                               .where(StockLot.stock_id != m.stock_id)).scalars().all()
+    stray += db.session.execute(select(m.id).where(m.lot_id.is_(None))).scalars().all()
+    for mid in stray:
+        problems.append({"check": "movement_lot", "movement": mid})
+    return problems
+
+
+# --- sales channels --------------------------------------------------------------
+def _channel_kinds():
+    from core.plugins import plugin_manager
+    return plugin_manager().sales_channel_kinds
+
+
+def _check_channel_kind(kind: str) -> None:
+    if kind not in _channel_kinds():
+        raise invalid("kind", "loại kênh bán không được hỗ trợ", "unknown sales channel kind",
+                      code="sales_channel.unknown_kind")
+
+
+def get_or_create_channel(code: str, *, kind: str | None = None, name: str | None = None,
+                          location=None) -> SalesChannel:
+    """The sales channel ``code``, created on first use (race-safe). Does not commit.
+
+    ``kind`` defaults to ``code`` (so ``get_or_create_channel("online_store")``
+    is the core's online store) and must be a registered kind.
+    """
+    channel = db.session.execute(select(SalesChannel).where(SalesChannel.code == code)).scalar_one_or_none()
+    if channel is not None:
+        return channel
+    kind = kind or code
+    _check_channel_kind(kind)
+    if name is None:
+        name = next((k["name"] for k in _channel_kinds().all() if k["code"] == kind), code)
+    location_id = _location(location).id if location is not None else None
+    db.session.execute(_insert(SalesChannel.__table__).values(
+        kind=kind, code=code, name=name, location_id=location_id, active=True, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["code"]))
+    return db.session.execute(select(SalesChannel).where(SalesChannel.code == code)).scalar_one()
+
+
+def get_channel(channel_id: int) -> SalesChannel:
+    channel = db.session.get(SalesChannel, channel_id)
+    if channel is None:
+        raise NotFound("sales_channel", "kênh bán")
+    return channel
+
+
+def list_channels(args: dict) -> dict:
+    """Sales channels, paginated (filters: ``kind``, ``active``)."""
+    from core.pagination import paginate
+    stmt = select(SalesChannel)
+    if args.get("kind"):
+        stmt = stmt.where(SalesChannel.kind == args["kind"])
+    if "active" in args:
+        stmt = stmt.where(SalesChannel.active.is_(args["active"]))
+    return paginate(stmt.order_by(SalesChannel.id), args["page"], args["limit"])
+
+
+def create_channel(user: User, data: dict) -> SalesChannel:
+    """Create a sales channel of a registered kind (admin). Commits."""
+    from core.services import audit
+    _check_channel_kind(data["kind"])
+    if db.session.execute(select(SalesChannel.id).where(SalesChannel.code == data["code"])).first():
+        raise Conflict("sales_channel.code_taken", "Mã kênh bán đã tồn tại.", "Channel code already exists.",
+                       {"code": data["code"]})
+    location_id = data.get("location_id")
+    if location_id is not None:
+        _location(location_id)
+    channel = SalesChannel(kind=data["kind"], code=data["code"], name=data["name"], location_id=location_id,
+                           active=data.get("active", True))
+    db.session.add(channel)
+    db.session.flush()
+    audit.record("sales_channel.created", channel, actor=user)
+    commit()
+    return channel
+
+
+def update_channel(user: User, channel: SalesChannel, data: dict) -> SalesChannel:
+    """Rename, (de)activate or re-link a channel to a location (admin). Commits."""
+    from core.services import audit
+    before = audit.snapshot(channel)
+    if "location_id" in data and data["location_id"] is not None:
+        _location(data["location_id"])
+    for key in ("name", "active", "location_id"):
+        if key in data:
+            setattr(channel, key, data[key])
+    audit.record("sales_channel.updated", channel, before=before, actor=user)
+    commit()
+    return channel
+
+
+# --- locations and permissions ---------------------------------------------------
+def can_manage_location(user: User, location: StockLocation) -> bool:
+    """admin: all; organiser: locations in their province; producer: their own producer's locations."""
+    if user.role == "admin":
+        return True
+    if user.role == "organiser":
+        return location.province_code is not None and location.province_code == user.province_code
+    if user.role == "producer":
+        return location.producer_id is not None and location.producer_id == user.producer_id
+    return False
+
+
+def require_location_access(user: User, location: StockLocation) -> None:
+    """Raise 403 unless ``user`` may manage ``location``."""
+    if not can_manage_location(user, location):
+        raise Forbidden("auth.out_of_scope", "Kho hàng này nằm ngoài phạm vi của bạn.",
+                        "This stock location is outside your scope.", {"location_id": location.id})
+
+
+def get_location(location_id: int) -> StockLocation:
+    return _location(location_id)
+
+
+def view_location(user: User, location_id: int) -> StockLocation:
+    """A location in the caller's scope (403 otherwise)."""
+    location = _location(location_id)
+    require_location_access(user, location)
+    return location
+
+
+def _location_kinds():
+    from core.plugins import plugin_manager
+    return plugin_manager().stock_location_kinds
+
+
+def create_location(user: User, data: dict) -> StockLocation:
+    """Create a stock location in the caller's scope. Commits.
+
+    Producer users create warehouses for their own producer only; organisers
+    locations in their province; a ``producer_warehouse`` needs a producer
+    and defaults to the producer's province.
+    """
+    from core.services import audit
+    data = dict(data)
+    kind = data.get("kind", PRODUCER_WAREHOUSE)
+    if kind not in _location_kinds():
+        raise invalid("kind", "loại kho không được hỗ trợ", "unknown stock location kind",
+                      code="stock_location.unknown_kind")
+    producer = None
+    producer_id = data.get("producer_id")
+    if user.role == "producer":
+        if producer_id not in (None, user.producer_id):
+            raise Forbidden("auth.out_of_scope", "Bạn chỉ quản lý kho của chủ thể mình.",
+                            "You may only manage your own producer's locations.", {"producer_id": producer_id})
+        producer_id = user.producer_id
+    if producer_id is not None:
+        producer = db.session.get(Producer, producer_id)
+        if producer is None:
+            raise NotFound("producer", "chủ thể")
+    if kind == PRODUCER_WAREHOUSE and producer is None:
+        raise invalid("producer_id", "kho của chủ thể cần mã chủ thể", "a producer warehouse needs producer_id")
+    province_code = data.get("province_code") or (producer.province_code if producer else None)
+    if province_code is None:
+        raise invalid("province_code", "thiếu mã tỉnh", "province_code is required")
+    unit = db.session.get(AdministrativeUnit, province_code)
+    if unit is None or unit.level != "province":
+        raise invalid("province_code", "mã tỉnh không hợp lệ", "unknown province code")
+    location = StockLocation(kind=kind, name=data["name"], producer_id=producer_id, province_code=province_code,
+                             address=data.get("address"), active=data.get("active", True),
+                             external_ref=data.get("external_ref"))
+    require_location_access(user, location)
+    db.session.add(location)
+    db.session.flush()
+    audit.record("stock_location.created", location, actor=user, province_code=province_code)
+    commit()
+    return location
+
+
+def update_location(user: User, location: StockLocation, data: dict) -> StockLocation:
+    """Rename, re-address or (de)activate a location in the caller's scope. Commits."""
+    from core.services import audit
+    require_location_access(user, location)
+    before = audit.snapshot(location)
+    for key in ("name", "address", "active", "external_ref"):
+        if key in data:
+            setattr(location, key, data[key])
+    audit.record("stock_location.updated", location, before=before, actor=user,
+                 province_code=location.province_code)
+    commit()
+    return location
+
+
+def delete_location(user: User, location: StockLocation) -> None:
+    """Delete a location that never held stock; otherwise ``stock_location.in_use`` (deactivate it). Commits."""
+    from core.services import audit
+    require_location_access(user, location)
+    used = db.session.execute(select(Stock.id).where(Stock.location_id == location.id).limit(1)).first() or \
+        db.session.execute(select(SalesChannel.id).where(SalesChannel.location_id == location.id).limit(1)).first()
+    if used:
+        raise Conflict("stock_location.in_use", "Kho đã có tồn kho hoặc kênh bán; hãy ngừng hoạt động thay vì xoá.",
+                       "The location holds stock or a channel; deactivate it instead.", {"location_id": location.id})
+    audit.record("stock_location.deleted", location, before=audit.snapshot(location), actor=user,
+                 province_code=location.province_code, after={})
+    db.session.delete(location)
+    commit()
+
+
+def _scope_locations(stmt, user: User):
+    if user.role == "organiser":
+        return stmt.where(StockLocation.province_code == user.province_code)
+    if user.role == "producer":
+        return stmt.where(StockLocation.producer_id == (user.producer_id or -1))
+    if user.role != "admin":
+        return stmt.where(False)
+    return stmt
+
+
+def list_locations(user: User, args: dict) -> dict:
+    """Locations in the caller's scope, paginated (filters: kind, producer_id, province, active)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(StockLocation), user)
+    for key, column in (("kind", StockLocation.kind), ("producer_id", StockLocation.producer_id),
+                        ("province", StockLocation.province_code)):
+        if args.get(key) is not None:
+            stmt = stmt.where(column == args[key])
+    if "active" in args:
+        stmt = stmt.where(StockLocation.active.is_(args["active"]))
+    return paginate(stmt.order_by(StockLocation.id), args["page"], args["limit"])
+
+
+def list_stock(user: User, args: dict) -> dict:
+    """Stock rows (with their lots) in the caller's scope, paginated (filters: location_id, variant_id, producer_id)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(Stock).join(StockLocation, StockLocation.id == Stock.location_id), user)
+    if args.get("location_id") is not None:
+        stmt = stmt.where(Stock.location_id == args["location_id"])
+    if args.get("variant_id") is not None:
+        stmt = stmt.where(Stock.variant_id == args["variant_id"])
+    if args.get("producer_id") is not None:
+        stmt = stmt.join(Variant, Variant.id == Stock.variant_id).join(Product, Product.id == Variant.product_id) \
+            .where(Product.producer_id == args["producer_id"])
+    stmt = stmt.options(selectinload(Stock.lots), selectinload(Stock.variant))
+    return paginate(stmt.order_by(Stock.location_id, Stock.variant_id), args["page"], args["limit"])
+
+
+def list_movements(user: User, args: dict) -> dict:
+    """Ledger rows in the caller's scope, newest first (filters: location_id, variant_id, kind, reference, lot_no)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(StockMovement).join(Stock, Stock.id == StockMovement.stock_id)
+                            .join(StockLocation, StockLocation.id == Stock.location_id), user)
+    if args.get("location_id") is not None:
+        stmt = stmt.where(Stock.location_id == args["location_id"])
+    if args.get("variant_id") is not None:
+        stmt = stmt.where(Stock.variant_id == args["variant_id"])
+    if args.get("kind"):
+        stmt = stmt.where(StockMovement.kind == args["kind"])
+    if args.get("reference"):
+        stmt = stmt.where(StockMovement.reference == args["reference"])
+    if args.get("lot_no") is not None:
+        stmt = stmt.join(StockLot, StockLot.id == StockMovement.lot_id).where(StockLot.lot_no == args["lot_no"])
+    stmt = stmt.options(selectinload(StockMovement.lot), selectinload(StockMovement.stock))
+    return paginate(stmt.order_by(StockMovement.id.desc()), args["page"], args["limit"])
+
+
+# --- committing wrappers for the admin API -------------------------------------------
+def _run(operation, *args, **kwargs):
+    """Run a stock operation and commit; roll back on any error so nothing is half-written."""
+    try:
+        result = operation(*args, **kwargs)
+        commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _accessible(user: User, location_id: int) -> StockLocation:
+    location = _location(location_id)
+    require_location_access(user, location)
+    return location
+
+
+def receive_for(user: User, data: dict) -> list[StockMovement]:
+    """Admin receipt (or customer return) into a location in the caller's scope. Commits."""
+    location = _accessible(user, data["location_id"])
+    return _run(receive, location, data["variant_id"], data["quantity"], actor=user, reason=data.get("reason"),
+                reference=data.get("reference"), lot_no=data.get("lot_no"), best_before=data.get("best_before"),
+                kind=data.get("kind", "receipt"))
+
+
+def adjust_for(user: User, data: dict) -> list[StockMovement]:
+    """Admin adjustment at a location in the caller's scope. Commits."""
+    location = _accessible(user, data["location_id"])
+    return _run(adjust, location, data["variant_id"], data["delta"], actor=user, reason=data["reason"],
+                lot_no=data.get("lot_no"))
+
+
+def count_for(user: User, data: dict) -> list[StockMovement]:
+    """Admin stock count at a location in the caller's scope. Commits."""
+    location = _accessible(user, data["location_id"])
+    return _run(count, location, data["variant_id"], data["counted"], actor=user, reason=data["reason"],
+                lot_no=data.get("lot_no"))
+
+
+def transfer_for(user: User, data: dict) -> list[StockMovement]:
+    """Admin transfer. The caller must manage the source; the destination must be theirs or a shared
+    location (one without a producer, e.g. a sales point or fair booth). Commits."""
+    source = _accessible(user, data["from_location_id"])
+    target = _location(data["to_location_id"])
+    if not can_manage_location(user, target) and target.producer_id is not None:
+        require_location_access(user, target)
+    return _run(transfer, source, target, data["variant_id"], data["quantity"], actor=user, reason=data["reason"],
+                lot_no=data.get("lot_no"))

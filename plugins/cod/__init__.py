@@ -1,0 +1,1 @@
+"""Built-in plugin: cash on delivery (COD) payment gateway."""

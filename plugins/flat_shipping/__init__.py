@@ -1,0 +1,1 @@
+"""Built-in plugin: flat weight-and-zone home-delivery rates (``shipping_methods`` hook)."""

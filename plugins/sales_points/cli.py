@@ -1,0 +1,21 @@
+"""``ocop sales-points …`` commands."""
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``sales-points`` group to the root ``ocop`` command."""
+    from core.cli import with_app
+
+    @cli.group("sales-points")
+    def sales_points():
+        """OCOP sales points (plugin)."""
+
+    @sales_points.command("alerts")
+    @with_app
+    def alerts():
+        """Raise today's low-stock and near-expiry alerts now (the daily Celery task does the same)."""
+        from plugins.sales_points.operations import run_alerts
+        result = run_alerts()
+        click.echo(f"Raised {result['raised']}, resolved {result['resolved']}.")

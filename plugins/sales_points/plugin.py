@@ -1,0 +1,61 @@
+"""Hook implementations of the ``sales_points`` plugin (entry point ``sales_points = plugins.sales_points.plugin``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from plugins.sales_points import models  # noqa: F401  (registers the plugin's tables)
+from plugins.sales_points.models import COMPONENT
+
+SALES_POINT_KIND = "sales_point"
+TRANSIT_KIND = "sales_point_transit"
+
+
+@hookimpl
+def register_blueprints(app, api):
+    """Admin routes under ``/admin/v1/sales-points`` and public ones under ``/storefront/v1``."""
+    from plugins.sales_points import routes, storefront
+    return [routes.blp, storefront.blp]
+
+
+@hookimpl
+def register_migrations():
+    """The plugin's own Alembic revisions (``sp001``…), version table ``alembic_version_sales_points``."""
+    return (COMPONENT, str(Path(__file__).parent / "migrations" / "versions"))
+
+
+@hookimpl
+def register_sales_channel_kinds(registry):
+    """Every sales point is a sales channel of kind ``sales_point``."""
+    registry.add(SALES_POINT_KIND, "Điểm giới thiệu và bán sản phẩm OCOP", "OCOP sales point")
+
+
+@hookimpl
+def register_stock_location_kinds(registry):
+    """Every sales point is a stock location of kind ``sales_point``, plus one ``sales_point_transit``
+    location holding goods dispatched to it and not yet received (two-step transfers)."""
+    registry.add(SALES_POINT_KIND, "Điểm giới thiệu và bán sản phẩm OCOP", "OCOP sales point")
+    registry.add(TRANSIT_KIND, "Hàng đang chuyển đến điểm bán OCOP", "Goods in transit to an OCOP sales point")
+
+
+@hookimpl
+def register_tasks(celery):
+    """Import the plugin's tasks; beat runs the stock alerts daily at 06:00 (Vietnam time)."""
+    from celery.schedules import crontab
+    from plugins.sales_points import tasks  # noqa: F401
+    return {"sales-points-stock-alerts-daily": {"task": "sales_points.stock_alerts",
+                                                "schedule": crontab(hour=6, minute=0)}}
+
+
+@hookimpl
+def register_cli(cli):
+    """``ocop sales-points alerts`` runs the daily stock alerts by hand."""
+    from plugins.sales_points import cli as sp_cli
+    sp_cli.register(cli)
+
+
+@hookimpl
+def reports(user):
+    """Sales-point reports the user may open (operators: their points; organisers: their province; producers)."""
+    from plugins.sales_points import reports as sp_reports
+    return sp_reports.available_reports(user)
