@@ -72,7 +72,8 @@ def test(args) -> int:
     if args.postgres:
         env["OCOP_TEST_DATABASE_URL"], drop = _postgres_database(args.postgres)
     try:
-        cmd = [PY, "-m", "pytest", *args.pytest_args]
+        parallel = [] if any(a.startswith("-n") for a in args.pytest_args) else ["-n", "2"]
+        cmd = [PY, "-m", "pytest", *parallel, *args.pytest_args]
         print("+", " ".join(map(str, cmd)), flush=True)
         return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
     finally:

@@ -25,11 +25,34 @@ def pytest_report_header(config):
     return f"ocop database: {TEST_DATABASE_URL or 'sqlite (temporary file)'}"
 
 
+def _pg_admin(url: str, statement: str) -> None:
+    import psycopg
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(statement)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    if TEST_DATABASE_URL:
-        return TEST_DATABASE_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    """SQLite file per test process, or the PostgreSQL test database.
+
+    Under pytest-xdist each worker gets its own PostgreSQL database
+    (``<name>_<worker>``), created here and dropped at the end.
+    """
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not TEST_DATABASE_URL.startswith("postgres"):
+        yield TEST_DATABASE_URL
+        return
+    base, name = TEST_DATABASE_URL.rsplit("/", 1)
+    name = name.split("?", 1)[0]
+    worker_name = f"{name}_{worker}"
+    _pg_admin(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{worker_name}" WITH (FORCE)')
+    _pg_admin(TEST_DATABASE_URL, f'CREATE DATABASE "{worker_name}"')
+    yield f"{base}/{worker_name}"
+    _pg_admin(TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{worker_name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
