@@ -1,7 +1,7 @@
 """orders: checkouts, orders, lines, fulfilments, payments, payment events, refunds, order history, number counter
 
 Revision ID: 0003_orders
-Revises: 0001
+Revises: 0002_stock
 Depends on: 0002_stock (sales_channel, stock_location)
 Create Date: 2026-11-23 09:34:32.021813
 """
@@ -11,9 +11,9 @@ import core.db
 
 
 revision = '0003_orders'
-down_revision = '0001'
+down_revision = '0002_stock'
 branch_labels = None
-depends_on = '0002_stock'
+depends_on = None
 
 
 def upgrade():
