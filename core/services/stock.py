@@ -40,7 +40,10 @@ Concurrency
     Every operation first locks the Stock rows it touches: on PostgreSQL
     ``SELECT … FOR UPDATE`` (rows are locked in id order within one call); on
     SQLite a no-op ``UPDATE`` which takes the database write lock (the same
-    effect as ``BEGIN IMMEDIATE``: writers serialise). Figures are then
+    effect as ``BEGIN IMMEDIATE``: writers serialise). The default allocation
+    strategy locks all candidate stocks of the variant with their lots in one
+    statement (stocks by ascending id, each before its lots; every writer
+    locks a stock before changing its lots). Figures are then
     changed by *conditional* UPDATEs (``… WHERE on_hand - allocated >= :q``)
     whose row count is checked, so even a caller that forgot a lock cannot
     oversell; CHECK constraints are the last line. Callers allocating several
@@ -60,7 +63,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Integer, bindparam, case, func, select, text, update
 from sqlalchemy.orm import attributes, selectinload
 
 from core import clock
@@ -227,18 +230,58 @@ def _lot_for(stock: Stock, lot_no: str, best_before: dt.date | None, create: boo
     return lot
 
 
-def _apply(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: int = 0) -> None:
-    """Conditional UPDATE of a stock and one of its lots; refuses anything breaking 0 ≤ allocated ≤ on hand."""
-    for obj, table in ((stock, Stock.__table__), (lot, StockLot.__table__)):
-        c = table.c
-        values = {"on_hand": c.on_hand + d_on_hand, "allocated": c.allocated + d_allocated}
-        if table is Stock.__table__:
-            values["updated_at"] = utcnow()
-        result = db.session.execute(
-            update(table)
-            .where(c.id == obj.id, c.on_hand + d_on_hand >= 0, c.allocated + d_allocated >= 0,
-                   (c.on_hand + d_on_hand) - (c.allocated + d_allocated) >= 0)
+def _conditional_update(table, with_timestamp: bool):
+    c = table.c
+    d_on_hand, d_allocated = bindparam("d_on_hand", type_=Integer), bindparam("d_allocated", type_=Integer)
+    values = {"on_hand": c.on_hand + d_on_hand, "allocated": c.allocated + d_allocated}
+    if with_timestamp:
+        values["updated_at"] = bindparam("now", type_=c.updated_at.type)
+    return (update(table)
+            .where(c.id == bindparam("row_id", type_=Integer), c.on_hand + d_on_hand >= 0,
+                   c.allocated + d_allocated >= 0, (c.on_hand + d_on_hand) - (c.allocated + d_allocated) >= 0)
             .values(**values))
+
+
+# built once: constructing the statements on every call showed up in the checkout profile
+_UPDATE_STOCK = _conditional_update(Stock.__table__, True)
+_UPDATE_LOT = _conditional_update(StockLot.__table__, False)
+
+
+# PostgreSQL: both conditional UPDATEs in one round trip (the lot is only changed if the stock was); fewer
+# round trips while the stock row is locked means a shorter hold on a hot row.
+_UPDATE_BOTH_PG = text(
+    "WITH s AS (UPDATE stock SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated, "
+    "updated_at = :now WHERE id = :stock_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
+    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 RETURNING id) "
+    "UPDATE stock_lot SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated "
+    "WHERE id = :lot_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
+    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 AND EXISTS (SELECT 1 FROM s)"
+).bindparams(bindparam("now", type_=Stock.__table__.c.updated_at.type), bindparam("stock_id", type_=Integer),
+             bindparam("lot_id", type_=Integer), bindparam("d_on_hand", type_=Integer),
+             bindparam("d_allocated", type_=Integer))
+
+
+def _apply(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: int = 0) -> None:
+    """Conditional UPDATE of a stock and one of its lots; refuses anything breaking 0 ≤ allocated ≤ on hand.
+
+    A refusal raises ``stock.insufficient``; the caller must roll back (the stock row may have changed).
+    """
+    if _is_postgres():
+        result = db.session.execute(_UPDATE_BOTH_PG, {"stock_id": stock.id, "lot_id": lot.id, "now": utcnow(),
+                                                      "d_on_hand": d_on_hand, "d_allocated": d_allocated})
+        if result.rowcount != 1:
+            variant = db.session.get(Variant, stock.variant_id)
+            free = min(stock.on_hand - stock.allocated, lot.on_hand - lot.allocated)
+            raise insufficient(variant, abs(d_on_hand or d_allocated), free, stock.location_id)
+        for obj in (stock, lot):  # we hold the row lock, so the in-memory figures can follow without a re-read
+            attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
+            attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
+        return
+    for obj, stmt in ((stock, _UPDATE_STOCK), (lot, _UPDATE_LOT)):
+        params = {"row_id": obj.id, "d_on_hand": d_on_hand, "d_allocated": d_allocated}
+        if stmt is _UPDATE_STOCK:
+            params["now"] = utcnow()
+        result = db.session.execute(stmt, params)
         if result.rowcount != 1:
             variant = db.session.get(Variant, stock.variant_id)
             raise insufficient(variant, abs(d_on_hand or d_allocated), obj.on_hand - obj.allocated,
@@ -464,9 +507,10 @@ def sell_now(location, variant, quantity: int, *, reference: str | None, actor,
 
 
 # --- allocation ----------------------------------------------------------------
-def _allocate_at(stock: Stock, variant: Variant, quantity: int, reference: str, actor) -> list[Allocation] | None:
-    """Allocate on a locked stock; None when its free, unexpired quantity is too small."""
-    picked, got = _fefo(_lots(stock.id), quantity, include_expired=False)
+def _allocate_at(stock: Stock, variant: Variant, quantity: int, reference: str, actor,
+                 lots: list[StockLot] | None = None) -> list[Allocation] | None:
+    """Allocate on a locked stock (``lots``: its lots in FEFO order, read after the lock); None when too little."""
+    picked, got = _fefo(_lots(stock.id) if lots is None else lots, quantity, include_expired=False)
     if got < quantity:
         return None
     result = []
@@ -478,6 +522,46 @@ def _allocate_at(stock: Stock, variant: Variant, quantity: int, reference: str, 
     return result
 
 
+# The candidate stocks of the default strategy with their lots (FEFO order), in ONE round trip. On
+# PostgreSQL the stock rows AND their lot rows are locked (stocks by ascending id, each before its lots —
+# every other writer locks the stock before touching its lots), so a row that changed while we waited is
+# re-read at its newest version (a lot row that was not locked would keep the statement's older snapshot).
+_CANDIDATE_LOTS = (
+    select(Stock, StockLot)
+    .join(StockLocation, StockLocation.id == Stock.location_id)
+    .join(StockLot, StockLot.stock_id == Stock.id)
+    .where(Stock.variant_id == bindparam("variant_id", type_=Integer), StockLocation.active.is_(True),
+           StockLocation.kind == PRODUCER_WAREHOUSE,
+           StockLocation.producer_id == bindparam("producer_id", type_=Integer))
+    .order_by(Stock.id, StockLot.best_before.is_(None), StockLot.best_before, StockLot.id)
+    .execution_options(populate_existing=True))
+_CANDIDATE_LOTS_LOCKED = _CANDIDATE_LOTS.with_for_update(of=[Stock.__table__, StockLot.__table__])
+_SQLITE_WRITE_LOCK = (update(Stock.__table__)
+                      .where(Stock.__table__.c.variant_id == bindparam("b_variant_id", type_=Integer))
+                      .values(on_hand=Stock.__table__.c.on_hand))
+
+
+def _allocate_fast(variant: Variant, producer_id: int, quantity: int, reference: str,
+                   actor) -> list[Allocation] | None:
+    """Default strategy on the candidates locked with their lots in one statement; None when none can cover."""
+    params = {"variant_id": variant.id, "producer_id": producer_id}
+    if _is_postgres():
+        rows = db.session.execute(_CANDIDATE_LOTS_LOCKED, params).all()
+    else:  # SQLite: a no-op UPDATE takes the database write lock (writers serialise), then read
+        db.session.execute(_SQLITE_WRITE_LOCK, {"b_variant_id": variant.id})
+        rows = db.session.execute(_CANDIDATE_LOTS, params).all()
+    lots_of: dict[Stock, list[StockLot]] = {}
+    for stock, lot in rows:
+        lots_of.setdefault(stock, []).append(lot)
+    for stock in sorted(lots_of, key=lambda s: (-(s.on_hand - s.allocated), s.location_id)):
+        if stock.on_hand - stock.allocated < quantity:
+            break  # sorted by free quantity: no later candidate can cover the line either
+        allocations = _allocate_at(stock, variant, quantity, reference, actor, lots_of[stock])
+        if allocations is not None:
+            return allocations
+    return None
+
+
 def allocate(variant, quantity: int, *, location=None, reference: str, actor=None) -> list[Allocation]:
     """Reserve ``quantity`` of ``variant`` for ``reference`` (FEFO by lot). Does not commit.
 
@@ -485,6 +569,12 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
     chosen by the strategy in the module docstring (the product's producer
     warehouses, most free stock first, one location per call). Raises
     ``stock.insufficient`` (409, details ``{variant, requested, available}``).
+
+    Without ``location`` the usual case costs one locking statement (the
+    candidate stocks and their lots, locked by ascending stock id), the
+    conditional UPDATEs and the ledger/outbox INSERTs; only when that finds no
+    candidate able to cover the line is the slower per-candidate path run
+    (fresh reads after each lock), which also computes ``available``.
     """
     variant = _variant(variant)
     _positive("quantity", quantity)
@@ -507,7 +597,14 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
         _touch(variant)
         return allocations
 
-    producer_id = db.session.execute(select(Product.producer_id).where(Product.id == variant.product_id)).scalar_one()
+    producer_id = variant.product.producer_id  # loaded with the variant by callers (identity map otherwise)
+    # the outbox row first: it is flushed (autoflush) before the locking statement, not while the lock is held
+    _touch(variant)
+    allocations = _allocate_fast(variant, producer_id, quantity, reference, actor)
+    if allocations is not None:
+        return allocations
+    # Nothing could cover the line in that snapshot (a lot received while we waited for the lock is not
+    # in it): re-check candidate by candidate with fresh reads, and find the best ``available``.
     free = (Stock.on_hand - Stock.allocated)
     candidates = db.session.execute(
         select(Stock.id, free)
