@@ -17,11 +17,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(app_spec: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
-    """Start gunicorn bound to 127.0.0.1:port and wait until it answers."""
-    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+def start_gunicorn(app_spec: str, port: int, env: dict, workers: int = 2, extra_args=(),
+                   cwd=None) -> subprocess.Popen:
+    """Start gunicorn bound to 127.0.0.1:port and wait until /healthz answers."""
+    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), *extra_args, "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", app_spec]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env})
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._load import free_port  # noqa: E402
+from benchmarks._load import free_port, start_gunicorn  # noqa: E402
 
 HOT_SKU, SECOND_SKU = "BL-BDX-1", "VQ-CAM-5KG"
 ADDRESS = {"province_code": "75", "commune_code": "26188", "street": "12 Nguyễn Văn Trỗi"}
@@ -87,21 +87,9 @@ def build_database(database_url: str, instance: Path, stock: int, lines: int) ->
 
 def start_server(port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
     """gunicorn (gthread workers, keep-alive) bound to 127.0.0.1:port; waits until /healthz answers."""
-    cmd = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", str(threads),
-           "--keep-alive", "30", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048",
-           "core.wsgi:app"]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"gunicorn did not start: {cmd}")
+    return start_gunicorn("core.wsgi:app", port, env, workers=workers, cwd=ROOT,
+                          extra_args=["-k", "gthread", "--threads", str(threads), "--keep-alive", "30",
+                                      "--backlog", "2048"])
 
 
 def _client_process(port: int, jobs: list, threads: int, kind: str, body: bytes, queue, start_at: float) -> None:
