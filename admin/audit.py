@@ -9,8 +9,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.clock import VN_TZ, local
 from core.schemas import OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import audit
+from core.accounts.security import current_user, require_roles
+from core.audit import trail as audit
 
 blp = Blueprint("admin_audit", __name__, url_prefix="/admin/v1", description="Audit trail")
 

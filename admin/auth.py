@@ -7,8 +7,8 @@ from marshmallow import fields, validate
 
 from core.clock import local
 from core.schemas import BaseSchema, OutputSchema
-from core.security import bearer_token, current_user, require_roles
-from core.services import accounts
+from core.accounts.security import bearer_token, current_user, require_roles
+from core.accounts import authentication as accounts
 
 blp = Blueprint("auth", __name__, url_prefix="", description="Authentication")
 ALL_ROLES = ("admin", "organiser", "certifier", "producer", "operator")

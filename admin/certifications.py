@@ -5,8 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from admin.schemas import CertificationInSchema, CertificationOutSchema, DowngradeSchema, WithdrawSchema
-from core.security import current_user, require_roles
-from core.services import certifications, products
+from core.accounts.security import current_user, require_roles
+from core.certification import certifications
+from core.catalogue import products
 
 blp = Blueprint("admin_certifications", __name__, url_prefix="/admin/v1", description="Certifications")
 CERTIFIERS = ("admin", "certifier")

@@ -5,10 +5,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.models.geo import LEVELS
+from core.geo.models import LEVELS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import geo
+from core.accounts.security import current_user, require_roles
+from core.geo import units as geo
 
 blp = Blueprint("admin_geo", __name__, url_prefix="/admin/v1", description="Administrative units")
 ALL_ROLES = ("admin", "organiser", "certifier", "producer", "operator")

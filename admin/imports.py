@@ -9,8 +9,8 @@ from marshmallow import ValidationError, fields
 
 from core.errors import ValidationFailed
 from core.schemas import BaseSchema, OutputSchema
-from core.security import current_user, require_roles
-from core.services import import_formats, imports
+from core.accounts.security import current_user, require_roles
+from core.imports import formats as import_formats, catalogue_import as imports
 
 blp = Blueprint("admin_imports", __name__, url_prefix="/admin/v1", description="Bulk import")
 

@@ -7,8 +7,8 @@ from marshmallow import fields, validate
 
 from core.clock import local
 from core.schemas import OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import notifications
+from core.accounts.security import current_user, require_roles
+from core.notifications import delivery as notifications
 
 blp = Blueprint("admin_notifications", __name__, url_prefix="/admin/v1", description="Notifications")
 

@@ -5,10 +5,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.models.orders import ORDER_STATUSES
+from core.sales.models import ORDER_STATUSES
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import orders, payments
+from core.accounts.security import current_user, require_roles
+from core.sales import orders
+from core.payments import processing as payments
 from storefront_api.checkout import (AddressOutSchema, ContactSchema, DeliverySchema, FulfilmentOutSchema,
                                      OrderLineOutSchema, PaymentOutSchema)
 

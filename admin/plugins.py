@@ -7,7 +7,7 @@ from marshmallow import fields
 
 from core.plugins import plugin_manager
 from core.schemas import OutputSchema
-from core.security import require_roles
+from core.accounts.security import require_roles
 
 blp = Blueprint("admin_plugins", __name__, url_prefix="/admin/v1", description="Plugins")
 

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 
 from admin.schemas import (ProducerInSchema, ProducerOutSchema, ProducerPageSchema, ProducerPatchSchema,
                            ProducerQuerySchema, ProducerStatusSchema)
-from core.security import current_user, require_roles
-from core.services import producers
-from core.services.scope import require_producer_access
+from core.accounts.security import current_user, require_roles
+from core.catalogue import producers
+from core.catalogue.access import require_producer_access
 
 blp = Blueprint("admin_producers", __name__, url_prefix="/admin/v1", description="Producers")
 

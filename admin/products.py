@@ -10,8 +10,8 @@ from admin.schemas import (ImageOutSchema, ImageUrlSchema, ProductInSchema, Prod
                            ProductPatchSchema, ProductQuerySchema, VariantInSchema, VariantOutSchema,
                            VariantPatchSchema)
 from core.errors import ValidationFailed, invalid
-from core.security import current_user, require_roles
-from core.services import producers, products
+from core.accounts.security import current_user, require_roles
+from core.catalogue import producers, products
 
 blp = Blueprint("admin_products", __name__, url_prefix="/admin/v1", description="Products and variants")
 EDITORS = ("admin", "organiser", "producer")

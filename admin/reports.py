@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from core.schemas import BaseSchema, OutputSchema
-from core.security import current_user, require_roles
-from core.services import reports
+from core.accounts.security import current_user, require_roles
+from core import reports
 
 blp = Blueprint("admin_reports", __name__, url_prefix="/admin/v1", description="Reports")
 

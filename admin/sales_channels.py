@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 
 from core.plugins import plugin_manager
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import stock
+from core.accounts.security import current_user, require_roles
+from core.sales import channels
 
 blp = Blueprint("admin_sales_channels", __name__, url_prefix="/admin/v1", description="Sales channels")
 READERS = ("admin", "organiser", "certifier", "producer", "operator")
@@ -63,14 +63,14 @@ class Channels(MethodView):
     @blp.response(200, ChannelPageSchema)
     def get(self, args):
         """Sales channels (the online store appears once it has been used or created)."""
-        return stock.list_channels(args)
+        return channels.list_channels(args)
 
     @require_roles("admin")
     @blp.arguments(ChannelInSchema)
     @blp.response(201, ChannelOutSchema)
     def post(self, data):
         """Create a channel of a registered kind."""
-        return stock.create_channel(current_user(), data)
+        return channels.create_channel(current_user(), data)
 
 
 @blp.route("/sales-channels/<int:channel_id>")
@@ -79,14 +79,14 @@ class ChannelItem(MethodView):
     @blp.response(200, ChannelOutSchema)
     def get(self, channel_id):
         """One sales channel."""
-        return stock.get_channel(channel_id)
+        return channels.get_channel(channel_id)
 
     @require_roles("admin")
     @blp.arguments(ChannelPatchSchema)
     @blp.response(200, ChannelOutSchema)
     def patch(self, data, channel_id):
         """Rename, (de)activate or re-link a channel to a stock location."""
-        return stock.update_channel(current_user(), stock.get_channel(channel_id), data)
+        return channels.update_channel(current_user(), channels.get_channel(channel_id), data)
 
 
 @blp.route("/sales-channel-kinds")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.models.catalogue import CERTIFICATION_LEVELS, LEGAL_FORMS, PRODUCER_STATUSES, PRODUCT_STATUSES
+from core.certification.models import CERTIFICATION_LEVELS
+from core.catalogue.models import LEGAL_FORMS, PRODUCER_STATUSES, PRODUCT_STATUSES
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, PartialMixin, paginated
 
 ML = {"multiline": True}

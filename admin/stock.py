@@ -10,10 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.models.inventory import MOVEMENT_KINDS
+from core.inventory.models import MOVEMENT_KINDS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import stock
+from core.accounts.security import current_user, require_roles
+from core.inventory import locations
+from core.inventory import operations as stock_operations
 
 blp = Blueprint("admin_stock", __name__, url_prefix="/admin/v1", description="Stock locations, stock and ledger")
 STOCK_ROLES = ("admin", "organiser", "producer")
@@ -171,14 +172,14 @@ class Locations(MethodView):
     @blp.response(200, LocationPageSchema)
     def get(self, args):
         """Stock locations in the caller's scope."""
-        return stock.list_locations(current_user(), args)
+        return locations.list_locations(current_user(), args)
 
     @require_roles(*STOCK_ROLES)
     @blp.arguments(LocationInSchema)
     @blp.response(201, LocationOutSchema)
     def post(self, data):
         """Create a location (producers: their own warehouses; organisers: in their province)."""
-        return stock.create_location(current_user(), data)
+        return locations.create_location(current_user(), data)
 
 
 @blp.route("/stock-locations/<int:location_id>")
@@ -187,20 +188,20 @@ class LocationItem(MethodView):
     @blp.response(200, LocationOutSchema)
     def get(self, location_id):
         """One location in the caller's scope."""
-        return stock.view_location(current_user(), location_id)
+        return locations.view_location(current_user(), location_id)
 
     @require_roles(*STOCK_ROLES)
     @blp.arguments(LocationPatchSchema)
     @blp.response(200, LocationOutSchema)
     def patch(self, data, location_id):
         """Rename, re-address or (de)activate a location."""
-        return stock.update_location(current_user(), stock.get_location(location_id), data)
+        return locations.update_location(current_user(), locations.get_location(location_id), data)
 
     @require_roles(*STOCK_ROLES)
     @blp.response(204)
     def delete(self, location_id):
         """Delete a location that never held stock (otherwise 409 ``stock_location.in_use``: deactivate it)."""
-        stock.delete_location(current_user(), stock.get_location(location_id))
+        locations.delete_location(current_user(), locations.get_location(location_id))
 
 
 @blp.route("/stock-locations/<int:location_id>/stock")
@@ -210,8 +211,8 @@ class LocationStock(MethodView):
     @blp.response(200, StockPageSchema)
     def get(self, args, location_id):
         """Stock per variant (with lots) at one location."""
-        stock.view_location(current_user(), location_id)
-        return stock.list_stock(current_user(), {**args, "location_id": location_id})
+        locations.view_location(current_user(), location_id)
+        return locations.list_stock(current_user(), {**args, "location_id": location_id})
 
 
 # --- stock and operations ------------------------------------------------------
@@ -222,7 +223,7 @@ class StockList(MethodView):
     @blp.response(200, StockPageSchema)
     def get(self, args):
         """Stock rows (per location × variant, with lots) in the caller's scope."""
-        return stock.list_stock(current_user(), args)
+        return locations.list_stock(current_user(), args)
 
 
 @blp.route("/stock/receipts")
@@ -232,7 +233,7 @@ class Receipts(MethodView):
     @blp.response(201, MovementsOutSchema)
     def post(self, data):
         """Receive goods (or a customer return) into a location, optionally by lot and best-before date."""
-        return _movements(stock.receive_for(current_user(), data))
+        return _movements(stock_operations.receive_for(current_user(), data))
 
 
 @blp.route("/stock/adjustments")
@@ -242,7 +243,7 @@ class Adjustments(MethodView):
     @blp.response(201, MovementsOutSchema)
     def post(self, data):
         """Correct on-hand stock by a signed delta (``stock.negative``, ``stock.insufficient`` when allocated)."""
-        return _movements(stock.adjust_for(current_user(), data))
+        return _movements(stock_operations.adjust_for(current_user(), data))
 
 
 @blp.route("/stock/counts")
@@ -252,7 +253,7 @@ class Counts(MethodView):
     @blp.response(201, MovementsOutSchema)
     def post(self, data):
         """Record a physical count; the difference is written to the ledger."""
-        return _movements(stock.count_for(current_user(), data))
+        return _movements(stock_operations.count_for(current_user(), data))
 
 
 @blp.route("/stock/transfers")
@@ -262,7 +263,7 @@ class Transfers(MethodView):
     @blp.response(201, MovementsOutSchema)
     def post(self, data):
         """Move free stock between locations (FEFO by lot); destination: own or a shared location."""
-        return _movements(stock.transfer_for(current_user(), data))
+        return _movements(stock_operations.transfer_for(current_user(), data))
 
 
 @blp.route("/stock/movements")
@@ -272,4 +273,4 @@ class Movements(MethodView):
     @blp.response(200, MovementPageSchema)
     def get(self, args):
         """The movement ledger in the caller's scope, newest first."""
-        return stock.list_movements(current_user(), args)
+        return locations.list_movements(current_user(), args)

@@ -6,10 +6,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from core.clock import local
-from core.models.accounts import ROLES
+from core.accounts.models import ROLES
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
-from core.security import current_user, require_roles
-from core.services import users
+from core.accounts.security import current_user, require_roles
+from core.accounts import users
 
 blp = Blueprint("admin_users", __name__, url_prefix="/admin/v1", description="User accounts")
 MANAGERS = ("admin", "organiser")

@@ -42,7 +42,8 @@ def build_database(database_url: str, instance: Path, n_products: int) -> None:
     from core.config import load_settings
     from core.db import db
     from core.demo import seed_demo
-    from core.models import Certification, Producer, Product, Variant
+    from core.certification.models import Certification
+    from core.catalogue.models import Producer, Product, Variant
     from core.text import fold, slugify
     from core.db import utcnow
 

@@ -62,8 +62,10 @@ def build_database(database_url: str, instance: Path, stock: int, lines: int) ->
     from core.config import load_settings
     from core.db import commit, db
     from core.demo import seed_demo
-    from core.models import Stock, User, Variant
-    from core.services import stock as stock_service
+    from core.inventory.models import Stock
+    from core.accounts.models import User
+    from core.catalogue.models import Variant
+    from core.inventory import ledger
 
     app = create_app(load_settings({}, instance_path=instance, database_url=database_url,
                                    password_hash_method="scrypt:1024:8:1"))
@@ -78,7 +80,7 @@ def build_database(database_url: str, instance: Path, stock: int, lines: int) ->
             variant = db.session.execute(select(Variant).where(Variant.sku == sku)).scalar_one()
             row = db.session.execute(select(Stock).where(Stock.variant_id == variant.id)).scalar_one()
             if target != row.on_hand:
-                stock_service.adjust(row.location_id, variant, target - row.on_hand, actor=admin,
+                ledger.adjust(row.location_id, variant, target - row.on_hand, actor=admin,
                                      reason="benchmark")
         commit()
         db.session.execute(db.text("ANALYZE"))
@@ -166,15 +168,16 @@ def oversold(database_url: str, instance: Path, stock: int) -> dict:
     from core.app import create_app
     from core.config import load_settings
     from core.db import db
-    from core.models import Order, OrderLine, Stock
-    from core.services import stock as stock_service
+    from core.sales.models import Order, OrderLine
+    from core.inventory.models import Stock
+    from core.inventory import ledger
     app = create_app(load_settings({}, instance_path=instance, database_url=database_url))
     with app.app_context():
         ordered = db.session.execute(select(func.coalesce(func.sum(OrderLine.quantity), 0))
                                      .where(OrderLine.sku == HOT_SKU)).scalar_one()
         over_alloc = db.session.execute(select(func.coalesce(func.sum(
             func.greatest(Stock.allocated - Stock.on_hand, 0)), 0))).scalar_one()
-        problems = stock_service.verify_ledger()
+        problems = ledger.verify_ledger()
         orders = db.session.execute(select(func.count()).select_from(Order)).scalar_one()
         numbers = db.session.execute(select(func.count(func.distinct(Order.number)))).scalar_one()
     return {"units_beyond_stock": max(0, int(ordered) - stock), "allocated_beyond_on_hand": int(over_alloc),

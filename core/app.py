@@ -32,7 +32,16 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
         },
     )
     db.init_app(app)
-    import core.models  # noqa: F401  (register tables)
+    import core.geo.models  # noqa: F401
+    import core.catalogue.models  # noqa: F401
+    import core.certification.models  # noqa: F401
+    import core.accounts.models  # noqa: F401
+    import core.audit.models  # noqa: F401
+    import core.notifications.models  # noqa: F401
+    import core.inventory.models  # noqa: F401
+    import core.sales.models  # noqa: F401
+    import core.payments.models  # noqa: F401
+    import core.search.models  # noqa: F401
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
     app.extensions["ocop_plugins"] = pm

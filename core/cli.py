@@ -121,7 +121,7 @@ def certifications():
 @with_app
 def certifications_expire():
     """Expire due certifications, delist their products, warn producers 60 days ahead."""
-    from core.services.certifications import run_daily_maintenance
+    from core.certification.certifications import run_daily_maintenance
     result = run_daily_maintenance()
     click.echo(f"Expired {result['expired']}, warned {result['warned']}.")
 
@@ -143,7 +143,7 @@ def users_create(username, role, password, province_code, producer_id, full_name
     """Create a user."""
     from core.db import commit
     from core.errors import DomainError
-    from core.services.accounts import create_user
+    from core.accounts.authentication import create_user
     try:
         user = create_user(username, password, role, province_code=province_code, producer_id=producer_id,
                            full_name=full_name)
@@ -162,7 +162,7 @@ def geo():
 @with_app
 def geo_load():
     """Load the official 2025 units (needs the 'geo' extra), then the retired demo units and their successors."""
-    from core.services import geo as geo_service
+    from core.geo import units as geo_service
     try:
         rows = geo_service.official_units()
     except RuntimeError as exc:
@@ -180,7 +180,7 @@ def geo_load():
 @with_app
 def geo_convert(address, as_json):
     """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current unit."""
-    from core.services import geo as geo_service
+    from core.geo import units as geo_service
     try:
         found = geo_service.convert_old_address(address)
     except RuntimeError as exc:
@@ -205,8 +205,8 @@ def import_file(file, dry_run, username, as_json):
     from sqlalchemy import select
     from core.db import db
     from core.errors import DomainError
-    from core.models import User
-    from core.services import import_formats, imports
+    from core.accounts.models import User
+    from core.imports import formats as import_formats, catalogue_import as imports
     if username:
         actor = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if actor is None or actor.role not in imports.IMPORT_ROLES:

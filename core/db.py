@@ -7,6 +7,8 @@ from typing import Callable
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -108,3 +110,13 @@ def commit() -> None:
     session = db.session()
     session.commit()
     run_ready_callbacks(session)
+
+
+def is_postgres() -> bool:
+    """True when the current session is bound to PostgreSQL (SQLite otherwise)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def insert_ignoring_conflicts(table):
+    """A dialect-specific INSERT for ``table`` that supports ``.on_conflict_do_nothing(...)``."""
+    return (pg_insert if is_postgres() else sqlite_insert)(table)

@@ -9,9 +9,13 @@ from sqlalchemy import select
 from stdnum import ean
 
 from core.db import commit, db
-from core.models import Certification, Producer, Product, User
-from core.services import certifications, geo, listing, producers, products
-from core.services.accounts import create_user
+from core.certification.models import Certification
+from core.catalogue.models import Producer, Product
+from core.accounts.models import User
+from core.certification import certifications
+from core.geo import units as geo
+from core.catalogue import listing, producers, products
+from core.accounts.authentication import create_user
 
 DEMO_PASSWORD = "ocop-demo-2026"
 
@@ -80,8 +84,8 @@ def seed_demo(progress=None) -> dict:
 def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int | None]) -> None:
     """One warehouse per demo producer holding the demo ``stock`` figures (lot + best-before for food/beverages)."""
     from core import clock
-    from core.models import StockLocation
-    from core.services import stock as stock_service
+    from core.inventory.models import StockLocation
+    from core.inventory import ledger
     today = clock.today()
     for producer in by_key.values():
         warehouse = StockLocation(kind="producer_warehouse", name=f"Kho {producer.name}", producer_id=producer.id,
@@ -96,7 +100,7 @@ def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int
                 if product.group_code in ("food", "beverages"):
                     days = 30 if product.product_set_code == "fresh_produce" else 365
                     lot_no, best_before = f"DEMO-{today:%Y%m}", today + dt.timedelta(days=days)
-                stock_service.receive(warehouse, variant, figures[variant.sku], actor=admin, reason="Tồn kho demo",
+                ledger.receive(warehouse, variant, figures[variant.sku], actor=admin, reason="Tồn kho demo",
                                       reference="demo:seed", lot_no=lot_no, best_before=best_before)
     commit()
 

@@ -8,7 +8,7 @@ from core.celery_app import celery_app
                  retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=8)
 def deliver_notification(self, notification_id: int) -> str:
     """Deliver (or store) one notification; safe to run twice."""
-    from core.services.notifications import deliver
+    from core.notifications.delivery import deliver
     return deliver(notification_id)
 
 
@@ -16,7 +16,7 @@ def deliver_notification(self, notification_id: int) -> str:
                  retry_backoff=True, max_retries=5)
 def expire_certifications(self) -> dict:
     """Daily: expire certifications past their date, delist products, warn producers 60 days ahead."""
-    from core.services.certifications import run_daily_maintenance
+    from core.certification.certifications import run_daily_maintenance
     return run_daily_maintenance()
 
 
@@ -24,5 +24,5 @@ def expire_certifications(self) -> dict:
                  retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=8)
 def notify_order(self, order_id: int, kind: str, extra: dict | None = None) -> int:
     """Store (and deliver) an order's notifications: order_placed / order_paid / order_shipped / order_cancelled."""
-    from core.services.orders import send_notifications
+    from core.sales.orders import send_notifications
     return send_notifications(order_id, kind, extra)

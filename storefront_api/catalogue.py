@@ -5,7 +5,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.services import catalogue_cache, catalogue_read, producers, products
+from core.catalogue import version as catalogue_cache, browse as catalogue_read, producers, products
 from core.errors import NotFound
 from storefront_api.schemas import (GroupSchema, ProducerPageSchema, ProductDetailSchema, ProductPageSchema,
                                     ProductQuerySchema)

@@ -10,7 +10,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.errors import invalid
 from core.schemas import BaseSchema, OutputSchema
-from core.services import checkout, orders, payments
+from core.sales import checkout, orders
+from core.payments import processing as payments
 
 blp = Blueprint("storefront_checkout", __name__, url_prefix="/storefront/v1",
                 description="Checkout (cart, contact, Vietnamese address, delivery), orders and payments")

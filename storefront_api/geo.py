@@ -5,9 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.models.geo import LEVELS
+from core.geo.models import LEVELS
 from core.schemas import BaseSchema, OutputSchema, paginated
-from core.services import geo
+from core.geo import units as geo
 
 blp = Blueprint("storefront_geo", __name__, url_prefix="/storefront/v1",
                 description="Administrative units (34 provinces, 3,321 communes since 1 July 2025)")

@@ -6,9 +6,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core.models.catalogue import LEGAL_FORMS
+from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema
-from core.services import producers
+from core.catalogue import producers
 
 blp = Blueprint("storefront_registrations", __name__, url_prefix="/storefront/v1",
                 description="Producer onboarding")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.models.catalogue import LEGAL_FORMS
+from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 
 

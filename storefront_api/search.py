@@ -6,11 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.models.catalogue import LEGAL_FORMS
+from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema
 from core.search import service
 from core.search.backend import SORTS
-from core.services import groups
+from core.catalogue import groups
 from core.text import find_control_character
 from storefront_api.schemas import GroupRefSchema, UnitRefSchema
 

@@ -89,7 +89,7 @@ def _migrated_app(settings):
 
 def _clean(app):
     from core.db import db
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     catalogue_cache.clear()  # the per-process answer cache is keyed by a version the wipe resets
     with app.app_context():
         db.session.remove()

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import db
-from core.models import AuditEvent, Producer
+from core.audit.models import AuditEvent
+from core.catalogue.models import Producer
 
 
 def _error(response, status, code=None):

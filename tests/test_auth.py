@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db, utcnow
-from core.models import ApiToken, User
+from core.accounts.models import ApiToken, User
 
 PASSWORD = "ocop-demo-2026"
 

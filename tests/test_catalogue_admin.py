@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Producer, Product, ProductImage, Variant
-from core.services.accounts import create_user
+from core.catalogue.models import Producer, Product, ProductImage, Variant
+from core.accounts.authentication import create_user
 from core.db import commit
 from support.checks import error_of, row_counts
 

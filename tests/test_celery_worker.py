@@ -74,7 +74,7 @@ def worker(app, database_url, instance_path, tmp_path):
 
 def test_worker_delivers_a_stored_notification(app, worker):
     from core.db import commit, db, utcnow
-    from core.models import Notification
+    from core.notifications.models import Notification
     producer, queue, proc, log = worker
     note = Notification(kind="test", dedupe_key=f"worker-test:{uuid.uuid4().hex}", subject="Xin chào",
                         body="Thông báo thử / test notification", status="pending", attempts=0,
@@ -105,7 +105,7 @@ def test_worker_delivers_a_stored_notification(app, worker):
 def test_worker_stores_an_orders_notifications(app, client, demo, worker):
     """The order-notification task creates the shopper's and producers' notifications; the worker stores them."""
     from core.db import db
-    from core.models import Notification
+    from core.notifications.models import Notification
     producer, queue, proc, log = worker
     number = place_order(client, [("VQ-CAM-5KG", 1), ("BL-BDX-1", 1)])["number"]
     oid = order_id(number)

@@ -8,9 +8,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from core.db import commit, db
-from core.models import Certification, Notification, Product
-from core.services.accounts import create_user
-from core.services.certification_rules import expiry_for
+from core.certification.models import Certification
+from core.notifications.models import Notification
+from core.catalogue.models import Product
+from core.accounts.authentication import create_user
+from core.certification.rules import expiry_for
 from support.checks import error_of, row_counts
 
 LAMP = "Đèn gỗ trang trí nội thất Trị An"

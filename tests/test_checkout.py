@@ -175,7 +175,7 @@ def test_delivery_method_needs_an_address_and_a_known_code(client, demo):
 
 def test_pickup_at_the_producer_warehouse(client, demo):
     from core.db import db
-    from core.models import StockLocation
+    from core.inventory.models import StockLocation
     checkout = checkout_for(client, [("BL-BDX-1", 2), ("BL-TDB-10", 1)], delivery=None)
     token = checkout["token"]
     locations = client.get(f"{BASE}/{token}/delivery-methods").get_json()["pickup_locations"]
@@ -221,7 +221,7 @@ def test_complete_places_the_order_and_allocates_stock(client, demo):
 def test_price_snapshot_survives_a_price_change(client, demo, login):
     order = place_order(client, [("BL-BDX-1", 1)])
     from core.db import commit, db
-    from core.models import Variant
+    from core.catalogue.models import Variant
     variant = db.session.execute(select(Variant).where(Variant.sku == "BL-BDX-1")).scalar_one()
     variant.price = 99000
     commit()
@@ -267,14 +267,16 @@ def _failed_completion_leaves_nothing(client, token, status, code):
 def test_stock_gone_meanwhile_fails_completion_without_leftovers(client, demo):
     """Two lines; the second lost its stock after it was added: nothing is allocated, not even line one."""
     from core.db import commit, db
-    from core.models import Stock, User, Variant
-    from core.services import stock
+    from core.inventory.models import Stock
+    from core.accounts.models import User
+    from core.catalogue.models import Variant
+    from core.inventory import ledger
     checkout = checkout_for(client, [("BL-BDX-1", 2), ("VQ-CAM-5KG", 99)])
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     variant = db.session.execute(select(Variant).where(Variant.sku == "VQ-CAM-5KG")).scalar_one()
-    assert stock.stock_level(variant)["available"] == 150
+    assert ledger.stock_level(variant)["available"] == 150
     row = db.session.execute(select(Stock).where(Stock.variant_id == variant.id)).scalar_one()
-    stock.adjust(row.location_id, variant, -60, actor=admin, reason="hư hỏng")
+    ledger.adjust(row.location_id, variant, -60, actor=admin, reason="hư hỏng")
     commit()
     _failed_completion_leaves_nothing(client, checkout["token"], 409, "stock.insufficient")
 
@@ -282,7 +284,7 @@ def test_stock_gone_meanwhile_fails_completion_without_leftovers(client, demo):
 def test_product_delisted_meanwhile_fails_completion_without_leftovers(client, demo):
     checkout = checkout_for(client, [("BL-BDX-1", 2), ("VQ-CAM-5KG", 1)])
     from core.db import commit, db
-    from core.models import Product
+    from core.catalogue.models import Product
     product = db.session.execute(select(Product).where(Product.slug == "cam-vu-quang")).scalar_one()
     product.is_listed = False
     commit()
@@ -293,7 +295,7 @@ def test_order_attribution_and_created_hook_fire_after_commit_only(app, client, 
     from core.hookspecs import hookimpl
     from core.plugins import plugin_manager
     from core.db import db
-    from core.models import Order
+    from core.sales.models import Order
 
     seen = []
 
@@ -329,7 +331,7 @@ def test_order_numbers_are_sequential_per_year(client, demo):
     values = [int(n.rsplit("-", 1)[1]) for n in numbers]
     assert values == [values[0], values[0] + 1, values[0] + 2]
     from core.db import db
-    from core.services import orders
+    from core.sales import orders
     assert orders.next_number(2027) == "OCOP-2027-000001"
     db.session.rollback()
 
@@ -338,7 +340,7 @@ def test_a_carrier_plugin_quotes_through_the_shipping_methods_hook(app, client, 
     """A third-party carrier implementing ``shipping_methods`` is offered next to the flat rates."""
     from core.hookspecs import hookimpl
     from core.plugins import plugin_manager
-    from core.services.shipping import ShippingQuote
+    from core.sales.shipping import ShippingQuote
     seen = []
 
     class Carrier:
@@ -374,8 +376,8 @@ def test_a_checkout_edited_during_completion_is_not_placed_stale(app, client, de
     import datetime as dt
     from sqlalchemy import update
     from core.db import db, utcnow
-    from core.models import Checkout
-    from core.services import orders
+    from core.sales.models import Checkout
+    from core.sales import orders
     checkout = checkout_for(client, [("BL-BDX-1", 2)])
     original = orders.next_number
 

@@ -15,19 +15,21 @@ SCARCE, PLENTY = "BL-TDB-50", "BL-BDX-1"
 @pytest.fixture
 def fifty_in_stock(app, demo, postgres_url):
     from core.db import commit, db
-    from core.models import Stock, User, Variant
-    from core.services import stock
+    from core.inventory.models import Stock
+    from core.accounts.models import User
+    from core.catalogue.models import Variant
+    from core.inventory import ledger
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     variant = db.session.execute(select(Variant).where(Variant.sku == SCARCE)).scalar_one()
     row = db.session.execute(select(Stock).where(Stock.variant_id == variant.id)).scalar_one()
-    stock.adjust(row.location_id, variant, 50 - row.on_hand, actor=admin, reason="kiểm thử đồng thời")
+    ledger.adjust(row.location_id, variant, 50 - row.on_hand, actor=admin, reason="kiểm thử đồng thời")
     commit()
     assert stock_of(SCARCE) == (50, 0)
 
 
 def test_100_concurrent_checkouts_for_50_units(app, client, fifty_in_stock):
     from core.db import db
-    from core.models import Order, OrderLine
+    from core.sales.models import Order, OrderLine
     # the scarce variant listed second so the plentiful line is allocated first in half of the carts
     tokens = [checkout_for(client, [(PLENTY, 1), (SCARCE, 1)] if i % 2 else [(SCARCE, 1), (PLENTY, 1)])["token"]
               for i in range(100)]
@@ -75,7 +77,7 @@ def test_100_concurrent_checkouts_for_50_units(app, client, fifty_in_stock):
 
 def test_concurrent_repeats_of_one_key_place_one_order(app, client, fifty_in_stock):
     from core.db import db
-    from core.models import Order
+    from core.sales.models import Order
     token = checkout_for(client, [(SCARCE, 2)])["token"]
     db.session.remove()
     barrier = threading.Barrier(10)

@@ -6,9 +6,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core.db import commit, db
-from core.models import AdministrativeUnit, AuditEvent, Producer
-from core.services import geo
-from core.services.accounts import create_user
+from core.geo.models import AdministrativeUnit
+from core.audit.models import AuditEvent
+from core.catalogue.models import Producer
+from core.geo import units as geo
+from core.accounts.authentication import create_user
 from support.services import need_service
 
 

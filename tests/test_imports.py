@@ -10,9 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core.db import db
-from core.models import AuditEvent, Certification, Producer, Product, Variant
-from core.services.import_formats import read_table, write_csv, write_xlsx
-from core.services.imports import COLUMNS, example_rows
+from core.audit.models import AuditEvent
+from core.certification.models import Certification
+from core.catalogue.models import Producer, Product, Variant
+from core.imports.formats import read_table, write_csv, write_xlsx
+from core.imports.catalogue_import import COLUMNS, example_rows
 from support.checks import error_of, row_counts
 
 URL = "/admin/v1/imports"
@@ -170,7 +172,7 @@ def test_one_bad_row_refuses_the_whole_file(client, admin, case):
 def test_a_failure_while_writing_the_last_product_rolls_back_everything(client, admin):
     """Validation passed, then a write fails late: the producers/products already flushed disappear too."""
     from core.errors import DomainError
-    from core.services import listing
+    from core.catalogue import listing
 
     def refuse_honey(product, was_listed, reason):  # a real in-transaction listener (as the search outbox)
         if product.name == HONEY:

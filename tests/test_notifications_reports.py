@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from core.db import commit, db
-from core.models import User
-from core.services.notifications import notify
+from core.accounts.models import User
+from core.notifications.delivery import notify
 
 
 def _error(response, status, code=None):

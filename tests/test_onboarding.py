@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import db
-from core.models import AuditEvent, Producer, Product, User
+from core.audit.models import AuditEvent
+from core.catalogue.models import Producer, Product
+from core.accounts.models import User
 
 TAX_CODE = "0100000028"  # valid check digit (stdnum.vn.mst)
 REGISTRATION = {

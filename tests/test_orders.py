@@ -13,7 +13,7 @@ ADMIN = "/admin/v1/orders"
 
 def _producer_id(slug_part: str) -> int:
     from core.db import db
-    from core.models import User
+    from core.accounts.models import User
     return db.session.execute(select(User.producer_id).where(User.username == f"cs.{slug_part}")).scalar_one()
 
 
@@ -76,7 +76,7 @@ def test_done_when_demo_shopper_order_with_cod(client, login, two_producer_order
 
     # notifications: placed, shipped ×2, paid (shopper) and placed/paid for each producer
     from core.db import db
-    from core.models import Notification
+    from core.notifications.models import Notification
     db.session.rollback()
     kinds = sorted(n.kind for n in db.session.execute(select(Notification)).scalars())
     assert kinds.count("order_placed") == 3 and kinds.count("order_shipped") == 2 and kinds.count("order_paid") == 3
@@ -195,8 +195,8 @@ def test_list_filters_and_pagination(client, login, demo):
 def test_status_machine_allows_only_listed_transitions(app, client, demo):
     from core.db import db
     from core.errors import Conflict
-    from core.models import Order
-    from core.services import orders
+    from core.sales.models import Order
+    from core.sales import orders
     number = place_order(client, [("BL-BDX-1", 1)])["number"]
     order = db.session.execute(select(Order).where(Order.number == number)).scalar_one()
     for bad in ("fulfilled", "completed", "refunded", "unconfirmed"):
@@ -286,7 +286,7 @@ def test_paid_order_ships_then_completes(client, login, demo):
 
 def test_admin_actions_reach_the_audit_trail(client, login, two_producer_order):
     from core.db import db
-    from core.models import AuditEvent
+    from core.audit.models import AuditEvent
     admin = login("admin")
     client.post(f"{ADMIN}/{two_producer_order['id']}/confirm", headers=admin)
     client.post(f"{ADMIN}/{two_producer_order['id']}/cancel", headers=admin, json={"reason": "hết hàng"})
@@ -300,7 +300,7 @@ def test_admin_actions_reach_the_audit_trail(client, login, two_producer_order):
 
 def test_notifications_are_stored_even_when_the_broker_is_down(client, demo, monkeypatch):
     from core.db import db
-    from core.models import Notification
+    from core.notifications.models import Notification
     from core.tasks import notify_order
 
     def broker_down(*args, **kwargs):

@@ -65,7 +65,7 @@ def test_switching_gateway_cancels_the_earlier_pending_payment(client, demo):
     assert second["payment"]["gateway"] == "cod"
     assert [p["gateway"] for p in second["order"]["payments"]] == ["cod"]
     from core.db import db
-    from core.models import Payment
+    from core.payments.models import Payment
     db.session.rollback()
     assert db.session.get(Payment, first["id"]).status == "cancelled"
 
@@ -82,8 +82,8 @@ def test_bad_payment_requests(client, demo):
 
 def test_gateway_events_are_idempotent(app, client, demo):
     from core.errors import NotFound
-    from core.services import payments
-    from core.services.payments import GatewayEvent
+    from core.payments import processing as payments
+    from core.payments.processing import GatewayEvent
     order = place_order(client, [("BL-BDX-1", 2)])
     payment = _pay(client, order["token"], "bank_transfer").get_json()["payment"]
     ref = payment["transfer_reference"]
@@ -110,8 +110,8 @@ def test_gateway_events_are_idempotent(app, client, demo):
 
 
 def test_failed_event_marks_a_pending_payment_failed(app, client, demo):
-    from core.services import payments
-    from core.services.payments import GatewayEvent
+    from core.payments import processing as payments
+    from core.payments.processing import GatewayEvent
     order = place_order(client, [("BL-BDX-1", 1)])
     payment = _pay(client, order["token"], "cod").get_json()["payment"]
     assert payments.handle_gateway_event("cod", GatewayEvent("f-1", payment["external_id"], "failed")) is True

@@ -18,9 +18,12 @@ from sqlalchemy.exc import IntegrityError
 import ocop_hello.plugin as hello
 from core.db import commit, db, run_ready_callbacks
 from core.hookspecs import hookimpl
-from core.models import Certification, Product, User, Variant
+from core.certification.models import Certification
+from core.catalogue.models import Product, Variant
+from core.accounts.models import User
 from core.plugins import OcopPluginManager, build_plugin_manager
-from core.services import certifications, listing
+from core.certification import certifications
+from core.catalogue import listing
 from support.checks import error_of
 
 HELLO_HOOKS = {"register_blueprints", "register_migrations", "register_cli", "register_tasks",

@@ -110,7 +110,7 @@ def test_two_operators_selling_the_last_unit_never_oversell(postgres_url, app, c
     client.post(f"{BASE}/{sp.a}/operators", json={"username": "op.a2", "password": "op-pass-2026"},
                 headers=sp.organiser)
     receive(sp, sp.a, sp.op_a, "BL-TDB-10", [{"sku": "BL-TDB-10", "quantity": 1}])
-    from core.models import User
+    from core.accounts.models import User
     from plugins.sales_points import pos, services
     user_ids = [db.session.execute(select(User.id).where(User.username == name)).scalar_one()
                 for name in ("op.a", "op.a2")]

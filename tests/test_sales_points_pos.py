@@ -110,13 +110,13 @@ def test_unlisted_products_refused_unless_point_allows(sp):
 
 def test_withdrawn_certification_stops_sales(sp, app):
     from core.db import db
-    from core.models import Certification
-    from core.services import certifications
+    from core.certification.models import Certification
+    from core.certification import certifications
     from sqlalchemy import select
     product = sp.variant("BL-TDB-10").product
     cert = db.session.execute(select(Certification).where(Certification.product_id == product.id,
                                                           Certification.status == "active")).scalar_one()
-    from core.models import User
+    from core.accounts.models import User
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     certifications.withdraw(admin, cert, "vi phạm an toàn thực phẩm")
     error_of(sell(sp, sp.a, sp.op_a, [{"sku": "BL-TDB-10", "quantity": 1}]), 422, "sales_point.product_not_listed")

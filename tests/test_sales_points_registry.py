@@ -21,7 +21,8 @@ def test_organiser_registers_point_with_location_and_channel(sp):
     assert body["opening_hours"]["sat"][1] == {"open": "13:30", "close": "22:00"}
     assert body["commission_rate_bp"] == 1500 and body["allow_unlisted"] is False
     from core.db import db
-    from core.models import SalesChannel, StockLocation
+    from core.sales.models import SalesChannel
+    from core.inventory.models import StockLocation
     location = db.session.get(StockLocation, body["stock_location_id"])
     channel = db.session.get(SalesChannel, body["sales_channel_id"])
     assert location.kind == "sales_point" and location.province_code == "75"
@@ -93,7 +94,7 @@ def test_bind_existing_operator_and_unbind(sp, login):
 
 def test_organiser_of_other_province_sees_nothing(sp, app):
     from core.db import commit
-    from core.services.accounts import create_user
+    from core.accounts.authentication import create_user
     create_user("sct.hatinh", "ocop-demo-2026", "organiser", province_code="42")
     commit()
     other = sp.login("sct.hatinh")
@@ -113,7 +114,7 @@ def test_update_point_and_audit(sp):
     assert body["allow_unlisted"] is True and body["near_expiry_days"] == 45
     assert body["opening_hours"] == {"sun": [{"open": "08:00", "close": "17:00"}]}
     from core.db import db
-    from core.models import AuditEvent
+    from core.audit.models import AuditEvent
     from sqlalchemy import select
     actions = set(db.session.execute(select(AuditEvent.action).where(AuditEvent.entity_type == "sales_point")).scalars())
     assert {"sales_point.created", "sales_point.updated"} <= actions

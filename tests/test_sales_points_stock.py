@@ -97,7 +97,7 @@ def test_reversal_is_the_only_correction(sp):
     ledger_ok()
     # the original movements are still in the ledger next to the reversal
     from core.db import db
-    from core.models import StockMovement
+    from core.inventory.models import StockMovement
     from sqlalchemy import select
     kinds = [m.kind for m in db.session.execute(select(StockMovement).where(
         StockMovement.reason.like(f"{r.get_json()['number']}%")).order_by(StockMovement.id)).scalars()]
@@ -169,7 +169,7 @@ def test_transfer_refusals(sp):
 def test_transfer_back_to_producer_warehouse(sp, login):
     receive(sp, sp.a, sp.op_a, "BL-BDX-1", pomelo_lines(3))
     from core.db import db
-    from core.models import StockLocation
+    from core.inventory.models import StockLocation
     from sqlalchemy import select
     wh = db.session.execute(select(StockLocation).where(
         StockLocation.producer_id == sp.producer_id("BL-BDX-1"), StockLocation.kind == "producer_warehouse")).scalar_one()

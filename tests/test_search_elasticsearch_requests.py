@@ -37,7 +37,7 @@ def es(listener):
 @pytest.fixture
 def on_es(app, es):
     """The app answering storefront searches from the Elasticsearch backend (restored afterwards)."""
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     original = app.extensions["ocop_search"], app.extensions["ocop_search_ping"]
     app.extensions["ocop_search"], app.extensions["ocop_search_ping"] = es, es.ping
     catalogue_cache.clear()  # answers cached from the database backend
@@ -47,7 +47,7 @@ def on_es(app, es):
 
 
 def _doc(slug):
-    from core.models import Product
+    from core.catalogue.models import Product
     pid = db.session.execute(select(Product.id).where(Product.slug == slug)).scalar_one()
     return load_documents([pid])[pid]
 
@@ -299,14 +299,14 @@ def test_reindex_builds_a_new_index_and_swaps_the_alias(listener, es, demo):
 
 
 def test_elasticsearch_down_keeps_outbox_rows_and_answers_503(client, demo, app, login):
-    from core.models import Product
-    from core.models.search import SearchOutbox
+    from core.catalogue.models import Product
+    from core.search.models import SearchOutbox
     from core.search import outbox
     down = ElasticsearchBackend(["http://127.0.0.1:1"], request_timeout=1)
     assert down.ping() is False
     original = app.extensions["ocop_search"], app.extensions["ocop_search_ping"]
     app.extensions["ocop_search"], app.extensions["ocop_search_ping"] = down, down.ping
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     catalogue_cache.clear()
     try:
         cert = db.session.execute(select(Product).where(Product.slug == "cam-vu-quang")).scalar_one() \

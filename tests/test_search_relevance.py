@@ -104,7 +104,7 @@ LARGE_CASES = [
 
 def _clean(app):
     from core.db import db
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     catalogue_cache.clear()
     with app.app_context():
         db.session.remove()
@@ -145,7 +145,7 @@ def engine(request, catalogue, _migrated_app):
     backend = ElasticsearchBackend([u.strip() for u in ES_URL.split(",")], prefix=f"ocop-test-{uuid.uuid4().hex[:8]}")
     with app.app_context():
         service.reindex(backend=backend)
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     app.extensions["ocop_search"] = backend
     catalogue_cache.clear()  # answers cached from the other backend
     try:
@@ -159,7 +159,7 @@ def engine(request, catalogue, _migrated_app):
 def _listed_slugs(app) -> set[str]:
     from core import clock
     from core.db import db
-    from core.models import Product
+    from core.catalogue.models import Product
     with app.app_context():
         return set(db.session.execute(select(Product.slug).where(Product.is_listed.is_(True),
                                                                  Product.listed_until > clock.today())).scalars())

@@ -31,7 +31,7 @@ def names(body):
 
 
 def product(slug):
-    from core.models import Product
+    from core.catalogue.models import Product
     return db.session.execute(select(Product).where(Product.slug == slug)).scalar_one()
 
 
@@ -238,7 +238,7 @@ def test_product_variant_and_producer_changes_reach_the_index(client, demo, logi
     assert response.status_code == 200, response.get_json()
     assert search(client, q="buoi da xanh")["results"][0]["price_min"] == 62000
     # a producer rename does not refresh listing state: the flush hook enqueues its listed products
-    from core.models import Producer
+    from core.catalogue.models import Producer
     producer = db.session.execute(select(Producer).where(Producer.name.like("HTX Dịch vụ - Nông nghiệp Bình Lợi"))).scalar_one()
     producer.name = "HTX Bưởi Tân Triều"
     commit()
@@ -250,7 +250,7 @@ def test_product_variant_and_producer_changes_reach_the_index(client, demo, logi
 def test_enqueue_product_is_transactional(client, demo):
     """The API other services (stock) call: the row commits or rolls back with the caller's change."""
     from core.search import outbox
-    from core.models.search import SearchOutbox
+    from core.search.models import SearchOutbox
     p = product("cam-vu-quang")
     p.description = "Cam đường canh ngọt lịm"
     outbox.enqueue_product(p.id, "test")
@@ -313,7 +313,7 @@ def test_broker_down_keeps_work_until_ocop_search_sync(client, demo, app, settin
     """With the broker unreachable the commit succeeds, the outbox row waits, and `ocop search sync` drains it."""
     from core.app import create_app
     from core.celery_app import celery_app, init_celery
-    from core.models.search import SearchOutbox
+    from core.search.models import SearchOutbox
     from core.search import outbox
     down = create_app(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0"))
     try:
@@ -340,10 +340,10 @@ def test_broker_down_keeps_work_until_ocop_search_sync(client, demo, app, settin
 
 
 def test_cli_reindex_and_status(client, demo, app, database_url, instance_path):
-    from core.models.search import SearchDocument, SearchDocumentSource
+    from core.search.models import SearchDocument, SearchDocumentSource
     db.session.execute(SearchDocument.__table__.delete())
     db.session.execute(SearchDocumentSource.__table__.delete())
-    from core.services.catalogue_cache import bump
+    from core.catalogue.version import bump
     bump()  # an index wiped behind the search service's back: invalidate cached answers too
     commit()
     assert search(client, q="buoi")["total"] == 0

@@ -10,9 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from core.db import commit, db
 from core.errors import DomainError
 from core.hookspecs import hookimpl
-from core.models import Producer, SalesChannel, Stock, StockLocation, StockMovement, Variant
+from core.catalogue.models import Producer, Variant
+from core.sales.models import SalesChannel
+from core.inventory.models import Stock, StockLocation, StockMovement
 from core.plugins import plugin_manager
-from core.services import stock
+from core.inventory import ledger
+from core.sales import channels
 
 TODAY = dt.date(2026, 11, 23)  # OCOP_TODAY in tests
 
@@ -37,7 +40,7 @@ def new_warehouse(producer_id: int, name: str = "Kho phụ") -> StockLocation:
 
 
 def level(location, v) -> tuple[int, int]:
-    figures = stock.stock_level(v, location)
+    figures = ledger.stock_level(v, location)
     return figures["on_hand"], figures["allocated"]
 
 
@@ -64,31 +67,31 @@ def test_demo_seeds_a_warehouse_per_producer_with_lots(demo):
     assert lot.lot_no.startswith("DEMO-") and lot.best_before == TODAY + dt.timedelta(days=30)
     lamp = db.session.execute(select(Stock).where(Stock.variant_id == variant("NTN-DEN-S").id)).scalar_one()
     assert lamp.on_hand == 15 and lamp.lots[0].lot_label is None and lamp.lots[0].best_before is None
-    assert stock.stock_level(variant("VK-TOUR-1N"))["on_hand"] == 0  # service: no stock
-    assert stock.verify_ledger() == []
+    assert ledger.stock_level(variant("VK-TOUR-1N"))["on_hand"] == 0  # service: no stock
+    assert ledger.verify_ledger() == []
 
 
 # --- ledger invariant ---------------------------------------------------------------
 def test_ledger_invariant_after_mixed_operations(cam):
     v, wh = cam
     second = new_warehouse(v.product.producer_id)
-    stock.receive(wh, v, 20, actor=None, reason="thu hoạch", lot_no="L2", best_before=TODAY + dt.timedelta(days=5))
-    stock.receive(wh, v, 7, actor=None, reason="không lô")
-    allocations = stock.allocate(v, 30, location=wh, reference="order:A")
+    ledger.receive(wh, v, 20, actor=None, reason="thu hoạch", lot_no="L2", best_before=TODAY + dt.timedelta(days=5))
+    ledger.receive(wh, v, 7, actor=None, reason="không lô")
+    allocations = ledger.allocate(v, 30, location=wh, reference="order:A")
     assert allocations[0].lot_no == "L2" and allocations[0].quantity == 20  # earliest expiry first
-    stock.allocate(v, 5, reference="order:B")
+    ledger.allocate(v, 5, reference="order:B")
     commit()
-    stock.deduct_allocated(v, 25, wh, reference="order:A", actor=None)
-    stock.release("order:A")
-    stock.release("order:A")  # idempotent
-    stock.adjust(wh, v, -3, actor=None, reason="dập hỏng")
-    stock.adjust(wh, v, 2, actor=None, reason="tìm thấy")
-    stock.transfer(wh, second, v, 10, actor=None, reason="chia kho")
-    stock.sell_now(second, v, 4, reference="pos:1", actor=None)
-    stock.receive(second, v, 1, actor=None, reason="khách trả", kind="return")
-    stock.count(wh, v, 100, actor=None, reason="kiểm kê", lot_no="DEMO-202611")
+    ledger.deduct_allocated(v, 25, wh, reference="order:A", actor=None)
+    ledger.release("order:A")
+    ledger.release("order:A")  # idempotent
+    ledger.adjust(wh, v, -3, actor=None, reason="dập hỏng")
+    ledger.adjust(wh, v, 2, actor=None, reason="tìm thấy")
+    ledger.transfer(wh, second, v, 10, actor=None, reason="chia kho")
+    ledger.sell_now(second, v, 4, reference="pos:1", actor=None)
+    ledger.receive(second, v, 1, actor=None, reason="khách trả", kind="return")
+    ledger.count(wh, v, 100, actor=None, reason="kiểm kê", lot_no="DEMO-202611")
     commit()
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []
     for s in db.session.execute(select(Stock)).scalars():
         assert 0 <= s.allocated <= s.on_hand
         assert sum(lot.on_hand for lot in s.lots) == s.on_hand
@@ -102,7 +105,7 @@ def test_ledger_invariant_after_mixed_operations(cam):
 def test_verify_ledger_reports_a_tampered_figure(cam):
     v, wh = cam
     db.session.execute(text("UPDATE stock SET on_hand = on_hand + 1"))
-    problems = stock.verify_ledger()
+    problems = ledger.verify_ledger()
     assert {p["check"] for p in problems} >= {"stock_vs_ledger", "stock_vs_lots"}
     db.session.rollback()
 
@@ -111,7 +114,7 @@ def test_failed_operation_leaves_nothing(cam):
     v, wh = cam
     before = db.session.execute(select(StockMovement.id)).scalars().all()
     with pytest.raises(DomainError) as exc:
-        stock.adjust(wh, v, -151, actor=None, reason="quá tay")
+        ledger.adjust(wh, v, -151, actor=None, reason="quá tay")
     assert code_of(exc) == "stock.negative"
     db.session.rollback()
     assert db.session.execute(select(StockMovement.id)).scalars().all() == before
@@ -121,22 +124,22 @@ def test_failed_operation_leaves_nothing(cam):
 # --- lots and FEFO ---------------------------------------------------------------
 def test_fefo_picks_earliest_expiry_skips_expired_and_undated_last(cam):
     v, wh = cam  # DEMO lot: best before today + 30
-    stock.receive(wh, v, 5, actor=None, reason="r", lot_no="SOON", best_before=TODAY + dt.timedelta(days=2))
-    stock.receive(wh, v, 5, actor=None, reason="r", lot_no="NODATE")
-    stock.receive(wh, v, 5, actor=None, reason="r", lot_no="OLD", best_before=TODAY)
+    ledger.receive(wh, v, 5, actor=None, reason="r", lot_no="SOON", best_before=TODAY + dt.timedelta(days=2))
+    ledger.receive(wh, v, 5, actor=None, reason="r", lot_no="NODATE")
+    ledger.receive(wh, v, 5, actor=None, reason="r", lot_no="OLD", best_before=TODAY)
     commit()
     # age the OLD lot past its date (receipts in the past are refused, so edit it directly)
     db.session.execute(text("UPDATE stock_lot SET best_before = :d WHERE lot_no = 'OLD'"),
                        {"d": TODAY - dt.timedelta(days=1)})
-    picked = [(lot.lot_label, q) for lot, q in stock.pick_fefo(wh, v, 157)]
+    picked = [(lot.lot_label, q) for lot, q in ledger.pick_fefo(wh, v, 157)]
     assert picked == [("SOON", 5), ("DEMO-202611", 150), ("NODATE", 2)]
-    with_expired = [(lot.lot_label, q) for lot, q in stock.pick_fefo(wh, v, 6, include_expired=True)]
+    with_expired = [(lot.lot_label, q) for lot, q in ledger.pick_fefo(wh, v, 6, include_expired=True)]
     assert with_expired == [("OLD", 5), ("SOON", 1)]
     with pytest.raises(DomainError) as exc:
-        stock.pick_fefo(wh, v, 161)
+        ledger.pick_fefo(wh, v, 161)
     assert code_of(exc) == "stock.insufficient" and exc.value.details["available"] == 160
     # counter sales follow FEFO too
-    [sale] = stock.sell_now(wh, v, 3, reference="pos:9", actor=None)
+    [sale] = ledger.sell_now(wh, v, 3, reference="pos:9", actor=None)
     assert sale.lot.lot_no == "SOON" and sale.quantity == -3
     db.session.rollback()
 
@@ -144,16 +147,16 @@ def test_fefo_picks_earliest_expiry_skips_expired_and_undated_last(cam):
 def test_receipt_lot_rules(cam):
     v, wh = cam
     with pytest.raises(DomainError) as exc:
-        stock.receive(wh, v, 1, actor=None, reason="r", lot_no="X", best_before=TODAY - dt.timedelta(days=1))
+        ledger.receive(wh, v, 1, actor=None, reason="r", lot_no="X", best_before=TODAY - dt.timedelta(days=1))
     assert code_of(exc) == "stock.best_before_past"
     with pytest.raises(DomainError) as exc:
-        stock.receive(wh, v, 1, actor=None, reason="r", lot_no="DEMO-202611", best_before=TODAY + dt.timedelta(days=99))
+        ledger.receive(wh, v, 1, actor=None, reason="r", lot_no="DEMO-202611", best_before=TODAY + dt.timedelta(days=99))
     assert code_of(exc) == "stock.lot_mismatch"
     db.session.rollback()
-    [m] = stock.receive(wh, v, 2, actor=None, reason="r", best_before=TODAY + dt.timedelta(days=3))
+    [m] = ledger.receive(wh, v, 2, actor=None, reason="r", best_before=TODAY + dt.timedelta(days=3))
     assert m.lot.lot_no == f"BB-{TODAY + dt.timedelta(days=3)}"
     with pytest.raises(DomainError) as exc:
-        stock.count(wh, v, 10, actor=None, reason="kiểm kê")
+        ledger.count(wh, v, 10, actor=None, reason="kiểm kê")
     assert code_of(exc) == "stock.lot_required"
     db.session.rollback()
 
@@ -162,45 +165,45 @@ def test_receipt_lot_rules(cam):
 def test_allocation_strategy_most_free_producer_warehouse(cam):
     v, wh = cam
     big = new_warehouse(v.product.producer_id, "Kho lớn")
-    stock.receive(big, v, 400, actor=None, reason="r")
+    ledger.receive(big, v, 400, actor=None, reason="r")
     other = warehouse_of(variant("BL-BDX-1").product.producer_id)
     commit()
-    [a] = stock.allocate(v, 10, reference="order:1")
+    [a] = ledger.allocate(v, 10, reference="order:1")
     assert a.location_id == big.id
     # a line is never split: 500 is more than either warehouse holds alone
     with pytest.raises(DomainError) as exc:
-        stock.allocate(v, 500, reference="order:2")
+        ledger.allocate(v, 500, reference="order:2")
     assert code_of(exc) == "stock.insufficient" and exc.value.status == 409
     assert exc.value.details == {"variant": v.id, "sku": v.sku, "requested": 500, "available": 390,
                                  "location": None}
     with pytest.raises(DomainError) as exc:
-        stock.allocate(v, 1, location=other, reference="order:3")  # another producer's warehouse
+        ledger.allocate(v, 1, location=other, reference="order:3")  # another producer's warehouse
     assert code_of(exc) == "stock.variant_not_allowed"
     with pytest.raises(DomainError) as exc:
-        stock.allocate(variant("VK-TOUR-1N"), 1, reference="order:4")
+        ledger.allocate(variant("VK-TOUR-1N"), 1, reference="order:4")
     assert code_of(exc) == "stock.not_stocked"
     with pytest.raises(DomainError) as exc:
-        stock.allocate(v, 0, reference="order:5")
+        ledger.allocate(v, 0, reference="order:5")
     assert exc.value.status == 422
     db.session.rollback()
 
 
 def test_allocated_never_exceeds_on_hand(cam):
     v, wh = cam
-    stock.allocate(v, 150, location=wh, reference="order:all")
+    ledger.allocate(v, 150, location=wh, reference="order:all")
     commit()
     assert level(wh, v) == (150, 150)
     with pytest.raises(DomainError) as exc:
-        stock.allocate(v, 1, location=wh, reference="order:more")
+        ledger.allocate(v, 1, location=wh, reference="order:more")
     assert code_of(exc) == "stock.insufficient" and exc.value.details["available"] == 0
     with pytest.raises(DomainError) as exc:
-        stock.adjust(wh, v, -1, actor=None, reason="hỏng")
+        ledger.adjust(wh, v, -1, actor=None, reason="hỏng")
     assert code_of(exc) == "stock.insufficient"
     with pytest.raises(DomainError) as exc:
-        stock.count(wh, v, 149, actor=None, reason="kiểm kê")
+        ledger.count(wh, v, 149, actor=None, reason="kiểm kê")
     assert code_of(exc) == "stock.below_allocated"
     with pytest.raises(DomainError) as exc:
-        stock.deduct_allocated(v, 151, wh, reference="order:all", actor=None)
+        ledger.deduct_allocated(v, 151, wh, reference="order:all", actor=None)
     assert code_of(exc) == "stock.not_allocated"
     db.session.rollback()
     # the database refuses it too
@@ -208,11 +211,11 @@ def test_allocated_never_exceeds_on_hand(cam):
         db.session.execute(text("UPDATE stock SET allocated = on_hand + 1"))
         db.session.flush()
     db.session.rollback()
-    stock.deduct_allocated(v, 100, wh, reference="order:all", actor=None)
-    released = stock.release("order:all")
+    ledger.deduct_allocated(v, 100, wh, reference="order:all", actor=None)
+    released = ledger.release("order:all")
     assert sum(m.quantity for m in released) == -50
     commit()
-    assert level(wh, v) == (50, 0) and stock.verify_ledger() == []
+    assert level(wh, v) == (50, 0) and ledger.verify_ledger() == []
 
 
 def test_stock_changed_fires_after_commit_only(cam):
@@ -227,12 +230,12 @@ def test_stock_changed_fires_after_commit_only(cam):
     pm = plugin_manager()
     pm.register(Spy(), name="test_stock_spy")
     try:
-        stock.receive(wh, v, 3, actor=None, reason="r")
+        ledger.receive(wh, v, 3, actor=None, reason="r")
         assert calls == []
         db.session.rollback()
         commit()
         assert calls == []
-        stock.allocate(v, 2, reference="order:spy")
+        ledger.allocate(v, 2, reference="order:spy")
         commit()
         assert calls == [("allocation", 2)]
     finally:
@@ -241,12 +244,12 @@ def test_stock_changed_fires_after_commit_only(cam):
 
 
 def test_online_store_channel_created_on_demand(app):
-    first = stock.get_or_create_channel("online_store")
+    first = channels.get_or_create_channel("online_store")
     commit()
-    again = stock.get_or_create_channel("online_store")
+    again = channels.get_or_create_channel("online_store")
     assert first.id == again.id and first.kind == "online_store" and first.name == "Cửa hàng trực tuyến"
     with pytest.raises(DomainError) as exc:
-        stock.get_or_create_channel("mystery")
+        channels.get_or_create_channel("mystery")
     assert code_of(exc) == "sales_channel.unknown_kind"
     assert db.session.execute(select(SalesChannel)).scalars().all() == [first]
 
@@ -289,7 +292,7 @@ def test_receipt_refusals(client, login, cam):
     r = client.post("/admin/v1/stock/receipts", json={**body, "variant_id": 999999}, headers=headers)
     assert r.status_code == 404
     assert client.post("/admin/v1/stock/receipts", json=body, headers=login("hoidong.dongnai")).status_code == 403
-    assert stock.verify_ledger() == [] and level(wh, v) == (150, 0)
+    assert ledger.verify_ledger() == [] and level(wh, v) == (150, 0)
 
 
 def test_adjustments_counts_and_transfers_api(client, login, cam):
@@ -332,7 +335,7 @@ def test_adjustments_counts_and_transfers_api(client, login, cam):
     assert r.status_code == 422
     r = client.get(f"/admin/v1/stock?variant_id={v.id}", headers=headers)
     assert sorted(row["on_hand"] for row in r.get_json()["results"]) == [40, 100]
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []
 
 
 def test_locations_scope_and_crud(client, login, demo):

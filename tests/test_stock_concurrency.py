@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from core.db import commit, db
 from core.errors import DomainError
-from core.models import Stock, StockLocation, StockMovement, Variant
-from core.services import stock
+from core.inventory.models import Stock, StockLocation, StockMovement
+from core.catalogue.models import Variant
+from core.inventory import ledger
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def fifty(postgres_url, app, demo):
     """Cam Vũ Quang counted down to 50 in its producer's warehouse → (app, variant id, location id)."""
     v = db.session.execute(select(Variant).where(Variant.sku == "VQ-CAM-5KG")).scalar_one()
     wh = db.session.execute(select(StockLocation).where(StockLocation.producer_id == v.product.producer_id)).scalar_one()
-    stock.count(wh, v, 50, actor=None, reason="kiểm kê trước thử tải")
+    ledger.count(wh, v, 50, actor=None, reason="kiểm kê trước thử tải")
     commit()
     return app, v.id, wh.id
 
@@ -61,7 +62,7 @@ def test_100_concurrent_allocations_against_50_in_stock(fifty):
     def allocate_one(n):
         def job():
             try:
-                stock.allocate(variant_id, 1, reference=f"order:CONC-{n:03d}")
+                ledger.allocate(variant_id, 1, reference=f"order:CONC-{n:03d}")
                 commit()
                 return "ok"
             except DomainError as exc:
@@ -76,7 +77,7 @@ def test_100_concurrent_allocations_against_50_in_stock(fifty):
     allocations = db.session.execute(select(func.count()).select_from(StockMovement)
                                      .where(StockMovement.kind == "allocation")).scalar_one()
     assert allocations == 50
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []
 
 
 def test_two_operators_adjusting_the_same_stock_at_once(fifty):
@@ -87,7 +88,7 @@ def test_two_operators_adjusting_the_same_stock_at_once(fifty):
             done = 0
             for _ in range(times):
                 try:
-                    stock.adjust(location_id, variant_id, delta, actor=None, reason="điều chỉnh song song")
+                    ledger.adjust(location_id, variant_id, delta, actor=None, reason="điều chỉnh song song")
                     commit()
                     done += 1
                 except DomainError:
@@ -102,20 +103,20 @@ def test_two_operators_adjusting_the_same_stock_at_once(fifty):
     done = run_in_threads(app, [operator(-1, 40), operator(-1, 40)], workers=2)
     assert sum(done) == 50
     assert figures(variant_id, location_id) == (0, 0)
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []
 
 
 def test_concurrent_counts_receipts_and_allocations_keep_the_ledger(fifty):
     app, variant_id, location_id = fifty
 
     def receipt():
-        stock.receive(location_id, variant_id, 5, actor=None, reason="nhập")
+        ledger.receive(location_id, variant_id, 5, actor=None, reason="nhập")
         commit()
 
     def allocation(n):
         def job():
             try:
-                stock.allocate(variant_id, 3, location=location_id, reference=f"order:MIX-{n}")
+                ledger.allocate(variant_id, 3, location=location_id, reference=f"order:MIX-{n}")
                 commit()
             except DomainError:
                 db.session.rollback()
@@ -123,7 +124,7 @@ def test_concurrent_counts_receipts_and_allocations_keep_the_ledger(fifty):
 
     def release(n):
         def job():
-            stock.release(f"order:MIX-{n}")
+            ledger.release(f"order:MIX-{n}")
             commit()
         return job
 
@@ -131,4 +132,4 @@ def test_concurrent_counts_receipts_and_allocations_keep_the_ledger(fifty):
     run_in_threads(app, jobs)
     on_hand, allocated = figures(variant_id, location_id)
     assert on_hand == 100 and 0 <= allocated <= on_hand
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Product
+from core.catalogue.models import Product
 from support.checks import error_of
 
 LISTED = {

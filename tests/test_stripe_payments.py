@@ -383,7 +383,8 @@ def order_state(token: str) -> dict:
     """Fresh read of everything a payment event could change on the order behind ``token``."""
     from sqlalchemy import func, select
     from core.db import db
-    from core.models import Order, OrderEvent, PaymentEvent, Refund
+    from core.sales.models import Order, OrderEvent
+    from core.payments.models import PaymentEvent, Refund
     db.session.rollback()  # end the test's read transaction: see the server thread's commits
     order = db.session.execute(select(Order).where(Order.token == token)).scalar_one()
     count = lambda model, column: db.session.execute(  # noqa: E731
@@ -544,8 +545,10 @@ def test_declined_card_fails_the_payment_and_leaves_the_order_unpaid(stripe_env,
 def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     from sqlalchemy import select
     from core.db import db
-    from core.models import Order, Refund, User
-    from core.services import payments
+    from core.sales.models import Order
+    from core.payments.models import Refund
+    from core.accounts.models import User
+    from core.payments import processing as payments
     order, payment = pay_order(stripe_env, client)
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     order_id = db.session.execute(select(Order.id).where(Order.token == order["token"])).scalar_one()

@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from core.db import db
-from core.models import ApiToken, AuditEvent, Producer, User
+from core.accounts.models import ApiToken, User
+from core.audit.models import AuditEvent
+from core.catalogue.models import Producer
 
 PASSWORD = "ocop-demo-2026"
 

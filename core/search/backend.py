@@ -315,7 +315,7 @@ class UnitResolver:
 
     def __init__(self, preload: bool = False) -> None:
         from core.db import db
-        from core.models import AdministrativeUnit
+        from core.geo.models import AdministrativeUnit
         self._db, self._model = db, AdministrativeUnit
         self._units: dict[str, object] = {}
         if preload:
@@ -366,7 +366,7 @@ class UnitResolver:
 
 
 def _product_set_label(group_code: str, set_code: str | None) -> tuple[str | None, str | None]:
-    from core.services import groups
+    from core.catalogue import groups
     if not set_code:
         return None, None
     g = groups.group(group_code)
@@ -385,26 +385,17 @@ def _image_url(product) -> str | None:
     return f"/media/{image.storage_key}" if image.storage_key else None
 
 
-def stock_levels(product_ids: Iterable[int]) -> dict[int, int] | None:
-    """Free quantity (on hand − allocated) of non-service active variants per product, or None without a stock model."""
-    import core.models as models
-    stock_model = getattr(models, "Stock", None)
-    if stock_model is None or not all(hasattr(stock_model, a) for a in ("variant_id", "on_hand", "allocated")):
-        return None
-    from sqlalchemy import func, select
-    from core.db import db
-    from core.models import Variant
+def stock_levels(product_ids: Iterable[int]) -> dict[int, int]:
+    """Free quantity (on hand − allocated) of non-service active variants per product, at active locations."""
     ids = list(product_ids)
     if not ids:
         return {}
-    stmt = (select(Variant.product_id, func.sum(stock_model.on_hand - stock_model.allocated))
-            .join(stock_model, stock_model.variant_id == Variant.id)
-            .where(Variant.product_id.in_(ids), Variant.is_service.is_(False), Variant.active.is_(True))
+    stmt = (select(Variant.product_id, func.sum(Stock.on_hand - Stock.allocated))
+            .join(Stock, Stock.variant_id == Variant.id)
+            .join(StockLocation, StockLocation.id == Stock.location_id)
+            .where(Variant.product_id.in_(ids), Variant.is_service.is_(False), Variant.active.is_(True),
+                   StockLocation.active.is_(True))
             .group_by(Variant.product_id))
-    location_model = getattr(models, "StockLocation", None)
-    if location_model is not None and hasattr(stock_model, "location_id") and hasattr(location_model, "active"):
-        stmt = stmt.join(location_model, location_model.id == stock_model.location_id).where(
-            location_model.active.is_(True))
     return {pid: int(qty or 0) for pid, qty in db.session.execute(stmt)}
 
 
@@ -438,7 +429,7 @@ def build_document(product, *, units: UnitResolver | None = None, stock: dict[in
     """
     if not is_indexable(product, today):
         return None
-    from core.services import groups
+    from core.catalogue import groups
     units = units or UnitResolver()
     if stock is False:
         stock = stock_levels([product.id])
@@ -535,7 +526,7 @@ def load_documents(product_ids: Iterable[int], today: dt.date | None = None,
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
     from core.db import db
-    from core.models import Producer, Product
+    from core.catalogue.models import Producer, Product
     ids = sorted(set(product_ids))
     result: dict[int, dict | None] = {pid: None for pid in ids}
     if not ids:
@@ -557,7 +548,7 @@ def iter_documents(batch_size: int = 500, today: dt.date | None = None) -> Itera
     from sqlalchemy import select
     from core import clock
     from core.db import db
-    from core.models import Product
+    from core.catalogue.models import Product
     today = today or clock.today()
     ids = db.session.execute(select(Product.id).where(Product.is_listed.is_(True), Product.listed_until > today)
                              .order_by(Product.id)).scalars().all()
@@ -576,7 +567,7 @@ def count_listed(today: dt.date | None = None) -> int:
     from sqlalchemy import func, select
     from core import clock
     from core.db import db
-    from core.models import Product
+    from core.catalogue.models import Product
     today = today or clock.today()
     return db.session.execute(select(func.count()).select_from(Product).where(
         Product.is_listed.is_(True), Product.listed_until > today)).scalar_one()

@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, insert, select, text
 
 from core import clock
 from core.db import db, utcnow
-from core.models.search import SearchDocument, SearchDocumentSource
+from core.search.models import SearchDocument, SearchDocumentSource
 from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, document_text, highlight, parse_query, price_bucket)
 
@@ -155,7 +155,7 @@ def invalidate_vocabulary() -> None:
 
 
 def _vocabulary() -> Vocabulary:
-    from core.services.catalogue_cache import current_version
+    from core.catalogue.version import current_version
     key = (str(db.engine.url), current_version())
     with _vocab_lock:
         fresh = _vocab["value"] is not None and (

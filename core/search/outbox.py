@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from core.celery_app import celery_app
 from core.db import db, on_commit, utcnow
-from core.models.search import SearchOutbox
+from core.search.models import SearchOutbox
 from core.search.backend import SearchUnavailable, load_documents
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def enqueue_product(product_id: int, reason: str = "changed", session: Session |
     Products that are not listed (and so not indexed) are skipped.
     """
     session = session or db.session()
-    from core.models import Product
+    from core.catalogue.models import Product
     product = session.get(Product, product_id)
     if product is None or not product.is_listed:
         return
@@ -107,7 +107,7 @@ def _collect_related_changes(session: Session, flush_context, instances) -> None
     """before_flush: producers and images feed the document but do not refresh listing state."""
     if not _state["installed"]:
         return
-    from core.models import Producer, ProductImage
+    from core.catalogue.models import Producer, ProductImage
     watched = ("name", "legal_form", "commune_code", "province_code", "slug")
     for obj in list(session.dirty):
         if isinstance(obj, Producer) and session.is_modified(obj, include_collections=False):
@@ -126,7 +126,7 @@ def _collect_related_changes(session: Session, flush_context, instances) -> None
 
 def install() -> None:
     """Register the listing listener and the session hook (idempotent; called by ``core.search.init_app``)."""
-    from core.services import listing
+    from core.catalogue import listing
     listing.add_listener(on_listing_refresh)
     if not _state["installed"]:
         event.listen(Session, "before_flush", _collect_related_changes)
@@ -213,7 +213,7 @@ def _record_failure(ids: list[int], exc: Exception) -> None:
 def drain_batch(backend=None, batch_size: int = 200) -> int:
     """Process up to ``batch_size`` pending rows in one transaction; return how many were processed."""
     from core.search import get_backend
-    from core.services.catalogue_cache import bump
+    from core.catalogue.version import bump
     backend = backend or get_backend()
     session = db.session()
     ids: list[int] = []

@@ -186,7 +186,9 @@ def generate_catalogue(n: int, seed: int = SEED, progress=None, with_stock: bool
     About 91% end up listed; the rest are expired, drafts or archived. Returns
     counts. Deterministic for a given ``seed`` and empty catalogue.
     """
-    from core.models import AdministrativeUnit, Certification, Producer, Product, Variant
+    from core.geo.models import AdministrativeUnit
+    from core.certification.models import Certification
+    from core.catalogue.models import Producer, Product, Variant
     rng = random.Random(seed)
     today = clock.today()
     places = _places()
@@ -306,11 +308,7 @@ def generate_catalogue(n: int, seed: int = SEED, progress=None, with_stock: bool
 
 def _stock(rng, producer_ids, product_rows, product_ids, variant_ids, variant_owner, now) -> int:
     """One warehouse per producer; ~85% of goods variants received (ledger-consistent receipt rows)."""
-    import core.models as models
-    needed = ("Stock", "StockLocation", "StockLot", "StockMovement")
-    if not all(hasattr(models, name) for name in needed):
-        return 0
-    Stock, Location, Lot, Movement = (getattr(models, name) for name in needed)
+    Location, Lot, Movement = StockLocation, StockLot, StockMovement
     producer_of = {pid: row["producer_id"] for pid, row in zip(product_ids, product_rows)}
     location_rows = [{"kind": "producer_warehouse", "name": f"Kho chủ thể {pid}", "producer_id": pid, "active": True,
                       "created_at": now, "updated_at": now} for pid in producer_ids]

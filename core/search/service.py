@@ -51,7 +51,7 @@ def build_query(args: dict) -> SearchQuery:
 
 def render_hit(hit: SearchHit) -> dict:
     """A search hit as the storefront shows it (DESIGN §3 product summary + highlights)."""
-    from core.services import groups
+    from core.catalogue import groups
     d = hit.document
     producer = d["producer"]
     return {
@@ -67,8 +67,8 @@ def render_hit(hit: SearchHit) -> dict:
 
 def render_facets(raw: dict) -> dict:
     """Facet counts with labels, largest first."""
-    from core.models import AdministrativeUnit
-    from core.services import groups
+    from core.geo.models import AdministrativeUnit
+    from core.catalogue import groups
 
     def ordered(items):
         return sorted(items, key=lambda f: (-f["count"], str(f["value"])))
@@ -120,7 +120,7 @@ def _cached(namespace: str, args: dict, build):
     ``OCOP_SEARCH_CACHE=0`` switches the cache off (benchmarks of the uncached path).
     """
     from flask import current_app
-    from core.services import catalogue_cache
+    from core.catalogue import version as catalogue_cache
     if not current_app.extensions.get("ocop_search_cache", True):
         return build()
     key = {k: (tuple(v) if isinstance(v, list) else v) for k, v in args.items()}
@@ -188,7 +188,7 @@ def reindex(progress=None, backend=None) -> dict:
         indexed = backend.rebuild(iter_documents(), total=total, progress=progress)
         replayed = outbox.replay_since(started - REPLAY_MARGIN)
     drained = outbox.drain(backend)["processed"]
-    from core.services.catalogue_cache import bump
+    from core.catalogue.version import bump
     bump()  # cached search answers must not outlive the rebuild
     db.session.commit()
     return {"backend": backend.name, "indexed": indexed, "listed": total, "replayed": replayed, "drained": drained}

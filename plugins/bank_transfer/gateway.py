@@ -15,7 +15,7 @@ import re
 import secrets
 from urllib.parse import quote
 
-from core.services.payments import PaymentGateway, PaymentStart
+from core.payments.processing import PaymentGateway, PaymentStart
 
 PREFIX = "OCOP"
 REFERENCE_RE = re.compile(r"OCOP[\s\-_.]*(\d{6,})", re.IGNORECASE)

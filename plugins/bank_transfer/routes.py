@@ -8,7 +8,7 @@ from marshmallow import fields
 
 from core.errors import invalid
 from core.schemas import OutputSchema
-from core.security import current_user, require_roles
+from core.accounts.security import current_user, require_roles
 
 blp = Blueprint("bank_transfer", __name__, url_prefix="/admin/v1/payments/bank-transfer",
                 description="Bank transfer payments: statement import")

@@ -22,7 +22,7 @@ import io
 import re
 
 from core.errors import DomainError, invalid
-from core.services.payments import GatewayEvent
+from core.payments.processing import GatewayEvent
 from core.text import fold
 from plugins.bank_transfer.gateway import BankTransferGateway, find_references
 
@@ -105,9 +105,9 @@ def import_statement(text: str, *, actor=None, progress=None) -> dict:
     Returns ``{"paid", "already_processed", "amount_mismatch", "unmatched", "skipped", "lines": [...]}``
     where each line carries its outcome.
     """
-    from core.models import Payment
+    from core.payments.models import Payment
     from core.db import db
-    from core.services import payments
+    from core.payments import processing as payments
     from sqlalchemy import select
     rows = read_statement(text)
     report = {"paid": 0, "already_processed": 0, "amount_mismatch": 0, "unmatched": 0, "skipped": 0, "lines": []}

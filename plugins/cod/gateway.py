@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from core.services.payments import PaymentGateway, PaymentStart
+from core.payments.processing import PaymentGateway, PaymentStart
 
 
 class CashOnDeliveryGateway(PaymentGateway):

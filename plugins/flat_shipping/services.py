@@ -21,7 +21,7 @@ import json
 import math
 import os
 
-from core.services.shipping import ShippingQuote
+from core.sales.shipping import ShippingQuote
 
 DEFAULT_RATES = {
     "base": {"intra_province": 20000, "intra_region": 30000, "inter_region": 38000},

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.errors import Forbidden
-from core.models import User
+from core.accounts.models import User
 from plugins.sales_points.models import SalesPoint, SalesPointOperator
 
 READ_ROLES = ("admin", "organiser", "operator", "producer")

@@ -16,11 +16,14 @@ from sqlalchemy import select
 from core import clock
 from core.db import commit, db, utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
-from core.models import Product, StockLocation, StockLot, User, Variant
-from core.models.inventory import Stock
+from core.catalogue.models import Product, Variant
+from core.inventory.models import StockLocation, StockLot
+from core.accounts.models import User
+from core.inventory.models import Stock
 from core.pagination import paginate
-from core.services import audit
-from core.services import stock as core_stock
+from core.audit import trail as audit
+from core.inventory import ledger
+from core.inventory import locations
 from plugins.sales_points import access
 from plugins.sales_points.models import (GoodsReceipt, GoodsReceiptLine, ProducerReturn, ProducerReturnLine,
                                          SalesPoint, StockAlert, StockCount, StockCountLine, StockThreshold,
@@ -145,7 +148,7 @@ def create_receipt(user: User, point: SalesPoint, data: dict) -> GoodsReceipt:
     db.session.add(receipt)
     number = _numbered(receipt, "GRN", point.code)
     for line, variant in resolved:
-        movements = core_stock.receive(point.stock_location_id, variant, line["quantity"], actor=user,
+        movements = ledger.receive(point.stock_location_id, variant, line["quantity"], actor=user,
                                        reason=f"{number}: nhập hàng / goods receipt ({mode})", reference=number,
                                        lot_no=line.get("lot_no"), best_before=line.get("best_before"))
         receipt.lines.append(GoodsReceiptLine(variant_id=variant.id, quantity=line["quantity"],
@@ -182,7 +185,7 @@ def reverse_receipt(user: User, receipt: GoodsReceipt, reason: str) -> GoodsRece
     before = audit.snapshot(receipt)
     for line in receipt.lines:
         try:
-            core_stock.adjust(point.stock_location_id, line.variant_id, -line.quantity, actor=user,
+            ledger.adjust(point.stock_location_id, line.variant_id, -line.quantity, actor=user,
                               reason=f"{receipt.number}: đảo phiếu nhập / receipt reversal: {reason}",
                               lot_no=line.lot_no or "")
         except DomainError as exc:
@@ -247,7 +250,7 @@ def dispatch_transfer(user: User, source: SalesPoint, data: dict) -> Transfer:
         location = db.session.get(StockLocation, data["to_location_id"])
         if location is None:
             raise NotFound("stock_location", "kho hàng")
-        if location.kind != core_stock.PRODUCER_WAREHOUSE:
+        if location.kind != ledger.PRODUCER_WAREHOUSE:
             raise invalid("to_location_id", "chỉ chuyển được tới điểm bán (to_sales_point_id) hoặc kho của chủ thể",
                           "transfer to a sales point (to_sales_point_id) or a producer warehouse")
         to_location_id, transit_id = location.id, source.transit_location_id
@@ -261,14 +264,14 @@ def dispatch_transfer(user: User, source: SalesPoint, data: dict) -> Transfer:
     number = _numbered(transfer, "TRF", source.code)
     destination = db.session.get(StockLocation, to_location_id)
     for line, variant in sorted(resolved, key=lambda pair: pair[1].id):
-        core_stock.check_stockable(destination, variant)
+        ledger.check_stockable(destination, variant)
         if line.get("lot_no") is not None:
             picks = [(line["lot_no"], line["quantity"])]
         else:
             picks = [(lot.lot_no, qty) for lot, qty in
-                     core_stock.pick_fefo(source.stock_location_id, variant, line["quantity"])]
+                     ledger.pick_fefo(source.stock_location_id, variant, line["quantity"])]
         for lot_no, qty in picks:
-            movements = core_stock.transfer(source.stock_location_id, transit_id, variant, qty, actor=user,
+            movements = ledger.transfer(source.stock_location_id, transit_id, variant, qty, actor=user,
                                             reason=f"{number}: xuất chuyển kho / transfer dispatched",
                                             lot_no=lot_no, reference=number)
             arrived = [m for m in movements if m.kind == "transfer_in"]
@@ -303,7 +306,7 @@ def _require_receiver(user: User, transfer: Transfer) -> None:
         access.require_operate(user, transfer.to_point)
         return
     location = db.session.get(StockLocation, transfer.to_location_id)
-    if user.role == "admin" or core_stock.can_manage_location(user, location):
+    if user.role == "admin" or locations.can_manage_location(user, location):
         return
     raise access.out_of_scope(None, location_id=location.id)
 
@@ -347,12 +350,12 @@ def receive_transfer(user: User, transfer: Transfer, data: dict) -> Transfer:
     for line in sorted(transfer.lines, key=lambda ln: ln.variant_id):
         lot_no = line.lot_no or ""
         if line.quantity_received:
-            core_stock.transfer(transfer.transit_location_id, transfer.to_location_id, line.variant_id,
+            ledger.transfer(transfer.transit_location_id, transfer.to_location_id, line.variant_id,
                                 line.quantity_received, actor=user, lot_no=lot_no, reference=number,
                                 reason=f"{number}: nhận chuyển kho / transfer received")
         missing = line.quantity_sent - line.quantity_received
         if missing:
-            core_stock.adjust(transfer.transit_location_id, line.variant_id, -missing, actor=user, lot_no=lot_no,
+            ledger.adjust(transfer.transit_location_id, line.variant_id, -missing, actor=user, lot_no=lot_no,
                               reason=f"{number}: hao hụt vận chuyển / transit shortfall: {line.discrepancy_reason}")
     transfer.status = "received"
     transfer.received_at = utcnow()
@@ -399,7 +402,7 @@ def post_count(user: User, point: SalesPoint, data: dict) -> StockCount:
     number = _numbered(count, "CNT", point.code)
     for i, (line, variant) in enumerate(resolved):
         reason = line.get("reason")
-        movements = core_stock.count(point.stock_location_id, variant, line["counted"], actor=user,
+        movements = ledger.count(point.stock_location_id, variant, line["counted"], actor=user,
                                      reason=f"{number}: kiểm kê / count ({reason or 'ok'})"
                                             + (f": {line['note']}" if line.get("note") else ""),
                                      lot_no=line.get("lot_no"))
@@ -444,7 +447,7 @@ def return_to_producer(user: User, point: SalesPoint, data: dict) -> ProducerRet
     db.session.add(doc)
     number = _numbered(doc, "RTV", point.code)
     for line, variant in sorted(resolved, key=lambda pair: pair[1].id):
-        movements = core_stock.adjust(point.stock_location_id, variant, -line["quantity"], actor=user,
+        movements = ledger.adjust(point.stock_location_id, variant, -line["quantity"], actor=user,
                                       reason=f"{number}: trả lại chủ thể / returned to producer: {data['reason']}",
                                       lot_no=line.get("lot_no"))
         for m in movements:
@@ -621,7 +624,7 @@ def acknowledge_alert(user: User, alert_id: int) -> StockAlert:
 
 def movements_by_reference(reference: str) -> dict:
     """Signed quantities per (location, variant) posted under ``reference`` (diagnostics and tests)."""
-    from core.models import StockMovement
+    from core.inventory.models import StockMovement
     out: dict = defaultdict(int)
     for m, stock in db.session.execute(select(StockMovement, Stock).join(Stock, Stock.id == StockMovement.stock_id)
                                        .where(StockMovement.reference == reference)).all():

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from core import clock
 from core.db import commit, db, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
-from core.models import StockLot, User
+from core.inventory.models import StockLot
+from core.accounts.models import User
 from core.pagination import paginate
-from core.services import audit
-from core.services import stock as core_stock
+from core.audit import trail as audit
+from core.inventory import ledger
 from plugins.sales_points import access
 from plugins.sales_points.models import PAYMENT_METHODS, PosReturn, PosReturnLine, PosSale, PosSaleLine, SalesPoint
 from plugins.sales_points.operations import _resolve_lines, is_listed_now, require_listed, require_open
@@ -40,7 +41,7 @@ def lookup(user: User, point: SalesPoint, code: str) -> dict:
     """What the till shows after a scan: product, price, free quantity here, whether it may be sold."""
     access.require_operate(user, point)
     variant = find_variant({"code": code})
-    level = core_stock.stock_level(variant, point.stock_location_id)
+    level = ledger.stock_level(variant, point.stock_location_id)
     listed = is_listed_now(variant.product)
     cert = variant.product.current_certification()
     return {"variant_id": variant.id, "sku": variant.sku, "gtin": variant.gtin,
@@ -120,7 +121,7 @@ def _sell(user: User, point: SalesPoint, data: dict) -> PosSale:
     sale.number = f"POS-{point.code}-{sale.id:06d}"
     # lock rows in ascending variant id order (no deadlocks between two tills)
     for variant, qty in sorted(merged.values(), key=lambda pair: pair[0].id):
-        movements = core_stock.sell_now(point.stock_location_id, variant, qty, reference=sale.number, actor=user,
+        movements = ledger.sell_now(point.stock_location_id, variant, qty, reference=sale.number, actor=user,
                                         reason=f"{sale.number}: bán tại quầy / counter sale")
         lots = []
         for m in movements:
@@ -173,7 +174,7 @@ def _restock(user: User, point: SalesPoint, line: PosSaleLine, quantity: int, re
         if qty <= 0:
             continue
         best_before = dt.date.fromisoformat(lot["best_before"]) if lot["best_before"] else None
-        core_stock.receive(point.stock_location_id, line.variant_id, qty, actor=user, reason=reason,
+        ledger.receive(point.stock_location_id, line.variant_id, qty, actor=user, reason=reason,
                            reference=reference, lot_no=lot["lot_no"] or "", best_before=best_before, kind="return")
         remaining -= qty
         if remaining == 0:

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from core import clock
 from core.db import db
 from core.errors import invalid
-from core.models import Producer, User
-from core.services import groups
+from core.catalogue.models import Producer
+from core.accounts.models import User
+from core.catalogue import groups
 from plugins.sales_points import access
 from plugins.sales_points.models import (LOCATION_KINDS, POINT_STATUSES, GoodsReceipt, GoodsReceiptLine, PosReturn,
                                          PosReturnLine, PosSale, PosSaleLine, SalesPoint, SalesPointOperator)

@@ -5,7 +5,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.security import current_user, require_roles
+from core.accounts.security import current_user, require_roles
 from plugins.sales_points import operations, pos, reports, services, settlement
 from plugins.sales_points import schemas as s
 

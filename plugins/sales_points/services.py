@@ -14,10 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from core import clock
 from core.db import commit, db
 from core.errors import Conflict, DomainError, NotFound, invalid
-from core.models import Producer, User, Variant
+from core.catalogue.models import Producer, Variant
+from core.accounts.models import User
 from core.pagination import paginate
-from core.services import accounts, audit, geo
-from core.services import stock as core_stock
+from core.accounts import authentication as accounts
+from core.audit import trail as audit
+from core.geo import units as geo
+from core.inventory import locations
+from core.sales import channels
 from plugins.sales_points import access
 from plugins.sales_points.models import ConsignmentAgreement, SalesPoint, SalesPointOperator
 
@@ -87,14 +91,14 @@ def create_point(user: User, data: dict) -> SalesPoint:
         raise Conflict("sales_point.code_taken", "Mã điểm bán đã tồn tại.", "Sales point code already exists.",
                        {"code": code})
     # Everything is validated: the core creates (and commits) the two locations, then the point is written.
-    location = core_stock.create_location(user, {
+    location = locations.create_location(user, {
         "kind": SALES_POINT_KIND, "name": data["name"], "province_code": province.code,
         "address": data["address"], "external_ref": f"sales_point:{code}"})
-    transit = core_stock.create_location(user, {
+    transit = locations.create_location(user, {
         "kind": TRANSIT_KIND, "name": f"Hàng đang chuyển đến {data['name']}", "province_code": province.code,
         "external_ref": f"sales_point_transit:{code}"})
     try:
-        channel = core_stock.get_or_create_channel(f"sales_point:{code}", kind=SALES_POINT_KIND, name=data["name"],
+        channel = channels.get_or_create_channel(f"sales_point:{code}", kind=SALES_POINT_KIND, name=data["name"],
                                                    location=location)
         point = SalesPoint(code=code, province_code=province.code, commune_code=commune.code,
                            stock_location_id=location.id, transit_location_id=transit.id,

@@ -27,8 +27,9 @@ from sqlalchemy import or_, select
 
 from core.db import db
 from core.errors import DomainError
-from core.models import Product, User, Variant
-from core.models.inventory import Stock
+from core.catalogue.models import Product, Variant
+from core.accounts.models import User
+from core.inventory.models import Stock
 from plugins.sales_points import access
 from plugins.sales_points.models import (ConsignmentAgreement, GoodsReceipt, GoodsReceiptLine, PosReturn,
                                          PosReturnLine, PosSale, PosSaleLine, ProducerReturn, ProducerReturnLine,

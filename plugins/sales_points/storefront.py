@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Variant
-from core.models.inventory import Stock
-from core.services import products
+from core.catalogue.models import Variant
+from core.inventory.models import Stock
+from core.catalogue import products
 from plugins.sales_points import schemas as s
 from plugins.sales_points import services
 from plugins.sales_points.models import SalesPoint

@@ -41,7 +41,7 @@ def handle_webhook(payload: bytes, signature: str | None) -> dict:
     gateway_event = gateway.to_gateway_event(event)
     if gateway_event is None:
         return answer
-    from core.services import payments
+    from core.payments import processing as payments
     try:
         result = payments.handle_gateway_event(CODE, gateway_event)
     except DomainError as exc:

@@ -44,7 +44,8 @@ def place_order(client, lines=(("VQ-CAM-5KG", 1),), *, key=None, **kwargs) -> di
 def stock_of(sku: str) -> tuple[int, int]:
     """(on_hand, allocated) of a SKU summed over all locations (committed state)."""
     from core.db import db
-    from core.models import Stock, Variant
+    from core.inventory.models import Stock
+    from core.catalogue.models import Variant
     db.session.rollback()
     row = db.session.execute(select(func.coalesce(func.sum(Stock.on_hand), 0), func.coalesce(func.sum(Stock.allocated), 0))
                              .join(Variant, Variant.id == Stock.variant_id).where(Variant.sku == sku)).one()
@@ -53,7 +54,7 @@ def stock_of(sku: str) -> tuple[int, int]:
 
 def order_id(number: str) -> int:
     from core.db import db
-    from core.models import Order
+    from core.sales.models import Order
     db.session.rollback()
     return db.session.execute(select(Order.id).where(Order.number == number)).scalar_one()
 
@@ -61,6 +62,6 @@ def order_id(number: str) -> int:
 def ledger_ok() -> None:
     """Assert every stock figure equals the sum of its ledger."""
     from core.db import db
-    from core.services import stock
+    from core.inventory import ledger
     db.session.rollback()
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []

@@ -26,7 +26,7 @@ class Points:
 
     def variant(self, sku: str):
         from core.db import db
-        from core.models import Variant
+        from core.catalogue.models import Variant
         return db.session.execute(select(Variant).where(Variant.sku == sku)).scalar_one()
 
     def producer_id(self, sku: str) -> int:
@@ -74,15 +74,15 @@ def sell(points: Points, point_id: int, headers: dict, lines: list[dict], method
 
 def on_hand(points: Points, point_id: int, sku: str) -> int:
     from core.db import db
-    from core.services import stock
+    from core.inventory import ledger
     from plugins.sales_points.models import SalesPoint
     db.session.expire_all()
     point = db.session.get(SalesPoint, point_id)
-    return stock.stock_level(points.variant(sku), point.stock_location_id)["on_hand"]
+    return ledger.stock_level(points.variant(sku), point.stock_location_id)["on_hand"]
 
 
 def ledger_ok() -> None:
     from core.db import db
-    from core.services import stock
+    from core.inventory import ledger
     db.session.expire_all()
-    assert stock.verify_ledger() == []
+    assert ledger.verify_ledger() == []

@@ -1,0 +1,165 @@
+"""Producers (chủ thể OCOP): registration, verification, edits, tax-code validation."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from stdnum.vn import mst
+
+from core.db import commit, db, utcnow
+from core.errors import Conflict, DomainError, NotFound, invalid
+from core.catalogue.models import Producer
+from core.accounts.models import User
+from core.catalogue.models import LEGAL_FORMS
+from core.audit import trail as audit
+from core.geo import units as geo
+from core.catalogue import listing
+from core.catalogue.access import require_producer_access, require_province
+from core.text import slugify
+
+EDITABLE = ("name", "legal_form", "tax_code", "registration_no", "commune_code", "address",
+            "contact_name", "phone", "email", "website")
+
+
+def normalise_tax_code(value: str | None) -> str | None:
+    """Validate a Vietnamese tax code (10 digits, or 10-3 for branches) by its check digit."""
+    if value in (None, ""):
+        return None
+    if not mst.is_valid(value):
+        raise invalid("tax_code", "mã số thuế không hợp lệ (sai chữ số kiểm tra)", "invalid tax code (check digit)")
+    return mst.format(value)
+
+
+def _unique_slug(name: str, producer_id: int | None = None) -> str:
+    base = slugify(name)
+    slug, n = base, 1
+    while True:
+        found = db.session.execute(select(Producer.id).where(Producer.slug == slug)).scalar_one_or_none()
+        if found is None or found == producer_id:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"
+
+
+def _apply(producer: Producer, data: dict) -> None:
+    if "legal_form" in data and data["legal_form"] not in LEGAL_FORMS:
+        raise invalid("legal_form", "loại hình không hợp lệ", "unknown legal form")
+    if "tax_code" in data:
+        data["tax_code"] = normalise_tax_code(data["tax_code"])
+        if data["tax_code"]:
+            clash = db.session.execute(select(Producer.id).where(Producer.tax_code == data["tax_code"])).scalar_one_or_none()
+            if clash is not None and clash != producer.id:
+                raise Conflict("producer.tax_code_taken", "Mã số thuế đã được đăng ký.",
+                               "Tax code already registered.", {"tax_code": data["tax_code"]})
+    # an enterprise's registration number equals its tax code: check whichever side changes
+    legal_form = data.get("legal_form", producer.legal_form)
+    tax_code = data.get("tax_code", producer.tax_code)
+    registration_no = data.get("registration_no", producer.registration_no)
+    if legal_form == "enterprise" and registration_no and tax_code \
+            and {"legal_form", "tax_code", "registration_no"} & set(data) \
+            and mst.compact(tax_code)[:10] != mst.compact(registration_no)[:10]:
+        raise invalid("registration_no", "số đăng ký doanh nghiệp phải trùng mã số thuế",
+                      "an enterprise's registration number equals its tax code")
+    if "commune_code" in data:
+        commune = geo.require_commune(data["commune_code"])
+        producer.province_code = geo.province_of(commune).code
+    for key in EDITABLE:
+        if key in data:
+            setattr(producer, key, data[key])
+    if "name" in data:
+        producer.slug = _unique_slug(data["name"], producer.id)
+
+
+def get_producer(producer_id: int) -> Producer:
+    producer = db.session.get(Producer, producer_id)
+    if producer is None:
+        raise NotFound("producer", "chủ thể")
+    return producer
+
+
+def get_by_slug(slug: str) -> Producer:
+    producer = db.session.execute(select(Producer).where(Producer.slug == slug)).scalar_one_or_none()
+    if producer is None:
+        raise NotFound("producer", "chủ thể")
+    return producer
+
+
+def create_producer(user: User | None, data: dict, status: str = "verified", autocommit: bool = True) -> Producer:
+    """Create a producer (admin/organiser of its province). Commits (``autocommit=False``: flushes only)."""
+    producer = Producer(status=status)
+    _apply(producer, dict(data))
+    if user is not None:
+        require_province(user, producer.province_code)
+        if status == "verified":
+            producer.verified_at, producer.verified_by_id = utcnow(), user.id
+    db.session.add(producer)
+    db.session.flush()
+    audit.record("producer.created", producer, actor=user, province_code=producer.province_code)
+    if autocommit:
+        commit()
+    return producer
+
+
+def register_producer(data: dict, username: str, password: str) -> tuple[Producer, User]:
+    """Self-registration: a *pending* producer and its producer account; nothing is listed until verified. Commits."""
+    from core.accounts.authentication import create_user
+    producer = Producer(status="pending")
+    _apply(producer, dict(data))
+    db.session.add(producer)
+    db.session.flush()
+    user = create_user(username, password, "producer", producer_id=producer.id,
+                       full_name=data.get("contact_name"), email=data.get("email"))
+    audit.record("producer.registered", producer, actor=user, province_code=producer.province_code)
+    commit()
+    return producer, user
+
+
+def update_producer(user: User, producer: Producer, data: dict) -> Producer:
+    """Edit a producer within the caller's scope. Commits."""
+    require_producer_access(user, producer)
+    before = audit.snapshot(producer)
+    old_province = producer.province_code
+    _apply(producer, dict(data))
+    if producer.province_code != old_province and user.role != "admin":
+        require_province(user, producer.province_code)
+    audit.record("producer.updated", producer, before=before, actor=user, province_code=producer.province_code)
+    commit()
+    return producer
+
+
+def set_status(user: User, producer: Producer, status: str, reason: str | None = None) -> Producer:
+    """Verify, reject or suspend a producer (organiser of its province or admin); relists/delists its products. Commits."""
+    if user.role not in ("admin", "organiser"):
+        raise DomainError("auth.forbidden", "Chỉ Sở Công Thương xác minh chủ thể.",
+                          "Only the organiser verifies producers.", status=403)
+    require_province(user, producer.province_code)
+    if status not in ("verified", "rejected", "suspended"):
+        raise invalid("status", "trạng thái không hợp lệ", "invalid status")
+    before = audit.snapshot(producer)
+    producer.status = status
+    if status == "verified":
+        producer.verified_at, producer.verified_by_id = utcnow(), user.id
+    audit.record(f"producer.{status}", producer, before=before, actor=user,
+                 province_code=producer.province_code, after={**audit.snapshot(producer), "reason": reason})
+    for product in producer.products:
+        listing.refresh(product, reason="deactivated")
+    commit()
+    return producer
+
+
+def list_producers(user: User, args: dict) -> dict:
+    """Producers visible to ``user`` (all, own province, or own producer), filtered and paginated."""
+    from core.pagination import paginate
+    from core.text import fold
+    stmt = select(Producer)
+    if user.role in ("organiser", "certifier"):
+        stmt = stmt.where(Producer.province_code == user.province_code)
+    elif user.role != "admin":
+        stmt = stmt.where(Producer.id == (user.producer_id or -1))
+    if args.get("province"):
+        stmt = stmt.where(Producer.province_code == args["province"])
+    if args.get("status"):
+        stmt = stmt.where(Producer.status == args["status"])
+    if args.get("legal_form"):
+        stmt = stmt.where(Producer.legal_form == args["legal_form"])
+    if args.get("q"):
+        stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"]))))
+    return paginate(stmt.order_by(Producer.id), args["page"], args["limit"])

@@ -1,0 +1,254 @@
+"""Products, variants and images of a producer's catalogue."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from stdnum import ean
+
+from core.db import commit, db
+from core.errors import Conflict, DomainError, NotFound, invalid
+from core.catalogue.models import Producer, Product, ProductImage, Variant
+from core.accounts.models import User
+from core.catalogue.models import PRODUCT_STATUSES
+from core.audit import trail as audit
+from core.geo import units as geo
+from core.catalogue import groups, listing
+from core.catalogue.access import require_producer_access
+from core.storage import storage
+from core.text import slugify
+
+IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+IMAGE_MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+def normalise_gtin(value: str | None) -> str | None:
+    """Validate a GTIN-8/12/13/14 by its GS1 check digit."""
+    if value in (None, ""):
+        return None
+    compact = value.replace(" ", "").replace("-", "")
+    if len(compact) not in (8, 12, 13, 14) or not compact.isdigit() or not ean.is_valid(compact):
+        raise invalid("gtin", "mã GTIN không hợp lệ (sai độ dài hoặc chữ số kiểm tra)",
+                      "invalid GTIN (length or check digit)")
+    return compact
+
+
+def unique_slug(name: str, product_id: int | None = None) -> str:
+    base = slugify(name)
+    slug, n = base, 1
+    while True:
+        found = db.session.execute(select(Product.id).where(Product.slug == slug)).scalar_one_or_none()
+        if found is None or found == product_id:
+            return slug
+        n += 1
+        slug = f"{base}-{n}"
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound("product", "sản phẩm")
+    return product
+
+
+def get_listed_by_slug(slug: str) -> Product:
+    """A listed product by slug (unlisted products are 404 on the storefront)."""
+    from core import clock
+    product = db.session.execute(select(Product).where(Product.slug == slug)).scalar_one_or_none()
+    if product is None or not product.is_listed or not product.listed_until or product.listed_until <= clock.today():
+        raise NotFound("product", "sản phẩm")
+    return product
+
+
+def require_catalogue_editor(user: User, producer: Producer) -> None:
+    """Raise unless ``user`` may edit ``producer``'s catalogue: in scope, and a producer user's
+    own producer must be verified (a self-registered producer stays read-only while pending)."""
+    require_producer_access(user, producer)
+    if user.role == "producer" and producer.status != "verified":
+        raise DomainError("producer.not_verified",
+                          "Chủ thể chưa được Sở Công Thương xác minh nên chưa thể tạo hoặc sửa sản phẩm.",
+                          "The producer is not verified yet by the provincial organiser; "
+                          "products cannot be created or edited.",
+                          {"producer_id": producer.id, "status": producer.status}, status=403)
+
+def _apply(product: Product, data: dict) -> None:
+    if "group" in data or "product_set" in data:
+        group, product_set = groups.resolve(data.get("group", product.group_code),
+                                            data.get("product_set", product.product_set_code))
+        product.group_code, product.product_set_code = group, product_set
+    if "origin_commune_code" in data:
+        product.origin_commune_code = geo.require_commune(data["origin_commune_code"], "origin_commune_code").code \
+            if data["origin_commune_code"] else None
+    if "status" in data and data["status"] not in PRODUCT_STATUSES:
+        raise invalid("status", "trạng thái không hợp lệ", "invalid status")
+    for key in ("name", "description", "story", "status"):
+        if key in data:
+            setattr(product, key, data[key])
+    if "slug" in data and data["slug"]:
+        if slugify(data["slug"]) != data["slug"]:
+            raise invalid("slug", "slug chỉ gồm chữ thường không dấu, số và dấu gạch ngang",
+                          "slug may only contain a-z, 0-9 and hyphens")
+        if unique_slug(data["slug"], product.id) != data["slug"]:
+            raise Conflict("product.slug_taken", "Slug đã được dùng.", "Slug already taken.", {"slug": data["slug"]})
+        product.slug = data["slug"]
+    elif "name" in data and not product.slug:
+        product.slug = unique_slug(data["name"], product.id)
+
+
+def create_product(user: User, producer: Producer, data: dict, autocommit: bool = True) -> Product:
+    """Create a product (with optional variants) for ``producer``. Commits (``autocommit=False``: flushes only)."""
+    require_catalogue_editor(user, producer)
+    data = dict(data)
+    variants = data.pop("variants", []) or []
+    if "group" not in data:
+        raise invalid("group", "thiếu nhóm sản phẩm", "group is required")
+    product = Product(producer=producer, status=data.get("status", "draft"), slug=None)
+    db.session.add(product)
+    with db.session.no_autoflush:
+        _apply(product, data)
+    db.session.flush()
+    for vdata in variants:
+        _add_variant(product, vdata)
+    audit.record("product.created", product, actor=user, province_code=producer.province_code)
+    listing.refresh(product)
+    if autocommit:
+        commit()
+    return product
+
+
+def update_product(user: User, product: Product, data: dict) -> Product:
+    """Edit a product within the caller's scope; archiving delists it. Commits."""
+    require_catalogue_editor(user, product.producer)
+    before = audit.snapshot(product)
+    _apply(product, dict(data))
+    audit.record("product.updated", product, before=before, actor=user, province_code=product.producer.province_code)
+    listing.refresh(product, reason="archived" if product.status == "archived" else "deactivated")
+    commit()
+    return product
+
+
+def _add_variant(product: Product, data: dict) -> Variant:
+    data = dict(data)
+    sku = data.get("sku")
+    if not sku:
+        raise invalid("sku", "thiếu mã SKU", "sku is required")
+    if db.session.execute(select(Variant.id).where(Variant.sku == sku)).first():
+        raise Conflict("variant.sku_taken", "Mã SKU đã tồn tại.", "SKU already exists.", {"sku": sku})
+    gtin = normalise_gtin(data.get("gtin"))
+    if gtin and db.session.execute(select(Variant.id).where(Variant.gtin == gtin)).first():
+        raise Conflict("variant.gtin_taken", "Mã GTIN đã tồn tại.", "GTIN already exists.", {"gtin": gtin})
+    price = data.get("price")
+    if not isinstance(price, int) or isinstance(price, bool) or price <= 0:
+        raise invalid("price", "giá phải là số nguyên VND lớn hơn 0", "price must be a positive integer number of VND")
+    variant = Variant(product=product, sku=sku, gtin=gtin, name=data.get("name") or product.name,
+                      unit=data.get("unit"), weight_g=data.get("weight_g"), price=price,
+                      is_service=bool(data.get("is_service", False)),
+                      capacity_per_day=data.get("capacity_per_day"), active=data.get("active", True))
+    db.session.add(variant)
+    db.session.flush()
+    return variant
+
+
+def add_variant(user: User, product: Product, data: dict, autocommit: bool = True) -> Variant:
+    """Add a variant (SKU unique, GTIN check digit, price > 0 VND). Commits (``autocommit=False``: flushes only)."""
+    require_catalogue_editor(user, product.producer)
+    variant = _add_variant(product, data)
+    audit.record("variant.created", variant, actor=user, province_code=product.producer.province_code)
+    listing.refresh(product)
+    if autocommit:
+        commit()
+    return variant
+
+
+def get_variant(variant_id: int) -> Variant:
+    variant = db.session.get(Variant, variant_id)
+    if variant is None:
+        raise NotFound("variant", "biến thể")
+    return variant
+
+
+def update_variant(user: User, variant: Variant, data: dict) -> Variant:
+    """Edit a variant's name, GTIN, unit, weight, price or active flag. Commits."""
+    require_catalogue_editor(user, variant.product.producer)
+    before = audit.snapshot(variant)
+    if "gtin" in data:
+        gtin = normalise_gtin(data["gtin"])
+        clash = db.session.execute(select(Variant.id).where(Variant.gtin == gtin)).scalar_one_or_none() if gtin else None
+        if clash is not None and clash != variant.id:
+            raise Conflict("variant.gtin_taken", "Mã GTIN đã tồn tại.", "GTIN already exists.", {"gtin": gtin})
+        variant.gtin = gtin
+    if "price" in data:
+        price = data["price"]
+        if not isinstance(price, int) or isinstance(price, bool) or price <= 0:
+            raise invalid("price", "giá phải là số nguyên VND lớn hơn 0", "price must be a positive integer number of VND")
+        variant.price = price
+    for key in ("name", "unit", "weight_g", "is_service", "capacity_per_day", "active"):
+        if key in data:
+            setattr(variant, key, data[key])
+    audit.record("variant.updated", variant, before=before, actor=user,
+                 province_code=variant.product.producer.province_code)
+    listing.refresh(variant.product)
+    commit()
+    return variant
+
+
+def _sniff(content_type: str, data: bytes) -> bool:
+    return any(data.startswith(magic) for magic in IMAGE_MAGIC.get(content_type, ()))
+
+
+def add_image_upload(user: User, product: Product, data: bytes, content_type: str, alt: str | None = None) -> ProductImage:
+    """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``. Commits."""
+    require_catalogue_editor(user, product.producer)
+    if content_type not in IMAGE_TYPES:
+        raise DomainError("image.unsupported_type", "Chỉ nhận ảnh JPEG, PNG hoặc WebP.",
+                          "Only JPEG, PNG or WebP images are accepted.", {"content_type": content_type}, status=415)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise DomainError("image.too_large", "Ảnh vượt quá 5 MB.", "Image exceeds 5 MB.",
+                          {"size": len(data)}, status=413)
+    if not _sniff(content_type, data):
+        raise DomainError("image.content_mismatch", "Nội dung tệp không khớp kiểu ảnh.",
+                          "File content does not match the image type.", status=422)
+    key = storage().save(data, IMAGE_TYPES[content_type], prefix=f"products/{product.id}/")
+    image = ProductImage(product=product, storage_key=key, content_type=content_type, size_bytes=len(data),
+                         alt=alt, position=len(product.images))
+    db.session.add(image)
+    db.session.flush()
+    audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
+    commit()
+    return image
+
+
+def add_image_url(user: User, product: Product, url: str, alt: str | None = None) -> ProductImage:
+    """Reference an image by https URL. Commits."""
+    require_catalogue_editor(user, product.producer)
+    if not (url.startswith("https://") or url.startswith("http://")):
+        raise invalid("url", "đường dẫn ảnh phải là http(s)", "image URL must be http(s)")
+    image = ProductImage(product=product, url=url, alt=alt, position=len(product.images))
+    db.session.add(image)
+    db.session.flush()
+    audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
+    commit()
+    return image
+
+
+def list_products_for(user: User, args: dict) -> dict:
+    """Products visible to ``user`` in the admin API, paginated."""
+    from core.pagination import paginate
+    stmt = select(Product).join(Producer, Producer.id == Product.producer_id)
+    if user.role in ("organiser", "certifier"):
+        stmt = stmt.where(Producer.province_code == user.province_code)
+    elif user.role != "admin":
+        stmt = stmt.where(Producer.id == (user.producer_id or -1))
+    if args.get("producer_id"):
+        stmt = stmt.where(Product.producer_id == args["producer_id"])
+    if args.get("status"):
+        stmt = stmt.where(Product.status == args["status"])
+    if "listed" in args:
+        stmt = stmt.where(Product.is_listed.is_(args["listed"]))
+    return paginate(stmt.order_by(Product.id), args["page"], args["limit"])
+
+
+def view_product(user: User, product_id: int) -> Product:
+    """A product the user may see in the admin API (403 outside their scope)."""
+    product = get_product(product_id)
+    require_producer_access(user, product.producer)
+    return product

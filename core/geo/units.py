@@ -1,0 +1,275 @@
+"""Administrative units: loading the 2025 structure, retired units and their successors."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from sqlalchemy import select
+
+from core.db import db
+from core.errors import NotFound, invalid
+from core.geo.models import AdministrativeUnit
+from core.text import fold, nfc
+
+
+def get_unit(code: str) -> AdministrativeUnit:
+    unit = db.session.get(AdministrativeUnit, code)
+    if unit is None:
+        raise NotFound("administrative_unit", "đơn vị hành chính", {"code": code})
+    return unit
+
+
+def current_unit(unit: AdministrativeUnit) -> AdministrativeUnit:
+    """Follow ``successor`` links from a retired unit to the unit in force today."""
+    seen = set()
+    while unit.successor_code and unit.code not in seen:
+        seen.add(unit.code)
+        unit = db.session.get(AdministrativeUnit, unit.successor_code)
+    return unit
+
+
+def province_of(unit: AdministrativeUnit) -> AdministrativeUnit:
+    """The *current* province a unit belongs to (through successors and parents)."""
+    unit = current_unit(unit)
+    while unit.level != "province" and unit.parent_code:
+        unit = current_unit(db.session.get(AdministrativeUnit, unit.parent_code))
+    return unit
+
+
+def lineage(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
+    """The unit and its ancestors as named on the certificate (commune, district, province)."""
+    chain = [unit]
+    while chain[-1].parent_code:
+        chain.append(db.session.get(AdministrativeUnit, chain[-1].parent_code))
+    return chain
+
+
+def require_commune(code: str, field: str = "commune_code") -> AdministrativeUnit:
+    """Validate that ``code`` is a commune-level unit (current or retired)."""
+    unit = db.session.get(AdministrativeUnit, code) if code else None
+    if unit is None or unit.level != "commune":
+        raise invalid(field, "mã xã/phường không tồn tại", "unknown commune code")
+    return unit
+
+
+def upsert_units(rows: Iterable[dict]) -> int:
+    """Insert or update units from dicts (code, name, level, parent, successor, retired_on, note). Caller commits.
+
+    Rows may come in any order: parents and successors are linked after all units exist.
+    """
+    rows = list(rows)
+    existing = {u.code: u for u in db.session.execute(select(AdministrativeUnit)).scalars()}
+    for row in rows:
+        unit = existing.get(row["code"])
+        if unit is None:
+            unit = AdministrativeUnit(code=row["code"])
+            db.session.add(unit)
+            existing[row["code"]] = unit
+        unit.name = nfc(row["name"])
+        unit.name_folded = fold(unit.name)
+        unit.level = row["level"]
+        unit.note = row.get("note")
+        retired = row.get("retired_on")
+        unit.retired_on = dt.date.fromisoformat(retired) if isinstance(retired, str) else retired
+    db.session.flush()
+    for row in rows:
+        unit = existing[row["code"]]
+        unit.parent_code = row.get("parent")
+        unit.successor_code = row.get("successor")
+    db.session.flush()
+    return len(rows)
+
+
+def official_units() -> list[dict]:
+    """The 34 provinces and 3,321 communes/wards of the 2025 structure from ``vietnam-provinces``."""
+    try:
+        from vietnam_provinces import Province, Ward
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
+    rows = [{"code": f"{int(p.code):02d}", "name": p.name, "level": "province"} for p in Province.iter_all()]
+    rows += [{"code": f"{int(w.code):05d}", "name": w.name, "level": "commune",
+              "parent": f"{int(w.province_code):02d}"} for w in Ward.iter_all()]
+    return rows
+
+
+def convert_old_address(address: str) -> dict | None:
+    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current units."""
+    try:
+        from vietnamadminunits import convert_address
+    except ImportError as exc:  # pragma: no cover
+        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
+    try:
+        unit = convert_address(address)
+    except Exception:  # the converter raises plain exceptions on unparseable input
+        return None
+    if not unit or not unit.ward_code:
+        return None
+    return {"province_code": unit.province_code, "commune_code": unit.ward_code,
+            "province": unit.province, "commune": unit.ward}
+
+
+# --- browsing and administration ------------------------------------------------
+_PARENT_LEVELS = {"province": (), "district": ("province",), "commune": ("district", "province")}
+_EDITABLE = ("name", "parent_code", "successor_code", "retired_on", "note")
+
+
+def list_units(args: dict) -> dict:
+    """Units filtered by ``level``, ``parent``, ``q`` (diacritic-insensitive) and ``include_retired``; paginated."""
+    from sqlalchemy import or_
+    from core.pagination import paginate
+    stmt = select(AdministrativeUnit)
+    if not args.get("include_retired"):
+        stmt = stmt.where(AdministrativeUnit.retired_on.is_(None))
+    if args.get("level"):
+        stmt = stmt.where(AdministrativeUnit.level == args["level"])
+    if args.get("parent"):
+        stmt = stmt.where(AdministrativeUnit.parent_code == args["parent"])
+    if args.get("q"):
+        stmt = stmt.where(or_(AdministrativeUnit.name_folded.contains(fold(args["q"]).strip(), autoescape=True),
+                              AdministrativeUnit.code == args["q"]))
+    return paginate(stmt.order_by(AdministrativeUnit.level, AdministrativeUnit.code), args["page"], args["limit"])
+
+
+def _brief(unit: AdministrativeUnit | None) -> dict | None:
+    if unit is None:
+        return None
+    return {"code": unit.code, "name": unit.name, "level": unit.level, "retired_on": unit.retired_on}
+
+
+def successor_chain(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
+    """The units a retired unit was merged into, in order, ending with the unit in force (empty if current)."""
+    chain, seen = [], {unit.code}
+    while unit.successor_code and unit.successor_code not in seen:
+        unit = db.session.get(AdministrativeUnit, unit.successor_code)
+        seen.add(unit.code)
+        chain.append(unit)
+    return chain
+
+
+def unit_detail(unit: AdministrativeUnit) -> dict:
+    """A unit with its parent, successor chain, the unit in force today and its current province."""
+    province = province_of(unit)
+    return {"code": unit.code, "name": unit.name, "level": unit.level, "parent_code": unit.parent_code,
+            "successor_code": unit.successor_code, "retired_on": unit.retired_on, "note": unit.note,
+            "is_retired": unit.is_retired, "parent": _brief(unit.parent),
+            "successor_chain": [_brief(u) for u in successor_chain(unit)],
+            "current": _brief(current_unit(unit)),
+            "current_province": _brief(province) if province.level == "province" else None}
+
+
+def _validate(code: str, level: str, values: dict) -> None:
+    """Check parent level, successor existence and the absence of successor cycles."""
+    parent_code = values.get("parent_code")
+    allowed = _PARENT_LEVELS[level]
+    if parent_code:
+        parent = db.session.get(AdministrativeUnit, parent_code)
+        if parent is None or parent.level not in allowed:
+            raise invalid("parent_code", f"đơn vị cấp trên phải thuộc cấp: {', '.join(allowed) or 'không có'}",
+                          f"the parent must be a {' or '.join(allowed) or 'nothing (provinces have no parent)'}")
+    elif level != "province":
+        raise invalid("parent_code", "huyện, xã/phường cần đơn vị cấp trên", "districts and communes need a parent")
+    successor_code, retired_on = values.get("successor_code"), values.get("retired_on")
+    if retired_on and not successor_code:
+        raise invalid("successor_code", "đơn vị giải thể cần đơn vị kế thừa", "a retired unit needs a successor")
+    if successor_code and not retired_on:
+        raise invalid("retired_on", "chỉ đơn vị đã giải thể mới có đơn vị kế thừa",
+                      "only a retired unit has a successor; give retired_on")
+    if successor_code:
+        successor = db.session.get(AdministrativeUnit, successor_code)
+        if successor is None:
+            raise invalid("successor_code", "đơn vị kế thừa không tồn tại", "unknown successor")
+        if successor.code == code or code in {u.code for u in successor_chain(successor)}:
+            raise invalid("successor_code", "chuỗi kế thừa bị vòng lặp", "the successor chain would loop")
+
+
+def _audit_province(unit: AdministrativeUnit) -> str | None:
+    province = province_of(unit)
+    return province.code if province.level == "province" else None
+
+
+def refresh_producer_provinces(actor=None) -> int:
+    """Recompute producers' denormalised ``province_code`` after units changed; audited. Caller commits."""
+    from core.catalogue.models import Producer
+    from core.audit import trail as audit
+    communes = db.session.execute(select(Producer.commune_code).distinct()).scalars().all()
+    province_by_commune = {code: province_of(db.session.get(AdministrativeUnit, code)).code for code in communes}
+    changed = 0
+    for producer in db.session.execute(select(Producer)).scalars():
+        wanted = province_by_commune.get(producer.commune_code)
+        if wanted and wanted != producer.province_code:
+            audit.record("producer.province_changed", producer, actor=actor, province_code=wanted,
+                         before={"province_code": producer.province_code}, after={"province_code": wanted})
+            producer.province_code = wanted
+            changed += 1
+    return changed
+
+
+def create_unit(actor, data: dict) -> AdministrativeUnit:
+    """Add a unit (admin). Retired units need a successor. Audited; commits."""
+    from core.db import commit
+    from core.errors import Conflict
+    from core.audit import trail as audit
+    if db.session.get(AdministrativeUnit, data["code"]) is not None:
+        raise Conflict("administrative_unit.exists", "Mã đơn vị hành chính đã tồn tại.",
+                       "Administrative unit code already exists.", {"code": data["code"]})
+    _validate(data["code"], data["level"], data)
+    unit = AdministrativeUnit(code=data["code"], name=nfc(data["name"]), name_folded=fold(data["name"]),
+                              level=data["level"], parent_code=data.get("parent_code"),
+                              successor_code=data.get("successor_code"), retired_on=data.get("retired_on"),
+                              note=data.get("note"))
+    db.session.add(unit)
+    db.session.flush()
+    audit.record("administrative_unit.created", unit, actor=actor, province_code=_audit_province(unit))
+    commit()
+    return unit
+
+
+def update_unit(actor, unit: AdministrativeUnit, data: dict) -> AdministrativeUnit:
+    """Rename, re-parent, retire (with a successor) or reinstate a unit (admin). Producers whose
+    current province changes follow. Audited; commits."""
+    from core.db import commit
+    from core.audit import trail as audit
+    values = {key: data.get(key, getattr(unit, key)) for key in _EDITABLE}
+    _validate(unit.code, unit.level, values)
+    before = audit.snapshot(unit)
+    for key in _EDITABLE:
+        if key in data:
+            setattr(unit, key, data[key])
+    if "name" in data:
+        unit.name = nfc(data["name"])
+        unit.name_folded = fold(unit.name)
+    db.session.flush()
+    action = "administrative_unit.retired" if unit.retired_on and not before["retired_on"] \
+        else "administrative_unit.updated"
+    audit.record(action, unit, actor=actor, before=before, province_code=_audit_province(unit))
+    if any(key in data for key in ("parent_code", "successor_code", "retired_on")):
+        refresh_producer_provinces(actor)
+    commit()
+    return unit
+
+
+def retired_demo_units() -> list[dict]:
+    """The pre-2025 units named by the demo data (and the seed plans), each pointing to its successor."""
+    from core.demo import demo_data
+    return [row for row in demo_data()["administrative_units"] if row.get("retired_on")]
+
+
+def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 500) -> dict:
+    """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`),
+    then the retired pre-2025 demo units pointing to their successors. Idempotent; commits.
+    ``progress(n)`` is called after each chunk of ``n`` units."""
+    from core.db import commit
+    rows = official_units() if rows is None else rows
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        upsert_units(part)
+        if progress:
+            progress(len(part))
+    retired = retired_demo_units()
+    upsert_units(retired)
+    if progress:
+        progress(len(retired))
+    refresh_producer_provinces()
+    commit()
+    return {"provinces": sum(r["level"] == "province" for r in rows),
+            "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}

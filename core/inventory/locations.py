@@ -1,0 +1,181 @@
+"""Stock locations (producer warehouses and the kinds plugins register) and stock list views."""
+from __future__ import annotations
+
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.db import commit, db
+from core.inventory import ledger
+from core.errors import Conflict, Forbidden, NotFound, invalid
+from core.geo.models import AdministrativeUnit
+from core.catalogue.models import Producer, Product, Variant
+from core.accounts.models import User
+from core.inventory.models import Stock, StockLocation, StockLot, StockMovement
+from core.sales.models import SalesChannel
+
+
+# --- locations and permissions ---------------------------------------------------
+def can_manage_location(user: User, location: StockLocation) -> bool:
+    """admin: all; organiser: locations in their province; producer: their own producer's locations."""
+    if user.role == "admin":
+        return True
+    if user.role == "organiser":
+        return location.province_code is not None and location.province_code == user.province_code
+    if user.role == "producer":
+        return location.producer_id is not None and location.producer_id == user.producer_id
+    return False
+
+
+def require_location_access(user: User, location: StockLocation) -> None:
+    """Raise 403 unless ``user`` may manage ``location``."""
+    if not can_manage_location(user, location):
+        raise Forbidden("auth.out_of_scope", "Kho hàng này nằm ngoài phạm vi của bạn.",
+                        "This stock location is outside your scope.", {"location_id": location.id})
+
+
+def get_location(location_id: int) -> StockLocation:
+    return ledger.resolve_location(location_id)
+
+
+def view_location(user: User, location_id: int) -> StockLocation:
+    """A location in the caller's scope (403 otherwise)."""
+    location = ledger.resolve_location(location_id)
+    require_location_access(user, location)
+    return location
+
+
+def _location_kinds():
+    from core.plugins import plugin_manager
+    return plugin_manager().stock_location_kinds
+
+
+def create_location(user: User, data: dict) -> StockLocation:
+    """Create a stock location in the caller's scope. Commits.
+
+    Producer users create warehouses for their own producer only; organisers
+    locations in their province; a ``producer_warehouse`` needs a producer
+    and defaults to the producer's province.
+    """
+    from core.audit import trail as audit
+    data = dict(data)
+    kind = data.get("kind", ledger.PRODUCER_WAREHOUSE)
+    if kind not in _location_kinds():
+        raise invalid("kind", "loại kho không được hỗ trợ", "unknown stock location kind",
+                      code="stock_location.unknown_kind")
+    producer = None
+    producer_id = data.get("producer_id")
+    if user.role == "producer":
+        if producer_id not in (None, user.producer_id):
+            raise Forbidden("auth.out_of_scope", "Bạn chỉ quản lý kho của chủ thể mình.",
+                            "You may only manage your own producer's locations.", {"producer_id": producer_id})
+        producer_id = user.producer_id
+    if producer_id is not None:
+        producer = db.session.get(Producer, producer_id)
+        if producer is None:
+            raise NotFound("producer", "chủ thể")
+    if kind == ledger.PRODUCER_WAREHOUSE and producer is None:
+        raise invalid("producer_id", "kho của chủ thể cần mã chủ thể", "a producer warehouse needs producer_id")
+    province_code = data.get("province_code") or (producer.province_code if producer else None)
+    if province_code is None:
+        raise invalid("province_code", "thiếu mã tỉnh", "province_code is required")
+    unit = db.session.get(AdministrativeUnit, province_code)
+    if unit is None or unit.level != "province":
+        raise invalid("province_code", "mã tỉnh không hợp lệ", "unknown province code")
+    location = StockLocation(kind=kind, name=data["name"], producer_id=producer_id, province_code=province_code,
+                             address=data.get("address"), active=data.get("active", True),
+                             external_ref=data.get("external_ref"))
+    require_location_access(user, location)
+    db.session.add(location)
+    db.session.flush()
+    audit.record("stock_location.created", location, actor=user, province_code=province_code)
+    commit()
+    return location
+
+
+def update_location(user: User, location: StockLocation, data: dict) -> StockLocation:
+    """Rename, re-address or (de)activate a location in the caller's scope. Commits."""
+    from core.audit import trail as audit
+    require_location_access(user, location)
+    before = audit.snapshot(location)
+    for key in ("name", "address", "active", "external_ref"):
+        if key in data:
+            setattr(location, key, data[key])
+    audit.record("stock_location.updated", location, before=before, actor=user,
+                 province_code=location.province_code)
+    commit()
+    return location
+
+
+def delete_location(user: User, location: StockLocation) -> None:
+    """Delete a location that never held stock; otherwise ``stock_location.in_use`` (deactivate it). Commits."""
+    from core.audit import trail as audit
+    require_location_access(user, location)
+    used = db.session.execute(select(Stock.id).where(Stock.location_id == location.id).limit(1)).first() or \
+        db.session.execute(select(SalesChannel.id).where(SalesChannel.location_id == location.id).limit(1)).first()
+    if used:
+        raise Conflict("stock_location.in_use", "Kho đã có tồn kho hoặc kênh bán; hãy ngừng hoạt động thay vì xoá.",
+                       "The location holds stock or a channel; deactivate it instead.", {"location_id": location.id})
+    audit.record("stock_location.deleted", location, before=audit.snapshot(location), actor=user,
+                 province_code=location.province_code, after={})
+    db.session.delete(location)
+    commit()
+
+
+def _scope_locations(stmt, user: User):
+    if user.role == "organiser":
+        return stmt.where(StockLocation.province_code == user.province_code)
+    if user.role == "producer":
+        return stmt.where(StockLocation.producer_id == (user.producer_id or -1))
+    if user.role != "admin":
+        return stmt.where(False)
+    return stmt
+
+
+def list_locations(user: User, args: dict) -> dict:
+    """Locations in the caller's scope, paginated (filters: kind, producer_id, province, active)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(StockLocation), user)
+    for key, column in (("kind", StockLocation.kind), ("producer_id", StockLocation.producer_id),
+                        ("province", StockLocation.province_code)):
+        if args.get(key) is not None:
+            stmt = stmt.where(column == args[key])
+    if "active" in args:
+        stmt = stmt.where(StockLocation.active.is_(args["active"]))
+    return paginate(stmt.order_by(StockLocation.id), args["page"], args["limit"])
+
+
+def list_stock(user: User, args: dict) -> dict:
+    """Stock rows (with their lots) in the caller's scope, paginated (filters: location_id, variant_id, producer_id)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(Stock).join(StockLocation, StockLocation.id == Stock.location_id), user)
+    if args.get("location_id") is not None:
+        stmt = stmt.where(Stock.location_id == args["location_id"])
+    if args.get("variant_id") is not None:
+        stmt = stmt.where(Stock.variant_id == args["variant_id"])
+    if args.get("producer_id") is not None:
+        stmt = stmt.join(Variant, Variant.id == Stock.variant_id).join(Product, Product.id == Variant.product_id) \
+            .where(Product.producer_id == args["producer_id"])
+    stmt = stmt.options(selectinload(Stock.lots), selectinload(Stock.variant))
+    return paginate(stmt.order_by(Stock.location_id, Stock.variant_id), args["page"], args["limit"])
+
+
+def list_movements(user: User, args: dict) -> dict:
+    """Ledger rows in the caller's scope, newest first (filters: location_id, variant_id, kind, reference, lot_no)."""
+    from core.pagination import paginate
+    stmt = _scope_locations(select(StockMovement).join(Stock, Stock.id == StockMovement.stock_id)
+                            .join(StockLocation, StockLocation.id == Stock.location_id), user)
+    if args.get("location_id") is not None:
+        stmt = stmt.where(Stock.location_id == args["location_id"])
+    if args.get("variant_id") is not None:
+        stmt = stmt.where(Stock.variant_id == args["variant_id"])
+    if args.get("kind"):
+        stmt = stmt.where(StockMovement.kind == args["kind"])
+    if args.get("reference"):
+        stmt = stmt.where(StockMovement.reference == args["reference"])
+    if args.get("lot_no") is not None:
+        stmt = stmt.join(StockLot, StockLot.id == StockMovement.lot_id).where(StockLot.lot_no == args["lot_no"])
+    stmt = stmt.options(selectinload(StockMovement.lot), selectinload(StockMovement.stock))
+    return paginate(stmt.order_by(StockMovement.id.desc()), args["page"], args["limit"])
+
+

@@ -1,0 +1,84 @@
+"""Notifications: stored first (idempotent by dedupe key), then emailed by a Celery task when SMTP is set."""
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlparse
+
+from flask import current_app
+from sqlalchemy import select
+
+from core.db import db, on_commit, utcnow
+from core.notifications.models import Notification
+
+
+def notify(kind: str, dedupe_key: str, subject: str, body: str, *, producer_id=None, user_id=None,
+           email=None, data=None) -> Notification:
+    """Store a notification once per ``dedupe_key`` and enqueue its delivery after commit."""
+    existing = db.session.execute(select(Notification).where(Notification.dedupe_key == dedupe_key)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    note = Notification(kind=kind, dedupe_key=dedupe_key, subject=subject, body=body,
+                        producer_id=producer_id, user_id=user_id, email=email, data=data,
+                        status="pending", attempts=0)
+    db.session.add(note)
+    db.session.flush()
+    note_id = note.id
+
+    def enqueue():
+        from core.tasks import deliver_notification
+        deliver_notification.delay(note_id)
+
+    on_commit(enqueue)
+    return note
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification by SMTP, or mark it ``stored`` when no SMTP is configured. Idempotent."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.status in ("sent", "stored"):
+        return note.status if note else "missing"
+    settings = current_app.config["OCOP"]
+    note.attempts = (note.attempts or 0) + 1
+    if not settings.smtp_url or not note.email:
+        note.status = "stored"
+        db.session.commit()
+        return note.status
+    url = urlparse(settings.smtp_url)
+    message = EmailMessage()
+    message["Subject"] = note.subject
+    message["From"] = settings.mail_from
+    message["To"] = note.email
+    message.set_content(note.body)
+    smtp_cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    with smtp_cls(url.hostname, url.port or (465 if url.scheme == "smtps" else 25), timeout=20) as smtp:
+        if url.username:
+            smtp.login(url.username, url.password or "")
+        smtp.send_message(message)
+    note.status = "sent"
+    note.sent_at = utcnow()
+    db.session.commit()
+    return note.status
+
+
+def list_for(user, args: dict) -> dict:
+    """Notifications visible to ``user``, newest first, filtered (kind, status, producer_id) and paginated.
+
+    admin: all; organiser: those of producers in its province; producer users:
+    their producer's; every non-admin also sees notifications addressed to itself.
+    """
+    from sqlalchemy import or_
+    from core.catalogue.models import Producer
+    from core.pagination import paginate
+    stmt = select(Notification)
+    if user.role == "organiser":
+        in_province = select(Producer.id).where(Producer.province_code == user.province_code)
+        stmt = stmt.where(or_(Notification.producer_id.in_(in_province), Notification.user_id == user.id))
+    elif user.role == "producer":
+        stmt = stmt.where(or_(Notification.producer_id == (user.producer_id or -1), Notification.user_id == user.id))
+    elif user.role != "admin":
+        stmt = stmt.where(Notification.user_id == user.id)
+    for key in ("kind", "status", "producer_id"):
+        if args.get(key):
+            stmt = stmt.where(getattr(Notification, key) == args[key])
+    return paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), args["page"], args["limit"])

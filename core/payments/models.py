@@ -1,0 +1,62 @@
+"""Payment models: payments of an order through a gateway, their events and refunds."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db, utcnow
+
+PAYMENT_STATUSES = ("pending", "authorised", "succeeded", "failed", "cancelled", "refunded",
+                    "partially_refunded")
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_gateway_external", "gateway", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24), default="pending", index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    transfer_reference: Mapped[str | None] = mapped_column(String(40), unique=True)
+    client_data = mapped_column(JSON, nullable=True)
+    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    succeeded_at = mapped_column(UTCDateTime, nullable=True)
+
+    order = relationship("Order", back_populates="payments")
+
+
+class PaymentEvent(db.Model):
+    """A processed gateway notification; (gateway, event_id) is unique so replays change nothing."""
+
+    __tablename__ = "payment_event"
+    __table_args__ = (UniqueConstraint("gateway", "event_id", name="uq_payment_event_gateway_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(40))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(db.Model):
+    __tablename__ = "refund"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="succeeded")
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    created_at = mapped_column(UTCDateTime, default=utcnow)

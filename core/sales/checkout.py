@@ -1,0 +1,667 @@
+"""Checkout: the shopper's cart, contact, Vietnamese shipping address, delivery method — and placing the order.
+
+Rules
+    * Only listed products (active, unexpired 3+ star certification) and
+      active variants can be added; quantities are 1…99 per line and a
+      checkout holds at most :data:`MAX_LINES` lines.
+    * The shipping address is ``province_code`` / ``district_code`` (optional,
+      pre-2025 addresses only) / ``commune_code`` + ``street``. Current and
+      retired (pre-2025) units are accepted; both are resolved to the
+      current units, and the commune must lie in the chosen province (and
+      in the district, when one is given).
+    * Delivery: a home-delivery method quoted through the ``shipping_methods``
+      hook, or ``pickup`` at an active stock location holding the goods.
+    * Totals are integer VND: subtotal (current prices) + shipping fee.
+
+Placing the order (:func:`complete`) happens in ONE transaction: claim the
+checkout, write the order, its lines (price snapshots) and history, allocate
+stock for every stocked line (ascending variant id; location by the strategy
+of :func:`core.services.stock.allocate`, or the pickup location), commit. Any
+failure rolls everything back — no order, no allocation. The stock rows are
+locked last, so concurrent shoppers queue on them only for the allocation
+and the commit. ``Idempotency-Key``: a repeat with the same key returns the
+first order.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+
+from core.db import commit, db, utcnow
+from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
+from core.geo.models import AdministrativeUnit
+from core.sales.models import Checkout, CheckoutLine, Order, OrderEvent, OrderLine
+from core.catalogue.models import Producer, Product, Variant
+from core.inventory.models import Stock, StockLocation
+from core.sales import orders, shipping
+from core.catalogue.browse import listed_filter
+from core.geo.units import province_of
+
+MAX_QUANTITY = 99
+MAX_LINES = 50
+PHONE_RE = re.compile(r"^(?:\+84|0)(?:3|5|7|8|9|2\d)\d{8}$")
+
+
+@dataclass
+class Row:
+    """One checkout line with its variant, product, producer and whether the product is listed today."""
+
+    line: CheckoutLine
+    variant: Variant
+    product: Product
+    producer: Producer
+    listed: bool
+
+
+# --- lookups -------------------------------------------------------------------------
+def new_token() -> str:
+    """An unguessable token (192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def get(token: str) -> Checkout:
+    """The checkout behind ``token`` (404 ``checkout.not_found``)."""
+    checkout = db.session.execute(select(Checkout).where(Checkout.token == token)).scalar_one_or_none() \
+        if token else None
+    if checkout is None:
+        raise NotFound("checkout", "giỏ hàng")
+    return checkout
+
+
+def _open(checkout: Checkout) -> None:
+    if checkout.status != "open":
+        raise Conflict("checkout.completed", "Giỏ hàng đã được đặt thành đơn hàng.",
+                       "This checkout has already been completed.", {"token": checkout.token})
+
+
+def _listed_column():
+    return (listed_filter() & (Product.status == "active")).label("listed")
+
+
+def _variants(ids=(), skus=()) -> tuple[dict, dict]:
+    """``(by_id, by_sku)`` of ``(variant, product, producer, listed)`` in one query."""
+    ids, skus = [i for i in ids if i is not None], [s for s in skus if s is not None]
+    if not ids and not skus:
+        return {}, {}
+    condition = Variant.id.in_(ids) if ids else None
+    if skus:
+        condition = Variant.sku.in_(skus) if condition is None else condition | Variant.sku.in_(skus)
+    found = db.session.execute(
+        select(Variant, Product, Producer, _listed_column()).join(Product, Product.id == Variant.product_id)
+        .join(Producer, Producer.id == Product.producer_id).where(condition)).all()
+    by_id = {v.id: (v, p, pr, bool(listed)) for v, p, pr, listed in found}
+    by_sku = {v.sku: entry for entry in by_id.values() for v in (entry[0],)}
+    return by_id, by_sku
+
+
+def _require_listed(entry, reference) -> tuple:
+    if entry is None:
+        raise NotFound("variant", "sản phẩm", {"variant": reference})
+    variant, _, _, listed = entry
+    if not listed or not variant.active:
+        raise DomainError("product.not_listed", "Sản phẩm này hiện không được bán trên sàn.",
+                          "This product is not listed for sale.", {"variant_id": variant.id, "sku": variant.sku},
+                          status=422)
+    return entry
+
+
+def listed_variant(variant_id: int | None = None, sku: str | None = None) -> tuple:
+    """``(variant, product, producer, True)`` of an active variant of a listed product, by id or SKU.
+
+    404 ``variant.not_found`` for unknown variants, 422 ``product.not_listed``
+    for variants whose product is not listed (or is inactive).
+    """
+    by_id, by_sku = _variants([variant_id], [sku] if variant_id is None else [])
+    entry = by_id.get(variant_id) if variant_id is not None else by_sku.get(sku)
+    return _require_listed(entry, variant_id if variant_id is not None else sku)
+
+
+def _check_quantity(quantity) -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+        raise invalid("quantity", f"số lượng phải từ 1 đến {MAX_QUANTITY}",
+                      f"quantity must be between 1 and {MAX_QUANTITY}", code="checkout.invalid_quantity")
+    return quantity
+
+
+def available_quantities(variant_ids) -> dict[int, int]:
+    """Largest free quantity at one active location per variant (allocation never splits a line)."""
+    variant_ids = list(variant_ids)
+    if not variant_ids:
+        return {}
+    rows = db.session.execute(
+        select(Stock.variant_id, func.max(Stock.on_hand - Stock.allocated))
+        .join(StockLocation, StockLocation.id == Stock.location_id)
+        .where(Stock.variant_id.in_(variant_ids), StockLocation.active.is_(True))
+        .group_by(Stock.variant_id)).all()
+    return {variant_id: int(free or 0) for variant_id, free in rows}
+
+
+def _check_stock(wanted: dict[int, int], variants: dict[int, Variant]) -> None:
+    """Early, non-locking check so a shopper hears about missing stock when adding (allocation decides)."""
+    stocked = {vid: q for vid, q in wanted.items() if not variants[vid].is_service}
+    free = available_quantities(stocked)
+    for variant_id, quantity in stocked.items():
+        if quantity > free.get(variant_id, 0):
+            from core.inventory import ledger
+            from core.sales import channels
+            raise ledger.insufficient(variants[variant_id], quantity, free.get(variant_id, 0))
+
+
+# --- address ---------------------------------------------------------------------------
+def _unit(code: str | None, level: str, field: str) -> AdministrativeUnit | None:
+    if code in (None, ""):
+        return None
+    unit = db.session.get(AdministrativeUnit, code)
+    if unit is None or unit.level != level:
+        vi = {"province": "tỉnh/thành phố", "district": "quận/huyện", "commune": "xã/phường"}[level]
+        raise invalid(field, f"mã {vi} không tồn tại", f"unknown {level} code", code="address.unknown_unit")
+    return unit
+
+
+def validate_address(data: dict) -> dict:
+    """Check a Vietnamese address against the administrative units; return it with the resolved current codes.
+
+    Raises 422 ``address.unknown_unit`` for unknown codes and
+    ``address.commune_not_in_province`` / ``address.commune_not_in_district``
+    when the commune lies elsewhere.
+    """
+    province = _unit(data.get("province_code"), "province", "province_code")
+    commune = _unit(data.get("commune_code"), "commune", "commune_code")
+    if province is None:
+        raise invalid("province_code", "thiếu tỉnh/thành phố", "province_code is required")
+    if commune is None:
+        raise invalid("commune_code", "thiếu xã/phường", "commune_code is required")
+    district = _unit(data.get("district_code"), "district", "district_code")
+    current_province = province_of(province)
+    if province_of(commune).code != current_province.code:
+        raise DomainError("address.commune_not_in_province", "Xã/phường không thuộc tỉnh/thành phố đã chọn.",
+                          "The commune is not in the chosen province.",
+                          {"province_code": province.code, "commune_code": commune.code}, status=422)
+    if district is not None:
+        if province_of(district).code != current_province.code or commune.parent_code != district.code:
+            raise DomainError("address.commune_not_in_district", "Xã/phường không thuộc quận/huyện đã chọn.",
+                              "The commune is not in the chosen district.",
+                              {"district_code": district.code, "commune_code": commune.code}, status=422)
+    street = (data.get("street") or "").strip()
+    if not street:
+        raise invalid("street", "thiếu số nhà, tên đường", "street is required")
+    return {"province_code": province.code, "district_code": district.code if district else None,
+            "commune_code": commune.code, "street": street, "current_province_code": current_province.code}
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """Vietnamese phone numbers: digits only, ``+84`` or ``0`` prefix (``0912 345 678`` → ``0912345678``)."""
+    if value in (None, ""):
+        return None
+    compact = re.sub(r"[\s.\-()]", "", value)
+    if not PHONE_RE.match(compact):
+        raise invalid("phone", "số điện thoại không hợp lệ", "invalid Vietnamese phone number",
+                      code="checkout.invalid_phone")
+    return compact
+
+
+# --- lines and shipping context ---------------------------------------------------------------
+def load(token: str) -> tuple[Checkout, list[Row]]:
+    """The checkout behind ``token`` and its rows in ONE query (404 ``checkout.not_found``)."""
+    found = db.session.execute(
+        select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column())
+        .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
+        .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
+        .outerjoin(Product, Product.id == Variant.product_id)
+        .outerjoin(Producer, Producer.id == Product.producer_id)
+        .where(Checkout.token == token).order_by(CheckoutLine.id)).all() if token else []
+    if not found:
+        raise NotFound("checkout", "giỏ hàng")
+    rows = [Row(line, variant, product, producer, bool(listed))
+            for _, line, variant, product, producer, listed in found if line is not None]
+    return found[0][0], rows
+
+
+def _line_rows(checkout: Checkout) -> list[Row]:
+    """The checkout's lines with variant, product, producer and listing state — one query."""
+    if checkout.id is None:
+        return []
+    found = db.session.execute(
+        select(CheckoutLine, Variant, Product, Producer, _listed_column())
+        .join(Variant, Variant.id == CheckoutLine.variant_id).join(Product, Product.id == Variant.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(CheckoutLine.checkout_id == checkout.id).order_by(CheckoutLine.id)).all()
+    return [Row(line, variant, product, producer, bool(listed)) for line, variant, product, producer, listed in found]
+
+
+def shipping_address(checkout: Checkout, rows: list[Row]) -> dict | None:
+    """The dict handed to ``shipping_methods`` (see :mod:`core.services.shipping`), None without an address."""
+    if not checkout.commune_code:
+        return None
+    province, commune = orders.unit_info(checkout.province_code), orders.unit_info(checkout.commune_code)
+    parcels: dict[int, dict] = {}
+    weight, subtotal = 0, 0
+    for row in rows:
+        if row.variant.is_service:
+            continue
+        grams = (row.variant.weight_g or shipping.DEFAULT_UNIT_WEIGHT_G) * row.line.quantity
+        amount = row.variant.price * row.line.quantity
+        parcel = parcels.setdefault(row.producer.id, {"producer_id": row.producer.id,
+                                                      "province_code": row.producer.province_code,
+                                                      "weight_g": 0, "subtotal": 0})
+        parcel["weight_g"] += grams
+        parcel["subtotal"] += amount
+        weight += grams
+        subtotal += amount
+    return {"province_code": province["province_code"] if province else checkout.province_code,
+            "commune_code": commune["current_code"] if commune else checkout.commune_code,
+            "district_code": checkout.district_code, "weight_g": weight, "subtotal": subtotal,
+            "parcels": list(parcels.values())}
+
+
+def _pickup_location(location_id: int | None, rows: list[Row]) -> StockLocation:
+    location = db.session.get(StockLocation, location_id) if location_id else None
+    if location is None or not location.active:
+        raise invalid("pickup_location_id", "điểm nhận hàng không tồn tại hoặc đã ngừng",
+                      "unknown or inactive pickup location", code="checkout.invalid_pickup_location")
+    for row in rows:
+        if location.kind == "producer_warehouse" and location.producer_id not in (None, row.product.producer_id) \
+                and not row.variant.is_service:
+            raise DomainError("checkout.pickup_not_possible",
+                              "Điểm nhận hàng này không có hàng của mọi chủ thể trong giỏ.",
+                              "This pickup location does not hold every producer's goods in the checkout.",
+                              {"pickup_location_id": location.id, "sku": row.variant.sku}, status=422)
+    return location
+
+
+def pickup_locations(rows: list[Row]) -> list[StockLocation]:
+    """Active locations where every stocked line is available in full right now."""
+    wanted = [(r.variant.id, r.line.quantity) for r in rows if not r.variant.is_service]
+    if not wanted:
+        return []
+    candidate_ids = None
+    for variant_id, quantity in wanted:
+        ids = set(db.session.execute(
+            select(Stock.location_id).join(StockLocation, StockLocation.id == Stock.location_id)
+            .where(Stock.variant_id == variant_id, StockLocation.active.is_(True),
+                   Stock.on_hand - Stock.allocated >= quantity)).scalars())
+        candidate_ids = ids if candidate_ids is None else candidate_ids & ids
+    if not candidate_ids:
+        return []
+    return list(db.session.execute(select(StockLocation).where(StockLocation.id.in_(candidate_ids))
+                                   .order_by(StockLocation.id)).scalars())
+
+
+def delivery_options(checkout: Checkout, rows: list[Row] | None = None) -> dict:
+    """Home-delivery quotes (needs an address) and pickup locations for the checkout."""
+    rows = _line_rows(checkout) if rows is None else rows
+    address = shipping_address(checkout, rows)
+    quotes = shipping.quotes(checkout, address) if address and rows else []
+    return {"results": [q.as_dict() for q in quotes],
+            "pickup_locations": [{"id": l.id, "name": l.name, "kind": l.kind, "province_code": l.province_code,
+                                  "address": l.address} for l in pickup_locations(rows)]}
+
+
+def _recompute(checkout: Checkout, rows: list[Row]) -> None:
+    """Subtotal from current prices, the chosen delivery fee (dropped if no longer offered), total."""
+    checkout.subtotal = sum(r.variant.price * r.line.quantity for r in rows)
+    fee = 0
+    if checkout.delivery_method and checkout.delivery_method != shipping.PICKUP:
+        address = shipping_address(checkout, rows)
+        quote = None
+        if address and rows:
+            quote = next((q for q in shipping.quotes(checkout, address) if q.code == checkout.delivery_method), None)
+        if quote is None:
+            checkout.delivery_method = checkout.delivery_name = None
+        else:
+            fee = quote.fee
+            checkout.delivery_name = quote.name
+    checkout.shipping_fee = fee
+    checkout.total = checkout.subtotal + fee
+
+
+# --- views -------------------------------------------------------------------------------
+def view(checkout: Checkout, rows: list[Row] | None = None) -> dict:
+    """The checkout as the storefront shows it."""
+    rows = _line_rows(checkout) if rows is None else rows
+    lines = [{"id": r.line.id, "variant_id": r.variant.id, "sku": r.variant.sku, "product_name": r.product.name,
+              "product_slug": r.product.slug, "variant_name": r.variant.name, "unit_price": r.variant.price,
+              "quantity": r.line.quantity, "line_total": r.variant.price * r.line.quantity,
+              "is_service": r.variant.is_service,
+              "producer": {"id": r.producer.id, "slug": r.producer.slug, "name": r.producer.name}} for r in rows]
+    order_token = None
+    if checkout.status == "completed":
+        order_token = db.session.execute(select(Order.token).where(Order.checkout_id == checkout.id)).scalar()
+    return {"token": checkout.token, "status": checkout.status,
+            "contact": {"email": checkout.email, "phone": checkout.phone, "full_name": checkout.full_name},
+            "shipping_address": orders.address_view(checkout), "note": checkout.note,
+            "delivery": {"method": checkout.delivery_method, "name": checkout.delivery_name,
+                         "fee": checkout.shipping_fee, "pickup_location_id": checkout.pickup_location_id},
+            "payment_gateway": checkout.payment_gateway, "lines": lines,
+            "subtotal": checkout.subtotal, "shipping_fee": checkout.shipping_fee, "total": checkout.total,
+            "currency": "VND", "order_token": order_token}
+
+
+def _finish(checkout: Checkout, rows: list[Row]) -> dict:
+    """Recompute totals, flush, build the view, commit (the view is built before commit: no re-reads)."""
+    _recompute(checkout, rows)
+    db.session.flush()
+    result = view(checkout, rows)
+    commit()
+    return result
+
+
+# --- editing ------------------------------------------------------------------------------
+def create(data: dict) -> dict:
+    """Start a checkout on the online store, optionally with lines and details. Commits."""
+    from core.inventory import ledger
+    from core.sales import channels
+    try:
+        channel = channels.get_or_create_channel(ledger.ONLINE_STORE)
+        checkout = Checkout(token=new_token(), channel_id=channel.id, status="open", subtotal=0, shipping_fee=0,
+                            total=0, created_at=utcnow(), updated_at=utcnow())
+        items = data.get("lines") or []
+        if len(items) > MAX_LINES:
+            raise invalid("lines", f"tối đa {MAX_LINES} dòng hàng", f"at most {MAX_LINES} lines")
+        by_id, by_sku = _variants([i.get("variant_id") for i in items], [i.get("sku") for i in items])
+        merged: dict[int, int] = defaultdict(int)
+        entries = {}
+        for item in items:
+            reference = item.get("variant_id") if item.get("variant_id") is not None else item.get("sku")
+            entry = _require_listed(by_id.get(reference) if item.get("variant_id") is not None
+                                    else by_sku.get(reference), reference)
+            merged[entry[0].id] += _check_quantity(item["quantity"])
+            entries[entry[0].id] = entry
+        for quantity in merged.values():
+            _check_quantity(quantity)
+        _check_stock(merged, {vid: e[0] for vid, e in entries.items()})
+        rows = []
+        for variant_id, quantity in merged.items():
+            variant, product, producer, listed = entries[variant_id]
+            line = CheckoutLine(variant_id=variant_id, quantity=quantity, created_at=utcnow())
+            checkout.lines.append(line)
+            rows.append(Row(line, variant, product, producer, listed))
+        with db.session.no_autoflush:
+            _apply_details(checkout, {k: v for k, v in data.items() if k != "lines"}, rows)
+        db.session.add(checkout)
+        return _finish(checkout, rows)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
+    if "email" in data:
+        checkout.email = (data["email"] or None) and data["email"].strip().lower()
+    if "phone" in data:
+        checkout.phone = normalise_phone(data["phone"])
+    if "full_name" in data:
+        checkout.full_name = (data["full_name"] or "").strip() or None
+    if "note" in data:
+        checkout.note = data["note"]
+    if "shipping_address" in data:
+        if data["shipping_address"] is None:
+            checkout.province_code = checkout.district_code = checkout.commune_code = checkout.street = None
+        else:
+            address = validate_address(data["shipping_address"])
+            checkout.province_code = address["province_code"]
+            checkout.district_code = address["district_code"]
+            checkout.commune_code = address["commune_code"]
+            checkout.street = address["street"]
+    if "payment_gateway" in data:
+        if data["payment_gateway"]:
+            from core.payments import processing as payments
+            payments.get_gateway(data["payment_gateway"])
+        checkout.payment_gateway = data["payment_gateway"] or None
+    if "delivery_method" in data:
+        code = data["delivery_method"]
+        if not code:
+            checkout.delivery_method = checkout.delivery_name = checkout.pickup_location_id = None
+        elif code == shipping.PICKUP:
+            location = _pickup_location(data.get("pickup_location_id"), rows)
+            checkout.delivery_method, checkout.pickup_location_id = shipping.PICKUP, location.id
+            checkout.delivery_name = shipping.pickup_quote(location).name
+        else:
+            quote = shipping.choose(checkout, shipping_address(checkout, rows) if rows else None, code)
+            checkout.delivery_method, checkout.delivery_name = quote.code, quote.name
+            checkout.pickup_location_id = None
+    elif "pickup_location_id" in data:
+        raise invalid("pickup_location_id", "chỉ dùng với phương thức 'pickup'",
+                      "only with delivery_method 'pickup'")
+
+
+def update(token: str, data: dict) -> dict:
+    """Change contact, shipping address, delivery method, payment gateway or note. Commits."""
+    try:
+        checkout, rows = load(token)
+        _open(checkout)
+        with db.session.no_autoflush:
+            _apply_details(checkout, data, rows)
+        checkout.updated_at = utcnow()
+        return _finish(checkout, rows)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def add_line(token: str, data: dict) -> dict:
+    """Add a listed variant (or raise the quantity of its line). Commits."""
+    try:
+        checkout, rows = load(token)
+        _open(checkout)
+        variant, product, producer, listed = listed_variant(data.get("variant_id"), data.get("sku"))
+        quantity = _check_quantity(data["quantity"])
+        row = next((r for r in rows if r.variant.id == variant.id), None)
+        if row is None:
+            if len(rows) >= MAX_LINES:
+                raise Conflict("checkout.too_many_lines", f"Giỏ hàng tối đa {MAX_LINES} dòng.",
+                               f"A checkout holds at most {MAX_LINES} lines.")
+            _check_stock({variant.id: quantity}, {variant.id: variant})
+            line = CheckoutLine(checkout_id=checkout.id, variant_id=variant.id, quantity=quantity,
+                                created_at=utcnow())
+            db.session.add(line)
+            rows.append(Row(line, variant, product, producer, listed))
+        else:
+            total = _check_quantity(row.line.quantity + quantity)
+            _check_stock({variant.id: total}, {variant.id: variant})
+            row.line.quantity = total
+        checkout.updated_at = utcnow()
+        db.session.flush()
+        return _finish(checkout, rows)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _row(rows: list[Row], line_id: int) -> Row:
+    row = next((r for r in rows if r.line.id == line_id), None)
+    if row is None:
+        raise NotFound("checkout_line", "dòng hàng")
+    return row
+
+
+def update_line(token: str, line_id: int, data: dict) -> dict:
+    """Set a line's quantity (1…99; remove a line with DELETE). Commits."""
+    try:
+        checkout, rows = load(token)
+        _open(checkout)
+        row = _row(rows, line_id)
+        quantity = _check_quantity(data["quantity"])
+        _require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
+        _check_stock({row.variant.id: quantity}, {row.variant.id: row.variant})
+        row.line.quantity = quantity
+        checkout.updated_at = utcnow()
+        return _finish(checkout, rows)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def remove_line(token: str, line_id: int) -> dict:
+    """Remove a line. Commits."""
+    try:
+        checkout, rows = load(token)
+        _open(checkout)
+        row = _row(rows, line_id)
+        db.session.delete(row.line)
+        rows.remove(row)
+        if checkout.delivery_method == shipping.PICKUP and not rows:
+            checkout.delivery_method = checkout.delivery_name = checkout.pickup_location_id = None
+        checkout.updated_at = utcnow()
+        return _finish(checkout, rows)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+# --- placing the order -----------------------------------------------------------------------
+def _missing(checkout: Checkout, rows: list[Row]) -> dict:
+    problems = {}
+    if not rows:
+        problems["lines"] = ["the checkout is empty"]
+    if not checkout.full_name:
+        problems["full_name"] = ["required"]
+    if not checkout.phone and not checkout.email:
+        problems["phone"] = ["a phone number or an email is required"]
+    if not checkout.delivery_method:
+        problems["delivery_method"] = ["required"]
+    elif checkout.delivery_method != shipping.PICKUP and not checkout.commune_code:
+        problems["shipping_address"] = ["required for home delivery"]
+    return problems
+
+
+def _existing_for_key(checkout: Checkout, key: str) -> Order | None:
+    order = db.session.execute(select(Order).where(Order.idempotency_key == key)).scalar_one_or_none()
+    if order is not None and order.checkout_id != checkout.id:
+        raise Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
+                       "This Idempotency-Key was already used for another checkout.")
+    return order
+
+
+def _completed(checkout: Checkout, token: str, idempotency_key: str | None) -> tuple[dict, bool]:
+    """A completed checkout: the first order for the same key, else ``checkout.completed`` (409)."""
+    if idempotency_key:
+        existing = _existing_for_key(checkout, idempotency_key)
+        if existing is not None:
+            return orders.shopper_view(existing), False
+    raise Conflict("checkout.completed", "Giỏ hàng đã được đặt thành đơn hàng.",
+                   "This checkout has already been completed.", {"token": token})
+
+
+def complete(token: str, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Place the order and allocate its stock in one transaction. Commits.
+
+    Returns ``(order view, created)``; ``created`` is False when the
+    ``idempotency_key`` already placed an order for this checkout (that first
+    order is returned). Errors leave nothing behind: ``checkout.incomplete``
+    (422), ``product.not_listed`` (422), ``stock.insufficient`` (409),
+    ``checkout.completed`` (409, completed without the same key),
+    ``idempotency.key_reused`` (409).
+
+    Locks: the order number is taken and committed first in its own short
+    transaction (:func:`core.services.orders.next_number`); the order's
+    transaction then locks the checkout row and, last, the stock rows in
+    ascending variant id (no lock-order deadlocks).
+    """
+    from core.plugins import hooks
+    from core.inventory import ledger
+    from core.sales import channels
+    checkout, rows = load(token)
+    if checkout.status != "open":
+        return _completed(checkout, token, idempotency_key)
+    problems = _missing(checkout, rows)
+    if problems:
+        raise ValidationFailed(problems, code="checkout.incomplete", message="Giỏ hàng chưa đủ thông tin để đặt.",
+                               message_en="The checkout is not ready to be completed.")
+    for row in rows:
+        _require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
+    pickup = None
+    if checkout.delivery_method == shipping.PICKUP:
+        pickup = _pickup_location(checkout.pickup_location_id, rows)
+        fee, delivery_name = 0, shipping.pickup_quote(pickup).name
+    else:
+        quote = shipping.choose(checkout, shipping_address(checkout, rows), checkout.delivery_method)
+        fee, delivery_name = quote.fee, quote.name
+    subtotal = sum(r.variant.price * r.line.quantity for r in rows)
+    channel_id = checkout.channel_id or channels.get_or_create_channel(ledger.ONLINE_STORE).id
+    producers = {r.producer.id: r.producer for r in rows}
+
+    # Everything that needs no lock comes first: a non-locking stock check (a sold-out variant is refused
+    # before an order number is taken), the number, the order rows. Then the stock rows are locked
+    # (ascending variant id) and the transaction commits right after the allocations.
+    to_allocate = sorted((r for r in rows if not r.variant.is_service), key=lambda r: r.variant.id)
+    if pickup is None:
+        _check_stock({r.variant.id: r.line.quantity for r in to_allocate}, {r.variant.id: r.variant for r in rows})
+    now = utcnow()
+    order = Order(token=new_token(), channel_id=channel_id, checkout_id=checkout.id,
+                  idempotency_key=idempotency_key, status="unconfirmed", email=checkout.email,
+                  phone=checkout.phone, full_name=checkout.full_name, province_code=checkout.province_code,
+                  district_code=checkout.district_code, commune_code=checkout.commune_code,
+                  street=checkout.street, note=checkout.note, delivery_method=checkout.delivery_method,
+                  delivery_name=delivery_name, pickup_location_id=checkout.pickup_location_id,
+                  payment_gateway=checkout.payment_gateway, subtotal=subtotal, shipping_fee=fee,
+                  total=subtotal + fee, paid_amount=0, refunded_amount=0, created_at=now, updated_at=now)
+    line_of = {}
+    for r in rows:
+        line_of[r.variant.id] = OrderLine(
+            variant_id=r.variant.id, product_id=r.product.id, producer_id=r.product.producer_id,
+            product_name=r.product.name, variant_name=r.variant.name, sku=r.variant.sku,
+            unit_price=r.variant.price, quantity=r.line.quantity, line_total=r.variant.price * r.line.quantity,
+            is_service=r.variant.is_service, allocated_quantity=0, fulfilled_quantity=0)
+    lines = list(line_of.values())
+    order.lines, order.payments, order.fulfilments = lines, [], []
+    order.events = [OrderEvent(kind="placed", status_after="unconfirmed", created_at=now,
+                               data={"checkout": checkout.id, "total": order.total})]
+    # The number is committed on its own (one short transaction on the counter row), so the counter is
+    # never held while an order waits for stock. An order failing after this leaves a gap in the numbers.
+    session = db.session()
+    number = orders.next_number()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    try:
+        # claim the checkout as read: open and unchanged since (a concurrent edit makes this attempt fail)
+        claimed = db.session.execute(sql_update(Checkout).where(Checkout.id == checkout.id, Checkout.status == "open",
+                                                                Checkout.updated_at == checkout.updated_at)
+                                     .values(status="completed", updated_at=now)
+                                     .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            checkout = get(token)
+            if checkout.status != "open":
+                return _completed(checkout, token, idempotency_key)
+            raise Conflict("checkout.changed", "Giỏ hàng vừa được thay đổi; vui lòng kiểm tra lại rồi đặt hàng.",
+                           "The checkout changed meanwhile; review it and complete again.", {"token": token})
+        order.number = number
+        order.attribution = hooks().order_attribution(order=order)
+        db.session.add(order)
+        db.session.flush()
+        reference = orders.stock_reference(order.number)
+        for r in to_allocate:
+            line = line_of[r.variant.id]
+            allocated = ledger.allocate(r.variant, line.quantity, location=pickup, reference=reference)
+            line.location_id = allocated[0].location_id
+            line.allocated_quantity = sum(a.quantity for a in allocated)
+            line.allocations = [{"location_id": a.location_id, "stock_id": a.stock_id, "lot_id": a.lot_id,
+                                 "lot_no": a.lot_no, "quantity": a.quantity} for a in allocated]
+        orders.fire_after_commit("order_created", order)
+        session.expire_on_commit = False  # the answer is built from these objects after the commit
+        try:
+            commit()
+        finally:
+            session.expire_on_commit = True
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency_key:
+            existing = _existing_for_key(checkout, idempotency_key)
+            if existing is not None:
+                return orders.shopper_view(existing), False
+        raise
+    except Exception:
+        db.session.rollback()
+        raise
+    result = orders.shopper_view(order, lines, producers)
+    return result, True

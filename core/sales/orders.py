@@ -1,0 +1,634 @@
+"""Orders: numbering, the status machine, multi-producer views, confirmation, fulfilment, cancellation, history.
+
+Statuses and the only allowed transitions (:data:`TRANSITIONS`)::
+
+    unconfirmed ─┬─> confirmed ─┬─> paid ──┬─> fulfilled ──> completed
+                 │              │          │        │            │
+                 └──────────────┴─> paid   │        └─> refunded <┘
+    unconfirmed / confirmed / paid ──> cancelled      paid ──> refunded
+    confirmed ──> fulfilled   (cash on delivery: shipped before it is paid)
+    fulfilled ──> completed   (delivered and paid — e.g. COD cash collected)
+
+A payment that covers the total moves an unconfirmed or confirmed order to
+``paid`` and a fulfilled one to ``completed``. When every line has
+shipped the order becomes ``fulfilled``.
+
+Multi-producer orders: every line belongs to one producer; a producer user
+sees and fulfils only its own lines (its own shipment with a carrier and
+tracking number). Organisers see orders with at least one line of a producer
+in their province; admins see everything.
+
+Stock: lines are allocated when the order is placed
+(:func:`core.services.checkout.complete`), under the ledger reference
+``order:<number>``; fulfilment deducts them (``release`` + ``sale``
+movements), cancellation releases whatever is still allocated.
+
+State-change hooks (``order_created``, ``order_paid``, ``order_cancelled``,
+``order_fulfilled``) fire after commit, and so do the notifications (a
+Celery task stores them, then delivers them by SMTP when configured).
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import selectinload
+
+from core import clock
+from core.db import commit, db, on_commit, utcnow
+from core.errors import Conflict, Forbidden, NotFound, invalid
+from core.geo.models import AdministrativeUnit
+from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter
+from core.catalogue.models import Producer
+from core.accounts.models import User
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "unconfirmed": ("confirmed", "paid", "cancelled"),
+    "confirmed": ("paid", "fulfilled", "cancelled"),
+    "paid": ("fulfilled", "cancelled", "refunded"),
+    "fulfilled": ("completed", "refunded"),
+    "completed": ("refunded",),
+    "cancelled": (),
+    "refunded": (),
+}
+TIMESTAMPS = {"confirmed": "confirmed_at", "paid": "paid_at", "fulfilled": "fulfilled_at",
+              "completed": "completed_at", "cancelled": "cancelled_at"}
+ORDER_VIEWERS = ("admin", "organiser", "producer")
+MANAGERS = ("admin", "organiser")
+
+
+def stock_reference(order_or_number) -> str:
+    """Ledger reference of an order's stock movements: ``order:OCOP-2026-000123``."""
+    number = order_or_number if isinstance(order_or_number, str) else order_or_number.number
+    return f"order:{number}"
+
+
+# --- numbering --------------------------------------------------------------------
+def _counter_upsert(dialect: str, year: int):
+    table = OrderNumberCounter.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(year=year, value=1)
+    return stmt.on_conflict_do_update(index_elements=["year"], set_={"value": table.c.value + 1}) \
+        .returning(table.c.value)
+
+
+def format_number(year: int, value: int) -> str:
+    return f"OCOP-{year}-{value:06d}"
+
+
+def next_number(year: int | None = None) -> str:
+    """Take the next order number of ``year`` (Vietnam's calendar), e.g. ``OCOP-2026-000123``. Does not commit.
+
+    One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the per-year row of
+    ``order_number_counter``: concurrent callers queue on that row until the
+    caller's transaction ends, so numbers are unique. Commit soon after:
+    :func:`core.services.checkout.complete` commits the number on its own,
+    before any stock is locked, so the counter row is held for one statement.
+    """
+    year = year or clock.today().year
+    value = db.session.execute(_counter_upsert(db.session.get_bind().dialect.name, year)).scalar_one()
+    return format_number(year, value)
+
+
+# --- status machine -----------------------------------------------------------------
+def _actor_fields(actor) -> dict:
+    if actor is None:
+        from core.accounts.security import current_user
+        actor = current_user()
+    return {"actor_id": getattr(actor, "id", None), "actor_username": getattr(actor, "username", None)}
+
+
+def add_event(order: Order, kind: str, *, actor=None, data: dict | None = None, message: str | None = None,
+              producer_id: int | None = None, status_before: str | None = None,
+              status_after: str | None = None) -> OrderEvent:
+    """Append an entry to the order's history and the audit trail (in the current transaction)."""
+    actor_fields = _actor_fields(actor)
+    event = OrderEvent(order_id=order.id, kind=kind, data=data, message=message, producer_id=producer_id,
+                       status_before=status_before, status_after=status_after, created_at=utcnow(),
+                       **actor_fields)
+    db.session.add(event)
+    # the platform-wide audit trail gets the same fact (who, what, when, before/after)
+    from core.audit import trail as audit
+    audit.record(f"order.{kind}", order, actor=actor if actor not in (None, False) else None,
+                 entity_type="order", entity_id=order.id,
+                 before={"status": status_before} if status_before else None,
+                 after={"number": order.number, "status": status_after or order.status,
+                        **({"producer_id": producer_id} if producer_id else {}), **(data or {})})
+    return event
+
+
+def can_transition(order: Order, to: str) -> bool:
+    return to in TRANSITIONS.get(order.status, ())
+
+
+def transition(order: Order, to: str, *, actor=None, kind: str | None = None, data: dict | None = None,
+               message: str | None = None) -> OrderEvent:
+    """Move ``order`` to status ``to`` if allowed, stamping the time and writing history. Does not commit.
+
+    Raises ``order.invalid_transition`` (409) otherwise.
+    """
+    if not can_transition(order, to):
+        raise Conflict("order.invalid_transition",
+                       f"Không thể chuyển đơn hàng từ trạng thái '{order.status}' sang '{to}'.",
+                       f"An order cannot go from '{order.status}' to '{to}'.",
+                       {"status": order.status, "to": to, "allowed": list(TRANSITIONS.get(order.status, ()))})
+    before = order.status
+    order.status = to
+    if to in TIMESTAMPS:
+        setattr(order, TIMESTAMPS[to], utcnow())
+    return add_event(order, kind or to, actor=actor, data=data, message=message,
+                     status_before=before, status_after=to)
+
+
+def payment_status(order: Order) -> str:
+    """``unpaid``, ``paid``, ``partially_refunded`` or ``refunded`` from the order's amounts."""
+    if order.refunded_amount and order.refunded_amount >= order.paid_amount > 0:
+        return "refunded"
+    if order.refunded_amount:
+        return "partially_refunded"
+    if order.total and order.paid_amount >= order.total:
+        return "paid"
+    if order.paid_amount:
+        return "partially_paid"
+    return "unpaid"
+
+
+# --- hooks and notifications after commit ------------------------------------------------
+def fire_after_commit(hook_name: str, order: Order, **kwargs) -> None:
+    """Queue ``hook_name(order=…, **kwargs)`` and the matching notification task for after the commit."""
+    order_id = order.id  # None for an order not flushed yet: read again after the commit
+
+    def fire():
+        from core.plugins import hooks
+        getattr(hooks(), hook_name)(order=order, **kwargs)
+        notify_after_commit(order_id if order_id is not None else order.id, hook_name, kwargs)
+
+    on_commit(fire)
+
+
+NOTIFY_KINDS = {"order_created": "order_placed", "order_paid": "order_paid",
+                "order_fulfilled": "order_shipped", "order_cancelled": "order_cancelled"}
+
+
+def notify_after_commit(order_id: int, hook_name: str, kwargs: dict) -> None:
+    """Enqueue the Celery task that stores (and, with SMTP, emails) the order's notifications.
+
+    With the broker unreachable the notifications are stored right here instead
+    (their delivery waits), so an order never loses its notifications.
+    """
+    from core.tasks import notify_order
+    extra = {}
+    if "fulfilment" in kwargs:
+        extra["fulfilment_id"] = kwargs["fulfilment"].id
+    try:
+        notify_order.apply_async((order_id, NOTIFY_KINDS[hook_name], extra), retry=False)
+    except Exception as exc:  # broker down: store them now
+        import logging
+        logging.getLogger(__name__).warning("order notifications stored in-process (%s: %s)",
+                                            type(exc).__name__, exc)
+        send_notifications(order_id, NOTIFY_KINDS[hook_name], extra)
+
+
+def _money(value: int) -> str:
+    return f"{value:,}".replace(",", ".") + " ₫"
+
+
+def send_notifications(order_id: int, kind: str, extra: dict | None = None) -> int:
+    """Store the notifications of one order event (shopper + producers concerned). Idempotent. Commits.
+
+    ``kind``: ``order_placed``, ``order_paid``, ``order_shipped`` (``extra``:
+    ``fulfilment_id``) or ``order_cancelled``. Returns how many were stored now.
+    """
+    from core.notifications.models import Notification
+    from core.notifications.delivery import notify
+    extra = extra or {}
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return 0
+    before = db.session.execute(select(func.count()).select_from(Notification)
+                                .where(Notification.dedupe_key.like(f"order:{order.id}:{kind}:%"))).scalar_one()
+    lines_by_producer = defaultdict(list)
+    for line in order.lines:
+        lines_by_producer[line.producer_id].append(line)
+    texts = {
+        "order_placed": ("Đã nhận đơn hàng {n}", "Cảm ơn bạn đã đặt hàng. Đơn {n} ({total}) đang chờ xác nhận.\n"
+                         "Order {n} ({total}) was received and awaits confirmation."),
+        "order_paid": ("Đơn hàng {n} đã được thanh toán", "Đơn {n} đã được thanh toán đủ {total}.\n"
+                       "Order {n} has been paid in full ({total})."),
+        "order_shipped": ("Đơn hàng {n} đã được gửi đi", "Một phần đơn {n} đã được gửi: {carrier}, mã vận đơn {tracking}.\n"
+                          "Part of order {n} has shipped: {carrier}, tracking number {tracking}."),
+        "order_cancelled": ("Đơn hàng {n} đã bị huỷ", "Đơn {n} đã bị huỷ.\nOrder {n} has been cancelled."),
+    }
+    subject_t, body_t = texts[kind]
+    fmt = {"n": order.number, "total": _money(order.total), "carrier": "", "tracking": ""}
+    suffix = ""
+    producers_concerned = list(lines_by_producer)
+    if kind == "order_shipped":
+        fulfilment = db.session.get(Fulfilment, extra.get("fulfilment_id"))
+        if fulfilment is None:
+            return 0
+        fmt.update(carrier=fulfilment.carrier, tracking=fulfilment.tracking_no)
+        suffix = f":{fulfilment.id}"
+        producers_concerned = []
+    data = {"order_id": order.id, "number": order.number, "kind": kind}
+    notify(kind, f"order:{order.id}:{kind}:shopper{suffix}", subject_t.format(**fmt), body_t.format(**fmt),
+           email=order.email, data={**data, "recipient": "shopper", "token": order.token})
+    if kind in ("order_placed", "order_paid", "order_cancelled"):
+        producers = {p.id: p for p in db.session.execute(
+            select(Producer).where(Producer.id.in_(producers_concerned))).scalars()}
+        for producer_id in producers_concerned:
+            own = lines_by_producer[producer_id]
+            listing = "\n".join(f"- {l.product_name} ({l.variant_name}) × {l.quantity}" for l in own)
+            subject = {"order_placed": "Đơn hàng mới {n}", "order_paid": "Đơn hàng {n} đã thanh toán, chuẩn bị giao",
+                       "order_cancelled": "Đơn hàng {n} đã bị huỷ"}[kind].format(**fmt)
+            body = (f"{subject}.\n{listing}\n"
+                    f"({ {'order_placed': 'New order', 'order_paid': 'Paid, please ship', 'order_cancelled': 'Cancelled'}[kind] }"
+                    f" — {order.number})")
+            producer = producers.get(producer_id)
+            notify(kind, f"order:{order.id}:{kind}:producer:{producer_id}", subject, body,
+                   producer_id=producer_id, email=producer.email if producer else None,
+                   data={**data, "recipient": "producer", "producer_id": producer_id})
+    commit()
+    after = db.session.execute(select(func.count()).select_from(Notification)
+                               .where(Notification.dedupe_key.like(f"order:{order.id}:{kind}:%"))).scalar_one()
+    return after - before
+
+
+# --- lookups and scope ------------------------------------------------------------------
+def get_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound("order", "đơn hàng")
+    return order
+
+
+def get_by_token(token: str) -> Order:
+    """The order behind a shopper's token (404 for unknown tokens)."""
+    order = db.session.execute(select(Order).where(Order.token == token)).scalar_one_or_none() if token else None
+    if order is None:
+        raise NotFound("order", "đơn hàng")
+    return order
+
+
+def producer_ids(order: Order) -> set[int]:
+    return {line.producer_id for line in order.lines}
+
+
+def can_view(user: User, order: Order) -> bool:
+    """admin: all; organiser: an order with a line of a producer in their province; producer: its own lines."""
+    if user.role == "admin":
+        return True
+    if user.role == "organiser":
+        provinces = set(db.session.execute(select(Producer.province_code)
+                                           .where(Producer.id.in_(producer_ids(order)))).scalars())
+        return user.province_code in provinces
+    if user.role == "producer":
+        return user.producer_id is not None and user.producer_id in producer_ids(order)
+    return False
+
+
+def require_view(user: User, order: Order) -> None:
+    """Raise 403 unless ``user`` may see ``order``."""
+    if not can_view(user, order):
+        raise Forbidden("auth.out_of_scope", "Đơn hàng này nằm ngoài phạm vi của bạn.",
+                        "This order is outside your scope.", {"order_id": order.id})
+
+
+def require_manage(user: User, order: Order) -> None:
+    """Admins and organisers in scope manage the whole order (confirm, cancel, payments, refunds)."""
+    if user.role not in MANAGERS:
+        raise Forbidden(details={"allowed_roles": list(MANAGERS)})
+    require_view(user, order)
+
+
+def view_for(user: User, order_id: int) -> dict:
+    """One order as ``user`` may see it (producers: only their own lines)."""
+    order = get_order(order_id)
+    require_view(user, order)
+    return admin_view(order, user)
+
+
+def _scoped(stmt, user: User):
+    if user.role == "admin":
+        return stmt
+    if user.role == "organiser":
+        return stmt.where(exists().where(OrderLine.order_id == Order.id, Producer.id == OrderLine.producer_id,
+                                         Producer.province_code == user.province_code))
+    if user.role == "producer":
+        return stmt.where(exists().where(OrderLine.order_id == Order.id,
+                                         OrderLine.producer_id == (user.producer_id or -1)))
+    return stmt.where(False)
+
+
+def list_for(user: User, args: dict) -> dict:
+    """Orders in the caller's scope, newest first (filters: status, number, producer_id, created_from/to)."""
+    from core.pagination import paginate
+    stmt = _scoped(select(Order), user)
+    if args.get("status"):
+        stmt = stmt.where(Order.status == args["status"])
+    if args.get("number"):
+        stmt = stmt.where(Order.number == args["number"])
+    if args.get("producer_id") is not None:
+        stmt = stmt.where(exists().where(OrderLine.order_id == Order.id,
+                                         OrderLine.producer_id == args["producer_id"]))
+    if args.get("created_from"):
+        stmt = stmt.where(Order.created_at >= args["created_from"])
+    if args.get("created_to"):
+        stmt = stmt.where(Order.created_at < args["created_to"])
+    stmt = stmt.options(selectinload(Order.lines)).order_by(Order.created_at.desc(), Order.id.desc())
+    page = paginate(stmt, args["page"], args["limit"])
+    page["results"] = [admin_view(o, user, brief=True) for o in page["results"]]
+    return page
+
+
+def history_for(user: User, order_id: int) -> list[OrderEvent]:
+    """The order's history; producers see order-wide events and their own, not other producers'."""
+    order = get_order(order_id)
+    require_view(user, order)
+    events = db.session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id)
+                                .order_by(OrderEvent.id)).scalars().all()
+    if user.role == "producer":
+        events = [e for e in events if e.producer_id in (None, user.producer_id)]
+    return events
+
+
+# --- serialisation --------------------------------------------------------------------
+UNIT_CACHE_SECONDS = 60.0
+_unit_cache: dict[str, tuple[float, dict | None]] = {}
+
+
+def unit_info(code: str | None) -> dict | None:
+    """``{code, name, level, current_code, province_code}`` of an administrative unit, cached per process.
+
+    ``current_code`` follows successors of retired units; ``province_code`` is
+    the current province the unit belongs to. Units change only when the
+    administrative structure is reloaded, so a short cache (one minute) saves
+    the checkout's hot path several queries. Unknown codes give None.
+    """
+    if not code:
+        return None
+    now = time.monotonic()
+    hit = _unit_cache.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    from core.geo.units import current_unit, province_of
+    unit = db.session.get(AdministrativeUnit, code)
+    info = None
+    if unit is not None:
+        info = {"code": unit.code, "name": unit.name, "level": unit.level,
+                "current_code": current_unit(unit).code, "province_code": province_of(unit).code}
+    if len(_unit_cache) > 10_000:
+        _unit_cache.clear()
+    _unit_cache[code] = (now + UNIT_CACHE_SECONDS, info)
+    return info
+
+
+def _unit(code: str | None) -> dict | None:
+    info = unit_info(code)
+    if not code:
+        return None
+    return {"code": code, "name": info["name"] if info else None}
+
+
+def address_view(obj) -> dict | None:
+    """The shipping address of a checkout or order with unit names."""
+    if not obj.commune_code:
+        return None
+    return {"province": _unit(obj.province_code), "district": _unit(obj.district_code),
+            "commune": _unit(obj.commune_code), "street": obj.street}
+
+
+def _producers(ids) -> dict[int, Producer]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.execute(select(Producer).where(Producer.id.in_(ids))).scalars()}
+
+
+def line_view(line: OrderLine, producers: dict[int, Producer]) -> dict:
+    producer = producers.get(line.producer_id)
+    return {"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "product_name": line.product_name,
+            "variant_name": line.variant_name, "unit_price": line.unit_price, "quantity": line.quantity,
+            "line_total": line.line_total, "is_service": line.is_service,
+            "producer": {"id": line.producer_id, "slug": producer.slug if producer else None,
+                         "name": producer.name if producer else None},
+            "location_id": line.location_id, "fulfilled_quantity": line.fulfilled_quantity}
+
+
+def payment_view(payment, *, with_client_data: bool = True) -> dict:
+    return {"id": payment.id, "gateway": payment.gateway, "amount": payment.amount, "status": payment.status,
+            "external_id": payment.external_id, "transfer_reference": payment.transfer_reference,
+            "refunded_amount": payment.refunded_amount,
+            "client_data": (payment.client_data or {}) if with_client_data else None,
+            "created_at": payment.created_at}
+
+
+def fulfilment_view(fulfilment: Fulfilment) -> dict:
+    return {"id": fulfilment.id, "producer_id": fulfilment.producer_id, "carrier": fulfilment.carrier,
+            "tracking_no": fulfilment.tracking_no, "status": fulfilment.status,
+            "lines": [{"order_line_id": fl.order_line_id, "quantity": fl.quantity} for fl in fulfilment.lines],
+            "created_at": fulfilment.created_at}
+
+
+def shopper_view(order: Order, lines: list[OrderLine] | None = None,
+                 producers: dict[int, Producer] | None = None) -> dict:
+    """What the shopper sees through the order token."""
+    lines = order.lines if lines is None else lines
+    if producers is None:
+        producers = _producers(line.producer_id for line in lines)
+    return {
+        "number": order.number, "token": order.token, "status": order.status,
+        "payment_status": payment_status(order), "payment_gateway": order.payment_gateway,
+        "created_at": order.created_at,
+        "contact": {"email": order.email, "phone": order.phone, "full_name": order.full_name},
+        "shipping_address": address_view(order),
+        "delivery": {"method": order.delivery_method, "name": order.delivery_name, "fee": order.shipping_fee,
+                     "pickup_location_id": order.pickup_location_id},
+        "lines": [line_view(line, producers) for line in lines],
+        "subtotal": order.subtotal, "shipping_fee": order.shipping_fee, "total": order.total,
+        "paid_amount": order.paid_amount, "refunded_amount": order.refunded_amount, "currency": "VND",
+        "payments": [payment_view(p) for p in order.payments if p.status != "cancelled"],
+        "fulfilments": [fulfilment_view(f) for f in order.fulfilments],
+    }
+
+
+def admin_view(order: Order, user: User, brief: bool = False) -> dict:
+    """The admin representation; a producer user gets only its own lines and shipments, no order totals."""
+    own_only = user.role == "producer"
+    lines = [l for l in order.lines if not own_only or l.producer_id == user.producer_id]
+    producers = _producers(l.producer_id for l in lines)
+    data = {
+        "id": order.id, "number": order.number, "status": order.status, "payment_status": payment_status(order),
+        "payment_gateway": order.payment_gateway, "channel_id": order.channel_id, "created_at": order.created_at,
+        "contact": {"email": order.email, "phone": order.phone, "full_name": order.full_name},
+        "shipping_address": address_view(order),
+        "delivery": {"method": order.delivery_method, "name": order.delivery_name,
+                     "fee": None if own_only else order.shipping_fee,
+                     "pickup_location_id": order.pickup_location_id},
+        "lines": [line_view(l, producers) for l in lines],
+        "lines_total": sum(l.line_total for l in lines),
+        "subtotal": None if own_only else order.subtotal,
+        "shipping_fee": None if own_only else order.shipping_fee,
+        "total": None if own_only else order.total,
+        "paid_amount": None if own_only else order.paid_amount,
+        "refunded_amount": None if own_only else order.refunded_amount,
+        "currency": "VND",
+        "attribution": None if own_only else order.attribution,
+        "cancel_reason": order.cancel_reason,
+    }
+    if not brief:
+        data["token"] = None if own_only else order.token
+        data["payments"] = [] if own_only else [payment_view(p, with_client_data=False) for p in order.payments]
+        data["fulfilments"] = [fulfilment_view(f) for f in order.fulfilments
+                               if not own_only or f.producer_id == user.producer_id]
+    return data
+
+
+# --- operations ------------------------------------------------------------------------
+def _lock_order(order: Order) -> Order:
+    """Re-read ``order`` with a row lock (PostgreSQL) so concurrent admin actions serialise."""
+    stmt = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    else:  # SQLite: take the database write lock now (no-op UPDATE)
+        db.session.execute(update(Order).where(Order.id == order.id).values(status=Order.status))
+    return db.session.execute(stmt).scalar_one()
+
+
+def confirm(user: User, order_id: int) -> dict:
+    """Confirm an unconfirmed order (admin / organiser in scope). Commits."""
+    order = get_order(order_id)
+    require_manage(user, order)
+    order = _lock_order(order)
+    transition(order, "confirmed", actor=user)
+    commit()
+    return admin_view(order, user)
+
+
+def cancel(user: User | None, order_id: int, reason: str | None = None) -> dict:
+    """Cancel an order that has not shipped anything, releasing its stock allocations. Commits.
+
+    A paid order is refunded through its gateway(s) first. ``order_cancelled``
+    fires after commit.
+    """
+    from core.payments import processing as payments
+    from core.inventory import ledger
+    order = get_order(order_id)
+    if user is not None:
+        require_manage(user, order)
+    order = _lock_order(order)
+    if not can_transition(order, "cancelled"):
+        transition(order, "cancelled")  # raises order.invalid_transition
+    if any(line.fulfilled_quantity for line in order.lines):
+        raise Conflict("order.already_shipped", "Đơn hàng đã có hàng được gửi đi, không thể huỷ.",
+                       "Part of the order has shipped; it cannot be cancelled.", {"order_id": order.id})
+    try:
+        refundable = order.paid_amount - order.refunded_amount
+        if refundable > 0:
+            payments.refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
+        ledger.release(stock_reference(order), actor=user, reason="order cancelled")
+        for line in order.lines:
+            line.allocated_quantity = 0
+        order.cancel_reason = reason
+        transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)
+        fire_after_commit("order_cancelled", order)
+        commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return admin_view(order, user) if user is not None else shopper_view(order)
+
+
+def complete_order(user: User, order_id: int) -> dict:
+    """Mark a fulfilled, fully paid order completed (delivered). Commits."""
+    order = get_order(order_id)
+    require_manage(user, order)
+    order = _lock_order(order)
+    if order.status == "fulfilled" and payment_status(order) != "paid":
+        raise Conflict("order.unpaid", "Đơn hàng chưa được thanh toán đủ.", "The order is not fully paid.",
+                       {"paid_amount": order.paid_amount, "total": order.total})
+    transition(order, "completed", actor=user)
+    commit()
+    return admin_view(order, user)
+
+
+def fulfil(user: User, order_id: int, data: dict) -> dict:
+    """Ship lines of ONE producer with a carrier and tracking number; deducts their allocated stock. Commits.
+
+    Producer users ship their own lines (default: all their unshipped lines);
+    admins and organisers name ``line_ids`` (all of one producer). Only
+    confirmed or paid orders ship. When no stocked line is left unshipped the
+    order becomes ``fulfilled`` once every line has shipped. ``order_fulfilled`` fires after commit.
+    """
+    from core.inventory import ledger
+    order = get_order(order_id)
+    require_view(user, order)
+    if user.role not in ("admin", "organiser", "producer"):
+        raise Forbidden()
+    order = _lock_order(order)
+    if order.status not in ("confirmed", "paid"):
+        raise Conflict("order.not_fulfillable", "Chỉ đơn hàng đã xác nhận hoặc đã thanh toán mới được giao.",
+                       "Only confirmed or paid orders can be shipped.", {"status": order.status})
+    line_ids = data.get("line_ids")
+    open_lines = [l for l in order.lines if l.fulfilled_quantity < l.quantity]
+    if user.role == "producer":
+        candidates = [l for l in open_lines if l.producer_id == user.producer_id]
+    else:
+        candidates = open_lines
+    if line_ids:
+        by_id = {l.id: l for l in order.lines}
+        chosen = []
+        for line_id in dict.fromkeys(line_ids):
+            line = by_id.get(line_id)
+            if line is None or (user.role == "producer" and line.producer_id != user.producer_id):
+                raise invalid("line_ids", f"dòng {line_id} không thuộc phạm vi của bạn",
+                              f"line {line_id} is not one of your lines", code="order.line_not_yours")
+            if line.fulfilled_quantity >= line.quantity:
+                raise Conflict("order.line_already_shipped", "Dòng hàng đã được giao.",
+                               "The line has already shipped.", {"line_id": line_id})
+            chosen.append(line)
+    elif user.role == "producer":
+        chosen = candidates
+    else:
+        raise invalid("line_ids", "quản trị viên cần chỉ rõ các dòng hàng", "name the lines to ship (line_ids)")
+    if not chosen:
+        raise Conflict("order.nothing_to_ship", "Không còn dòng hàng nào của bạn cần giao.",
+                       "None of your lines is left to ship.", {"order_id": order.id})
+    producers_in = {l.producer_id for l in chosen}
+    if len(producers_in) != 1:
+        raise invalid("line_ids", "mỗi lần giao chỉ gồm hàng của một chủ thể",
+                      "one shipment holds one producer's lines", code="order.mixed_producers")
+    producer_id = producers_in.pop()
+    if user.role == "organiser":
+        from core.catalogue.access import require_producer_access
+        require_producer_access(user, db.session.get(Producer, producer_id))
+    try:
+        fulfilment = Fulfilment(order_id=order.id, producer_id=producer_id, carrier=data["carrier"],
+                                tracking_no=data["tracking_no"], status="shipped", created_by_id=user.id,
+                                created_at=utcnow())
+        db.session.add(fulfilment)
+        db.session.flush()
+        reference = stock_reference(order)
+        for line in sorted(chosen, key=lambda l: l.variant_id):
+            qty = line.quantity - line.fulfilled_quantity
+            if not line.is_service and line.location_id is not None:
+                ledger.deduct_allocated(line.variant_id, qty, line.location_id, reference=reference, actor=user,
+                                       reason=f"shipped {data['carrier']} {data['tracking_no']}")
+                line.allocated_quantity = max(0, line.allocated_quantity - qty)
+            line.fulfilled_quantity = line.quantity
+            db.session.add(FulfilmentLine(fulfilment_id=fulfilment.id, order_line_id=line.id, quantity=qty))
+        add_event(order, "fulfilment_created", actor=user, producer_id=producer_id,
+                  data={"fulfilment_id": fulfilment.id, "carrier": fulfilment.carrier,
+                        "tracking_no": fulfilment.tracking_no, "line_ids": [l.id for l in chosen]})
+        if all(l.fulfilled_quantity >= l.quantity for l in order.lines):
+            transition(order, "fulfilled", actor=user)
+        fire_after_commit("order_fulfilled", order, fulfilment=fulfilment)
+        commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return admin_view(order, user)

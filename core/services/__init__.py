@@ -1,1 +1,0 @@
-"""Business rules. Routes parse input, call a service, serialise the result."""
