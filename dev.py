@@ -72,6 +72,11 @@ def test(args) -> int:
     if args.postgres:
         env["OCOP_TEST_DATABASE_URL"], drop = _postgres_database(args.postgres)
     try:
+        # Architecture first: dependencies point one way (contracts in setup.cfg, README "Dependencies").
+        lint = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT, env=env)
+        if lint.returncode != 0:
+            print("lint-imports: an architecture contract is broken (see above)", file=sys.stderr)
+            return lint.returncode
         parallel = [] if any(a.startswith("-n") for a in args.pytest_args) else ["-n", "2"]
         cmd = [PY, "-m", "pytest", *parallel, *args.pytest_args]
         print("+", " ".join(map(str, cmd)), flush=True)

@@ -9,6 +9,7 @@ from core.clock import local
 from core.schemas import BaseSchema, OutputSchema
 from core.accounts.security import bearer_token, current_user, require_roles
 from core.accounts import authentication as accounts
+from core.db import commit
 
 blp = Blueprint("auth", __name__, url_prefix="", description="Authentication")
 ALL_ROLES = ("admin", "organiser", "certifier", "producer", "operator")
@@ -75,7 +76,6 @@ class ApiTokens(MethodView):
     @blp.response(201, TokenSchema)
     def post(self, data):
         """Create a long-lived API token for an integration (shown once)."""
-        from core.db import commit
         ttl = data.get("ttl_days")
         raw, token = accounts.issue_token(current_user(), "api", data["name"], ttl * 86400 if ttl else None)
         commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from admin.schemas import CertificationInSchema, CertificationOutSchema, DowngradeSchema, WithdrawSchema
+from core.certification.schemas import CertificationInSchema, CertificationOutSchema, DowngradeSchema, WithdrawSchema
 from core.accounts.security import current_user, require_roles
 from core.certification import certifications
 from core.catalogue import products

@@ -9,8 +9,8 @@ from core.sales.models import ORDER_STATUSES
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 from core.accounts.security import current_user, require_roles
 from core.sales import orders
-from core.payments import processing as payments
-from storefront_api.checkout import (AddressOutSchema, ContactSchema, DeliverySchema, FulfilmentOutSchema,
+from core.sales import order_payments
+from core.sales.schemas import (AddressOutSchema, ContactSchema, DeliverySchema, FulfilmentOutSchema,
                                      OrderLineOutSchema, PaymentOutSchema)
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/admin/v1",
@@ -158,7 +158,7 @@ class CancelOrder(MethodView):
     @blp.response(200, AdminOrderSchema)
     def post(self, data, order_id):
         """Cancel an order that has not shipped: releases its stock allocations, refunds captured payments."""
-        return orders.cancel(current_user(), order_id, data.get("reason"))
+        return order_payments.cancel_order(current_user(), order_id, data.get("reason"))
 
 
 @blp.route("/orders/<int:order_id>/complete")
@@ -189,7 +189,7 @@ class MarkPaid(MethodView):
     def post(self, data, order_id, payment_id):
         """Record that an offline payment (bank transfer, cash on delivery) was received. Idempotent."""
         user = current_user()
-        changed = payments.mark_paid(user, order_id, payment_id, data.get("note"))
+        changed = order_payments.mark_paid(user, order_id, payment_id, data.get("note"))
         return {"changed": changed, "order": orders.view_for(user, order_id)}
 
 
@@ -201,5 +201,5 @@ class Refunds(MethodView):
     def post(self, data, order_id):
         """Refund (part of) what was paid, through the gateway that captured it."""
         user = current_user()
-        refunds = payments.refund(user, order_id, data["amount"], data.get("reason"), data.get("payment_id"))
+        refunds = order_payments.refund(user, order_id, data["amount"], data.get("reason"), data.get("payment_id"))
         return {"refunds": refunds, "order": orders.view_for(user, order_id)}

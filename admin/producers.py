@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from admin.schemas import (ProducerInSchema, ProducerOutSchema, ProducerPageSchema, ProducerPatchSchema,
+from core.catalogue.schemas import (ProducerInSchema, ProducerOutSchema, ProducerPageSchema, ProducerPatchSchema,
                            ProducerQuerySchema, ProducerStatusSchema)
 from core.accounts.security import current_user, require_roles
 from core.catalogue import producers

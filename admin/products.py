@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from admin.schemas import (ImageOutSchema, ImageUrlSchema, ProductInSchema, ProductOutSchema, ProductPageSchema,
+from core.catalogue.schemas import (ImageOutSchema, ImageUrlSchema, ProductInSchema, ProductOutSchema, ProductPageSchema,
                            ProductPatchSchema, ProductQuerySchema, VariantInSchema, VariantOutSchema,
                            VariantPatchSchema)
 from core.errors import ValidationFailed, invalid

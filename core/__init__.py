@@ -1,7 +1,4 @@
-"""ocop-commerce core: catalogue, inventory, orders, payments, search, accounts and the plugin system."""
+"""ocop-commerce core: the kernel (config, db, errors, api, plugin manager…) and one package per domain.
 
-
-def create_app(*args, **kwargs):
-    """Build the Flask app (see :func:`core.app.create_app`)."""
-    from core.app import create_app as _create_app
-    return _create_app(*args, **kwargs)
+The app factory is :func:`core.app.create_app`.
+"""

@@ -1,12 +1,13 @@
 """flask-smorest Api configured for the OCOP error envelope and strict arguments."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import has_request_context, jsonify, request
 from flask_smorest import Api
 from marshmallow import RAISE
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
+from core.db import db
 
 HTTP_CODES = {
     400: ("request.bad", "Yêu cầu không hợp lệ.", "Bad request."),
@@ -25,7 +26,6 @@ HTTP_CODES = {
 
 def _rollback() -> None:
     """Discard whatever the failed operation left in the session (nothing half-written, no hooks)."""
-    from core.db import db
     try:
         db.session.rollback()
     except Exception:  # pragma: no cover - the error answer matters more than a broken connection
@@ -72,3 +72,14 @@ def configure_parser() -> None:
 def handle_domain_error(error: DomainError):
     _rollback()
     return error_response(error.status, error.code, error.message, error.message_en, error.details)
+
+
+#: ``request.environ`` key under which the accounts domain caches the request's authenticated user.
+REQUEST_USER_KEY = "ocop.current_user"
+
+
+def request_user():
+    """The user the accounts domain authenticated for this request, or None (outside requests too)."""
+    if not has_request_context():
+        return None
+    return request.environ.get(REQUEST_USER_KEY)

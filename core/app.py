@@ -6,11 +6,34 @@ import logging
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from admin import register as register_admin
 from core.api import OcopApi, configure_parser, handle_domain_error
+from core.celery_app import init_celery
 from core.config import Settings, load_settings
 from core.db import db, run_ready_callbacks
+from core.docs import register_docs
 from core.errors import DomainError
 from core.plugins import build_plugin_manager
+from core.search.engine import init_app as init_search
+from core.storage import storage
+from storefront_api import register as register_storefront
+
+# The composition root: every domain's models (tables), tasks (Celery) and in-transaction subscribers.
+import core.accounts.models  # noqa: F401,E402
+import core.audit.models  # noqa: F401,E402
+import core.catalogue.models  # noqa: F401,E402
+import core.certification.models  # noqa: F401,E402
+import core.geo.models  # noqa: F401,E402
+import core.inventory.models  # noqa: F401,E402
+import core.notifications.models  # noqa: F401,E402
+import core.payments.models  # noqa: F401,E402
+import core.sales.models  # noqa: F401,E402
+import core.search.models  # noqa: F401,E402
+import core.catalogue.producers  # noqa: F401,E402  (follows geo.units_changed)
+import core.certification.tasks  # noqa: F401,E402
+import core.notifications.tasks  # noqa: F401,E402
+import core.sales.tasks  # noqa: F401,E402
+import core.search.outbox  # noqa: F401,E402  (search tasks; follows catalogue and stock changes)
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +55,6 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
         },
     )
     db.init_app(app)
-    import core.geo.models  # noqa: F401
-    import core.catalogue.models  # noqa: F401
-    import core.certification.models  # noqa: F401
-    import core.accounts.models  # noqa: F401
-    import core.audit.models  # noqa: F401
-    import core.notifications.models  # noqa: F401
-    import core.inventory.models  # noqa: F401
-    import core.sales.models  # noqa: F401
-    import core.payments.models  # noqa: F401
-    import core.search.models  # noqa: F401
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
     app.extensions["ocop_plugins"] = pm
@@ -51,8 +64,6 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     app.extensions["ocop_api"] = api
     app.register_error_handler(DomainError, handle_domain_error)
 
-    from admin import register as register_admin
-    from storefront_api import register as register_storefront
     register_storefront(api)
     register_admin(api)
     for result in pm.hook.register_blueprints(app=app, api=api):
@@ -60,21 +71,38 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
             if blueprint is not None:
                 api.register_blueprint(blueprint)
 
-    from core.docs import register_docs
     register_docs(app, api)
     _register_health(app)
     _register_media(app)
+
+    _register_unit_of_work(app)
+
+    init_celery(app)
+    init_search(app)  # backend, outbox listeners, search beat entry, /readyz ping
+    return app
+
+
+def _register_unit_of_work(app: Flask) -> None:
+    """The request owns the transaction: services flush, the request commits a successful answer.
+
+    An error answer (4xx/5xx) rolls back whatever the operation wrote; the
+    after-commit callbacks (plugin hooks) run once the commit is durable.
+    """
+    @app.after_request
+    def _commit_successful_request(response):
+        session = db.session()
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+        return response
 
     @app.teardown_request
     def _after_commit_hooks(exc):
         if exc is None:
             run_ready_callbacks()
-
-    from core.celery_app import init_celery
-    init_celery(app)
-    from core.search import init_app as init_search
-    init_search(app)  # backend, outbox listeners, search beat entry, /readyz ping
-    return app
+        else:
+            db.session.rollback()
 
 
 def _register_health(app: Flask) -> None:
@@ -114,7 +142,6 @@ def _register_health(app: Flask) -> None:
 
 def _register_media(app: Flask) -> None:
     from flask import abort, send_file
-    from core.storage import storage
 
     @app.get("/media/<path:key>", endpoint="media")
     def media(key):

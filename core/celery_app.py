@@ -5,6 +5,8 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import current_app, has_app_context
 
+from core.db import commit, db
+
 _bound = {"app": None}  # the Flask app of the last init_celery (a worker has exactly one)
 
 
@@ -19,7 +21,13 @@ class FlaskTask(Task):
     def __call__(self, *args, **kwargs):
         app = current_app._get_current_object() if has_app_context() else _bound["app"]
         with app.app_context():
-            return self.run(*args, **kwargs)
+            try:
+                result = self.run(*args, **kwargs)
+                commit()  # the task owns its unit of work; after-commit hooks run here
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
 
 
 celery_app = Celery("ocop", task_cls=FlaskTask)
@@ -43,7 +51,6 @@ def init_celery(app) -> Celery:
         timezone="Asia/Ho_Chi_Minh",
         enable_utc=True,
     )
-    import core.tasks  # noqa: F401  (registers core tasks)
     schedule = {
         "expire-certifications-daily": {
             "task": "ocop.certifications.expire",
@@ -56,3 +63,13 @@ def init_celery(app) -> Celery:
     celery_app.conf.beat_schedule = schedule
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def enqueue(task_name: str, *args, **kwargs):
+    """Send the registered task ``task_name`` (run in-process when no broker is configured).
+
+    Services enqueue tasks by name so that a domain's services never import
+    its own task module (which imports them); the composition root imports
+    every domain's ``tasks`` module, which registers the tasks.
+    """
+    return celery_app.tasks[task_name].apply_async(args, kwargs or None, retry=False)

@@ -1,7 +1,6 @@
 """The ``ocop`` command line. Every command honours the DESIGN §2 environment variables."""
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
@@ -9,25 +8,20 @@ import click
 from tqdm import tqdm
 
 from core.config import load_settings
+from core.app import create_app
+from core.commands import APP_FACTORY, command_app, with_app
 from core.plugins import build_plugin_manager
-
-
-def _app():
-    ctx = click.get_current_context()
-    root = ctx.find_root()
-    if "app" not in root.meta:
-        from core.app import create_app
-        root.meta["app"] = create_app(plugin_manager=root.meta.get("pm"))
-    return root.meta["app"]
-
-
-def with_app(func):
-    """Run the command inside an app context."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with _app().app_context():
-            return func(*args, **kwargs)
-    return wrapper
+from core.search import cli as search_cli
+from core import migrate
+from core.accounts.authentication import create_user
+from core.accounts.models import User
+from core.certification.certifications import run_daily_maintenance
+from core.db import commit
+from core.db import db
+from core.demo import demo_data, seed_demo as run
+from core.errors import DomainError
+from core.geo import units as geo_service
+from core.imports import formats as import_formats, catalogue_import as imports
 
 
 @click.group()
@@ -36,31 +30,30 @@ def cli(ctx):
     """ocop-commerce: OCOP catalogue, orders and trade promotion."""
     obj = ctx.obj or {}
     ctx.meta["pm"] = obj.get("pm") or build_plugin_manager(load_settings().plugins_disabled)
+    ctx.meta[APP_FACTORY] = create_app
     if obj.get("app") is not None:  # an existing app (tests, embedding)
         ctx.meta["app"] = obj["app"]
 
 
-@cli.group()
-def db():
+@cli.group("db")
+def db_group():
     """Database schema (Alembic migrations for the core and every enabled plugin)."""
 
 
-@db.command("upgrade")
+@db_group.command("upgrade")
 @with_app
 def db_upgrade():
     """Apply all migrations (core first, then plugins)."""
-    from core import migrate
     done = migrate.upgrade()
     click.echo(f"Upgraded: {', '.join(done)}")
 
 
-@db.command("revision")
+@db_group.command("revision")
 @click.option("--component", default="core", show_default=True)
 @click.option("-m", "--message", required=True)
 @with_app
 def db_revision(component, message):
     """Autogenerate a migration for a component (developers)."""
-    from core import migrate
     migrate.revision(component, message)
 
 
@@ -73,7 +66,6 @@ def seed():
 @with_app
 def seed_demo():
     """Load the demo OCOP catalogue (idempotent)."""
-    from core.demo import demo_data, seed_demo as run
     total = len(demo_data()["products"])
     with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
         result = run(progress=lambda: bar.update(1))
@@ -88,7 +80,7 @@ def seed_demo():
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host, port):
     """Development server (production: gunicorn 'core.wsgi:app')."""
-    app = _app()
+    app = command_app()
     click.echo(f"ocop-commerce serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
@@ -121,7 +113,6 @@ def certifications():
 @with_app
 def certifications_expire():
     """Expire due certifications, delist their products, warn producers 60 days ahead."""
-    from core.certification.certifications import run_daily_maintenance
     result = run_daily_maintenance()
     click.echo(f"Expired {result['expired']}, warned {result['warned']}.")
 
@@ -141,9 +132,6 @@ def users():
 @with_app
 def users_create(username, role, password, province_code, producer_id, full_name):
     """Create a user."""
-    from core.db import commit
-    from core.errors import DomainError
-    from core.accounts.authentication import create_user
     try:
         user = create_user(username, password, role, province_code=province_code, producer_id=producer_id,
                            full_name=full_name)
@@ -162,12 +150,11 @@ def geo():
 @with_app
 def geo_load():
     """Load the official 2025 units (needs the 'geo' extra), then the retired demo units and their successors."""
-    from core.geo import units as geo_service
     try:
         rows = geo_service.official_units()
     except RuntimeError as exc:
         raise click.ClickException(str(exc))
-    total = len(rows) + len(geo_service.retired_demo_units())
+    total = len(rows) + len(geo_service.retired_units())
     with tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
         result = geo_service.load_official_structure(progress=bar.update, rows=rows)
     click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes "
@@ -180,7 +167,6 @@ def geo_load():
 @with_app
 def geo_convert(address, as_json):
     """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current unit."""
-    from core.geo import units as geo_service
     try:
         found = geo_service.convert_old_address(address)
     except RuntimeError as exc:
@@ -203,10 +189,6 @@ def geo_convert(address, as_json):
 def import_file(file, dry_run, username, as_json):
     """Bulk-import producers, products, variants and certifications from FILE (CSV or XLSX; all-or-nothing)."""
     from sqlalchemy import select
-    from core.db import db
-    from core.errors import DomainError
-    from core.accounts.models import User
-    from core.imports import formats as import_formats, catalogue_import as imports
     if username:
         actor = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if actor is None or actor.role not in imports.IMPORT_ROLES:
@@ -252,9 +234,7 @@ def import_file(file, dry_run, username, as_json):
                f"from {result['rows']} rows{' (dry run: nothing written)' if dry_run else ''}.")
 
 
-from core.search.cli import search as _search_group  # noqa: E402  (ocop search sync|reindex|status)
-
-cli.add_command(_search_group)
+cli.add_command(search_cli.search)
 
 
 def build_cli(pm=None) -> tuple[click.Group, object]:

@@ -1,4 +1,22 @@
-"""Database handle, shared column types and the after-commit queue."""
+"""Database handle, shared column types, the after-commit queue and in-transaction change subscribers.
+
+Two ways to learn of a change, and only these two:
+
+* **In the transaction** — :func:`subscribe` / :func:`publish`: a domain
+  publishes a topic while it changes rows; subscribers (other core domains)
+  record their own work in the same transaction, so it commits or rolls back
+  with the change. Topics:
+
+  ===============================  ==========================================================
+  ``catalogue.listing_refreshed``  ``product, was_listed, reason`` — listing state recomputed
+  ``catalogue.document_changed``   ``product, reason`` — a listed product's producer or images
+  ``inventory.stock_changed``      ``variant, reason`` — a ledger movement touched the variant
+  ``geo.units_changed``            ``actor`` — units were re-parented, retired or loaded
+  ===============================  ==========================================================
+
+* **After commit** — the pluggy hooks (``product_listed``, ``order_paid``…),
+  queued with :func:`on_commit`; that is the plugins' way.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -57,6 +75,34 @@ class UTCDateTime(TypeDecorator):
 def component_table_args(component: str, *args) -> tuple:
     """``__table_args__`` tagging a table with the component (core or a plugin) that owns its migrations."""
     return (*args, {"info": {"component": component}})
+
+
+# --- in-transaction change subscribers -------------------------------------------
+_subscribers: dict[str, list[Callable[..., None]]] = {}
+
+
+def subscribe(topic: str, callback: Callable[..., None]) -> None:
+    """Call ``callback(**payload)`` inside the publishing transaction on every ``publish(topic, …)``.
+
+    Subscribe at import time of the subscribing module (idempotent). The
+    callback may add rows to the session; it must not commit.
+    """
+    callbacks = _subscribers.setdefault(topic, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def unsubscribe(topic: str, callback: Callable[..., None]) -> None:
+    """Stop calling ``callback`` for ``topic`` (no error when it was not subscribed)."""
+    callbacks = _subscribers.get(topic, [])
+    if callback in callbacks:
+        callbacks.remove(callback)
+
+
+def publish(topic: str, **payload) -> None:
+    """Tell the subscribers of ``topic`` about a change made in the current transaction."""
+    for callback in _subscribers.get(topic, ()):
+        callback(**payload)
 
 
 # --- after-commit callbacks ----------------------------------------------------

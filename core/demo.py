@@ -9,13 +9,15 @@ from sqlalchemy import select
 from stdnum import ean
 
 from core.db import commit, db
-from core.certification.models import Certification
 from core.catalogue.models import Producer, Product
 from core.accounts.models import User
 from core.certification import certifications
 from core.geo import units as geo
 from core.catalogue import listing, producers, products
 from core.accounts.authentication import create_user
+from core import clock
+from core.inventory import ledger
+from core.inventory.models import StockLocation
 
 DEMO_PASSWORD = "ocop-demo-2026"
 
@@ -83,9 +85,6 @@ def seed_demo(progress=None) -> dict:
 
 def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int | None]) -> None:
     """One warehouse per demo producer holding the demo ``stock`` figures (lot + best-before for food/beverages)."""
-    from core import clock
-    from core.inventory.models import StockLocation
-    from core.inventory import ledger
     today = clock.today()
     for producer in by_key.values():
         warehouse = StockLocation(kind="producer_warehouse", name=f"Kho {producer.name}", producer_id=producer.id,

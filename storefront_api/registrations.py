@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema
-from core.catalogue import producers
+from core.accounts import registration
 
 blp = Blueprint("storefront_registrations", __name__, url_prefix="/storefront/v1",
                 description="Producer onboarding")
@@ -63,7 +63,7 @@ class Registrations(MethodView):
         """Register a producer and its account; it stays pending until the province's organiser verifies it."""
         data = dict(data)
         username, password = data.pop("username"), data.pop("password")
-        producer, user = producers.register_producer(data, username, password)
+        producer, user = registration.register_producer(data, username, password)
         return {"producer": producer, "user": user,
                 "message": "Đã nhận đăng ký. Sở Công Thương tỉnh sẽ xác minh trước khi sản phẩm được đăng bán.",
                 "message_en": "Registration received. The provincial Department of Industry and Trade "

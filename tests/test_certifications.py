@@ -306,7 +306,7 @@ def test_cli_warns_once_about_the_tri_an_lamp(run_cli, demo):
 
 
 def test_celery_task_expires_and_warns_idempotently(app, demo):
-    from core.tasks import expire_certifications
+    from core.certification.tasks import expire_certifications
     db.session.commit()
     assert expire_certifications.delay().get() == {"expired": 0, "warned": 1}
     assert expire_certifications.delay().get() == {"expired": 0, "warned": 0}

@@ -172,18 +172,18 @@ def test_one_bad_row_refuses_the_whole_file(client, admin, case):
 def test_a_failure_while_writing_the_last_product_rolls_back_everything(client, admin):
     """Validation passed, then a write fails late: the producers/products already flushed disappear too."""
     from core.errors import DomainError
-    from core.catalogue import listing
+    from core.db import subscribe, unsubscribe
 
     def refuse_honey(product, was_listed, reason):  # a real in-transaction listener (as the search outbox)
         if product.name == HONEY:
             raise DomainError("test.refused", "Từ chối.", "Refused.", status=422)
 
     before = row_counts()
-    listing.add_listener(refuse_honey)
+    subscribe("catalogue.listing_refreshed", refuse_honey)
     try:
         error = error_of(_post(client, admin, EXAMPLE), 422, "import.invalid")
     finally:
-        listing._listeners.remove(refuse_honey)
+        unsubscribe("catalogue.listing_refreshed", refuse_honey)
     assert [(r["row"], r["code"]) for r in error["details"]["rows"]] == [(5, "test.refused")]
     assert row_counts() == before
     assert POMELO not in _listed_names(client)

@@ -301,7 +301,7 @@ def test_admin_actions_reach_the_audit_trail(client, login, two_producer_order):
 def test_notifications_are_stored_even_when_the_broker_is_down(client, demo, monkeypatch):
     from core.db import db
     from core.notifications.models import Notification
-    from core.tasks import notify_order
+    from core.sales.tasks import notify_order
 
     def broker_down(*args, **kwargs):
         raise OSError("connection refused")

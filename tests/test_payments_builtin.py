@@ -82,39 +82,39 @@ def test_bad_payment_requests(client, demo):
 
 def test_gateway_events_are_idempotent(app, client, demo):
     from core.errors import NotFound
-    from core.payments import processing as payments
-    from core.payments.processing import GatewayEvent
+    from core.sales import order_payments
+    from core.payments.gateways import GatewayEvent
     order = place_order(client, [("BL-BDX-1", 2)])
     payment = _pay(client, order["token"], "bank_transfer").get_json()["payment"]
     ref = payment["transfer_reference"]
     short = GatewayEvent(event_id="evt-1", external_id=ref, kind="succeeded", amount=payment["amount"] - 1)
-    assert payments.handle_gateway_event("bank_transfer", short) is True  # recorded as amount_mismatch
+    assert order_payments.handle_gateway_event("bank_transfer", short) is True  # recorded as amount_mismatch
     assert client.get(f"/storefront/v1/orders/{order['token']}").get_json()["status"] == "unconfirmed"
     event = GatewayEvent(event_id="evt-2", external_id=ref, kind="succeeded", amount=payment["amount"])
-    assert payments.handle_gateway_event("bank_transfer", event) is True
+    assert order_payments.handle_gateway_event("bank_transfer", event) is True
     before = row_counts()
-    assert payments.handle_gateway_event("bank_transfer", event) is False
-    assert payments.handle_gateway_event("bank_transfer", short) is False
+    assert order_payments.handle_gateway_event("bank_transfer", event) is False
+    assert order_payments.handle_gateway_event("bank_transfer", short) is False
     assert row_counts() == before
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["status"] == "paid" and body["paid_amount"] == payment["amount"]
     with pytest.raises(NotFound):
-        payments.handle_gateway_event("bank_transfer", GatewayEvent("evt-3", "OCOP999999", "succeeded", 1))
+        order_payments.handle_gateway_event("bank_transfer", GatewayEvent("evt-3", "OCOP999999", "succeeded", 1))
     assert row_counts() == before
     # a gateway-side refund event records the missing part once
     refunded = GatewayEvent(event_id="evt-4", external_id=ref, kind="refunded", amount=50000)
-    assert payments.handle_gateway_event("bank_transfer", refunded) is True
-    assert payments.handle_gateway_event("bank_transfer", refunded) is False
+    assert order_payments.handle_gateway_event("bank_transfer", refunded) is True
+    assert order_payments.handle_gateway_event("bank_transfer", refunded) is False
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["refunded_amount"] == 50000 and body["payment_status"] == "partially_refunded"
 
 
 def test_failed_event_marks_a_pending_payment_failed(app, client, demo):
-    from core.payments import processing as payments
-    from core.payments.processing import GatewayEvent
+    from core.sales import order_payments
+    from core.payments.gateways import GatewayEvent
     order = place_order(client, [("BL-BDX-1", 1)])
     payment = _pay(client, order["token"], "cod").get_json()["payment"]
-    assert payments.handle_gateway_event("cod", GatewayEvent("f-1", payment["external_id"], "failed")) is True
+    assert order_payments.handle_gateway_event("cod", GatewayEvent("f-1", payment["external_id"], "failed")) is True
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["payments"][0]["status"] == "failed" and body["status"] == "unconfirmed"
 

@@ -548,11 +548,11 @@ def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     from core.sales.models import Order
     from core.payments.models import Refund
     from core.accounts.models import User
-    from core.payments import processing as payments
+    from core.sales import order_payments
     order, payment = pay_order(stripe_env, client)
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     order_id = db.session.execute(select(Order.id).where(Order.token == order["token"])).scalar_one()
-    refunds = payments.refund(admin, order_id, 100000, reason="Khách trả một thùng")
+    refunds = order_payments.refund(admin, order_id, 100000, reason="Khách trả một thùng")
     assert len(refunds) == 1 and refunds[0].external_id.startswith("re_")
     refund_id = refunds[0].external_id
     at_stripe = stripe_env.stripe.v1.refunds.retrieve(refund_id)
@@ -583,7 +583,7 @@ def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     assert state["status"] == "refunded"
     # a refund beyond what was paid never reaches Stripe
     with pytest.raises(Exception) as too_much:
-        payments.refund(admin, order_id, 1, reason="again")
+        order_payments.refund(admin, order_id, 1, reason="again")
     assert getattr(too_much.value, "code", None) == "payment.refund_exceeds"
     assert len(stripe_env.stripe.v1.refunds.list().data) == 1
 

@@ -5,6 +5,7 @@ import functools
 
 from flask import has_request_context, request
 
+from core.api import REQUEST_USER_KEY
 from core.errors import Forbidden, Unauthorised
 from core.accounts.authentication import user_for_token
 
@@ -16,7 +17,7 @@ def bearer_token() -> str | None:
     return None
 
 
-_USER_KEY = "ocop.current_user"
+_USER_KEY = REQUEST_USER_KEY
 
 
 def current_user():

@@ -19,6 +19,7 @@ from core.accounts.models import ApiToken, User
 from core.catalogue.models import Producer
 from core.accounts import authentication as accounts
 from core.audit import trail as audit
+from core.pagination import paginate
 
 ORGANISER_MANAGED_ROLES = ("producer", "operator")
 #: user columns safe to put in the audit trail (never the password hash)
@@ -64,7 +65,6 @@ def get_user(actor: User, user_id: int) -> User:
 
 def list_users(actor: User, args: dict) -> dict:
     """Users the actor may manage, filtered (role, province_code, producer_id, active, q) and paginated."""
-    from core.pagination import paginate
     stmt = select(User).outerjoin(Producer, Producer.id == User.producer_id)
     if actor.role == "organiser":
         stmt = stmt.where(or_(

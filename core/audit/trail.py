@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from flask import has_request_context
 from sqlalchemy import inspect
 
+from core.api import request_user
 from core.db import db
 from core.audit.models import AuditEvent
+from core.pagination import paginate
 
 
 def _jsonable(value):
@@ -30,9 +31,8 @@ def record(action: str, entity, *, before: dict | None = None, actor=None,
            entity_type: str | None = None, entity_id=None, province_code: str | None = None,
            after: dict | None = None) -> AuditEvent:
     """Add an audit event in the current transaction (committed with the change it describes)."""
-    if actor is None and has_request_context():
-        from core.accounts.security import current_user
-        actor = current_user()
+    if actor is None:
+        actor = request_user()
     event = AuditEvent(
         actor_id=getattr(actor, "id", None), actor_username=getattr(actor, "username", None),
         action=action, entity_type=entity_type or type(entity).__tablename__,
@@ -53,7 +53,6 @@ def list_events(user, args: dict) -> dict:
     events cannot be decided portably from the JSON snapshots).
     """
     from sqlalchemy import select
-    from core.pagination import paginate
     stmt = select(AuditEvent)
     if user.role != "admin":
         stmt = stmt.where(AuditEvent.province_code == user.province_code) if user.province_code \

@@ -1,9 +1,13 @@
 """Object-level permission checks shared by services (province, producer ownership)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.errors import Forbidden
 from core.catalogue.models import Producer
-from core.accounts.models import User
+
+if TYPE_CHECKING:  # accounts sits above the catalogue
+    from core.accounts.models import User
 
 
 def can_manage_producer(user: User, producer: Producer) -> bool:

@@ -7,27 +7,18 @@ cheaply; ``listed_until`` keeps reads right even before the daily expiry job.
 from __future__ import annotations
 
 from core import clock
-from core.db import db, on_commit
+from core.db import db, on_commit, publish
 from core.catalogue.models import Product
-from core.certification.rules import min_listed_stars
-
-_listeners: list = []
-
-
-def add_listener(callback) -> None:
-    """Register ``callback(product, was_listed, reason)`` called inside the transaction on every refresh.
-
-    Used by core services that must record work in the same transaction
-    (the search outbox); plugins use the after-commit hooks instead.
-    """
-    if callback not in _listeners:
-        _listeners.append(callback)
+from core.catalogue.version import bump
+from core.plugins import hooks
+#: OCOP products are listed (storefront, search, feeds) with a 3, 4 or 5 star certification.
+MIN_LISTED_STARS = 3
 
 
 def listable_certification(product: Product):
     """The certification that makes ``product`` listable today, or None."""
     cert = product.current_certification()
-    if cert is None or cert.stars < min_listed_stars() or cert.expires_on <= clock.today():
+    if cert is None or cert.stars < MIN_LISTED_STARS or cert.expires_on <= clock.today():
         return None
     return cert
 
@@ -46,12 +37,9 @@ def refresh(product: Product, reason: str = "changed") -> bool:
     product.listed_stars = cert.stars if cert else None
     product.listed_until = cert.expires_on if (cert and listed) else None
     db.session.flush()
-    from core.catalogue.version import bump
     bump()
-    for listener in _listeners:
-        listener(product, was_listed, reason)
+    publish("catalogue.listing_refreshed", product=product, was_listed=was_listed, reason=reason)
     if listed != was_listed:
-        from core.plugins import hooks
         hook = hooks()
         if listed:
             on_commit(lambda: hook.product_listed(product=product))

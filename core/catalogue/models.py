@@ -1,11 +1,16 @@
-"""Producers, products, variants, images and certifications."""
+"""Catalogue models: producers, products, variants, images and the catalogue version counter."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:  # the certification domain sits above the catalogue (it imports it)
+    from core.certification.models import Certification
 
 LEGAL_FORMS = ("enterprise", "cooperative", "cooperative_group", "household_business")
 PRODUCER_STATUSES = ("pending", "verified", "rejected", "suspended")

@@ -1,19 +1,26 @@
 """Producers (chủ thể OCOP): registration, verification, edits, tax-code validation."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from stdnum.vn import mst
 
-from core.db import commit, db, utcnow
+from core.db import commit, db, publish, subscribe, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
+from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer
-from core.accounts.models import User
 from core.catalogue.models import LEGAL_FORMS
 from core.audit import trail as audit
 from core.geo import units as geo
 from core.catalogue import listing
 from core.catalogue.access import require_producer_access, require_province
 from core.text import slugify
+from core.pagination import paginate
+from core.text import fold
+
+if TYPE_CHECKING:  # accounts sits above the catalogue
+    from core.accounts.models import User
 
 EDITABLE = ("name", "legal_form", "tax_code", "registration_no", "commune_code", "address",
             "contact_name", "phone", "email", "website")
@@ -39,7 +46,8 @@ def _unique_slug(name: str, producer_id: int | None = None) -> str:
         slug = f"{base}-{n}"
 
 
-def _apply(producer: Producer, data: dict) -> None:
+def apply_fields(producer: Producer, data: dict) -> None:
+    """Validate and set the editable fields of ``producer`` from ``data`` (no audit, no commit)."""
     if "legal_form" in data and data["legal_form"] not in LEGAL_FORMS:
         raise invalid("legal_form", "loại hình không hợp lệ", "unknown legal form")
     if "tax_code" in data:
@@ -61,11 +69,16 @@ def _apply(producer: Producer, data: dict) -> None:
     if "commune_code" in data:
         commune = geo.require_commune(data["commune_code"])
         producer.province_code = geo.province_of(commune).code
+    document_fields = ("name", "legal_form", "commune_code", "province_code", "slug")
+    before = {key: getattr(producer, key) for key in document_fields}
     for key in EDITABLE:
         if key in data:
             setattr(producer, key, data[key])
     if "name" in data:
         producer.slug = _unique_slug(data["name"], producer.id)
+    if producer.id is not None and any(getattr(producer, key) != before[key] for key in document_fields):
+        for product in producer.products:
+            publish("catalogue.document_changed", product=product, reason="producer")
 
 
 def get_producer(producer_id: int) -> Producer:
@@ -85,7 +98,7 @@ def get_by_slug(slug: str) -> Producer:
 def create_producer(user: User | None, data: dict, status: str = "verified", autocommit: bool = True) -> Producer:
     """Create a producer (admin/organiser of its province). Commits (``autocommit=False``: flushes only)."""
     producer = Producer(status=status)
-    _apply(producer, dict(data))
+    apply_fields(producer, dict(data))
     if user is not None:
         require_province(user, producer.province_code)
         if status == "verified":
@@ -98,26 +111,12 @@ def create_producer(user: User | None, data: dict, status: str = "verified", aut
     return producer
 
 
-def register_producer(data: dict, username: str, password: str) -> tuple[Producer, User]:
-    """Self-registration: a *pending* producer and its producer account; nothing is listed until verified. Commits."""
-    from core.accounts.authentication import create_user
-    producer = Producer(status="pending")
-    _apply(producer, dict(data))
-    db.session.add(producer)
-    db.session.flush()
-    user = create_user(username, password, "producer", producer_id=producer.id,
-                       full_name=data.get("contact_name"), email=data.get("email"))
-    audit.record("producer.registered", producer, actor=user, province_code=producer.province_code)
-    commit()
-    return producer, user
-
-
 def update_producer(user: User, producer: Producer, data: dict) -> Producer:
     """Edit a producer within the caller's scope. Commits."""
     require_producer_access(user, producer)
     before = audit.snapshot(producer)
     old_province = producer.province_code
-    _apply(producer, dict(data))
+    apply_fields(producer, dict(data))
     if producer.province_code != old_province and user.role != "admin":
         require_province(user, producer.province_code)
     audit.record("producer.updated", producer, before=before, actor=user, province_code=producer.province_code)
@@ -147,8 +146,6 @@ def set_status(user: User, producer: Producer, status: str, reason: str | None =
 
 def list_producers(user: User, args: dict) -> dict:
     """Producers visible to ``user`` (all, own province, or own producer), filtered and paginated."""
-    from core.pagination import paginate
-    from core.text import fold
     stmt = select(Producer)
     if user.role in ("organiser", "certifier"):
         stmt = stmt.where(Producer.province_code == user.province_code)
@@ -163,3 +160,25 @@ def list_producers(user: User, args: dict) -> dict:
     if args.get("q"):
         stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"]))))
     return paginate(stmt.order_by(Producer.id), args["page"], args["limit"])
+
+
+def follow_unit_changes(actor=None) -> int:
+    """Recompute producers' denormalised ``province_code`` after units changed; audited. Caller commits.
+
+    Subscribed to ``geo.units_changed``: a retired or re-parented commune moves
+    its producers to the successor's province.
+    """
+    communes = db.session.execute(select(Producer.commune_code).distinct()).scalars().all()
+    province_by_commune = {code: geo.province_of(db.session.get(AdministrativeUnit, code)).code for code in communes}
+    changed = 0
+    for producer in db.session.execute(select(Producer)).scalars():
+        wanted = province_by_commune.get(producer.commune_code)
+        if wanted and wanted != producer.province_code:
+            audit.record("producer.province_changed", producer, actor=actor, province_code=wanted,
+                         before={"province_code": producer.province_code}, after={"province_code": wanted})
+            producer.province_code = wanted
+            changed += 1
+    return changed
+
+
+subscribe("geo.units_changed", follow_unit_changes)

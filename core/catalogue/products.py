@@ -1,13 +1,14 @@
 """Products, variants and images of a producer's catalogue."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from stdnum import ean
 
-from core.db import commit, db
+from core.db import commit, db, publish
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Producer, Product, ProductImage, Variant
-from core.accounts.models import User
 from core.catalogue.models import PRODUCT_STATUSES
 from core.audit import trail as audit
 from core.geo import units as geo
@@ -15,6 +16,11 @@ from core.catalogue import groups, listing
 from core.catalogue.access import require_producer_access
 from core.storage import storage
 from core.text import slugify
+from core import clock
+from core.pagination import paginate
+
+if TYPE_CHECKING:  # accounts sits above the catalogue
+    from core.accounts.models import User
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 IMAGE_MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
@@ -52,7 +58,6 @@ def get_product(product_id: int) -> Product:
 
 def get_listed_by_slug(slug: str) -> Product:
     """A listed product by slug (unlisted products are 404 on the storefront)."""
-    from core import clock
     product = db.session.execute(select(Product).where(Product.slug == slug)).scalar_one_or_none()
     if product is None or not product.is_listed or not product.listed_until or product.listed_until <= clock.today():
         raise NotFound("product", "sản phẩm")
@@ -70,7 +75,8 @@ def require_catalogue_editor(user: User, producer: Producer) -> None:
                           "products cannot be created or edited.",
                           {"producer_id": producer.id, "status": producer.status}, status=403)
 
-def _apply(product: Product, data: dict) -> None:
+def apply_fields(product: Product, data: dict) -> None:
+    """Validate and set the editable fields of ``product`` from ``data`` (no audit, no commit)."""
     if "group" in data or "product_set" in data:
         group, product_set = groups.resolve(data.get("group", product.group_code),
                                             data.get("product_set", product.product_set_code))
@@ -104,7 +110,7 @@ def create_product(user: User, producer: Producer, data: dict, autocommit: bool 
     product = Product(producer=producer, status=data.get("status", "draft"), slug=None)
     db.session.add(product)
     with db.session.no_autoflush:
-        _apply(product, data)
+        apply_fields(product, data)
     db.session.flush()
     for vdata in variants:
         _add_variant(product, vdata)
@@ -119,7 +125,7 @@ def update_product(user: User, product: Product, data: dict) -> Product:
     """Edit a product within the caller's scope; archiving delists it. Commits."""
     require_catalogue_editor(user, product.producer)
     before = audit.snapshot(product)
-    _apply(product, dict(data))
+    apply_fields(product, dict(data))
     audit.record("product.updated", product, before=before, actor=user, province_code=product.producer.province_code)
     listing.refresh(product, reason="archived" if product.status == "archived" else "deactivated")
     commit()
@@ -213,6 +219,7 @@ def add_image_upload(user: User, product: Product, data: bytes, content_type: st
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
+    publish("catalogue.document_changed", product=product, reason="image")
     commit()
     return image
 
@@ -226,13 +233,13 @@ def add_image_url(user: User, product: Product, url: str, alt: str | None = None
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
+    publish("catalogue.document_changed", product=product, reason="image")
     commit()
     return image
 
 
 def list_products_for(user: User, args: dict) -> dict:
     """Products visible to ``user`` in the admin API, paginated."""
-    from core.pagination import paginate
     stmt = select(Product).join(Producer, Producer.id == Product.producer_id)
     if user.role in ("organiser", "certifier"):
         stmt = stmt.where(Producer.province_code == user.province_code)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.db import commit, db, on_commit, utcnow
-from core.errors import DomainError, NotFound, ValidationFailed, invalid
+from core.errors import DomainError, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.certification.models import Certification
 from core.catalogue.models import Product
@@ -18,6 +18,8 @@ from core.audit import trail as audit
 from core.catalogue import listing
 from core.certification.rules import expiry_for, period_on, stars_for_score, warning_days
 from core.catalogue.access import require_producer_access
+from core.notifications.delivery import notify
+from core.plugins import hooks
 
 
 def _rule_error(code: str, vi: str, en: str, **details) -> DomainError:
@@ -124,7 +126,6 @@ def record_certification(user: User, product: Product, data: dict, autocommit: b
 
 
 def _after_commit_changed(cert: Certification, previous_status: str | None) -> None:
-    from core.plugins import hooks
     hook = hooks()
     on_commit(lambda: hook.certification_changed(certification=cert, previous_status=previous_status))
 
@@ -207,8 +208,6 @@ def expire_due(today: dt.date | None = None) -> list[Certification]:
 
 def warn_expiring(today: dt.date | None = None) -> list[Certification]:
     """Store a notification (once) for each active certification expiring within the warning window. Commits."""
-    from core.notifications.delivery import notify
-    from core.plugins import hooks
     today = today or clock.today()
     horizon = today + dt.timedelta(days=warning_days())
     due = db.session.execute(select(Certification).where(

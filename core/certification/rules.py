@@ -60,7 +60,3 @@ def expiry_for(issued_on: dt.date) -> dt.date:
 
 def warning_days() -> int:
     return rules()["expiry_warning_days"]
-
-
-def min_listed_stars() -> int:
-    return rules()["min_listed_stars"]

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from importlib import resources
 from typing import Iterable
 
 from sqlalchemy import select
 
-from core.db import db
+from core.db import db, publish
 from core.errors import NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.text import fold, nfc
+from core.audit import trail as audit
+from core.db import commit
+from core.errors import Conflict
+from core.pagination import paginate
 
 
 def get_unit(code: str) -> AdministrativeUnit:
@@ -116,7 +122,6 @@ _EDITABLE = ("name", "parent_code", "successor_code", "retired_on", "note")
 def list_units(args: dict) -> dict:
     """Units filtered by ``level``, ``parent``, ``q`` (diacritic-insensitive) and ``include_retired``; paginated."""
     from sqlalchemy import or_
-    from core.pagination import paginate
     stmt = select(AdministrativeUnit)
     if not args.get("include_retired"):
         stmt = stmt.where(AdministrativeUnit.retired_on.is_(None))
@@ -187,28 +192,8 @@ def _audit_province(unit: AdministrativeUnit) -> str | None:
     return province.code if province.level == "province" else None
 
 
-def refresh_producer_provinces(actor=None) -> int:
-    """Recompute producers' denormalised ``province_code`` after units changed; audited. Caller commits."""
-    from core.catalogue.models import Producer
-    from core.audit import trail as audit
-    communes = db.session.execute(select(Producer.commune_code).distinct()).scalars().all()
-    province_by_commune = {code: province_of(db.session.get(AdministrativeUnit, code)).code for code in communes}
-    changed = 0
-    for producer in db.session.execute(select(Producer)).scalars():
-        wanted = province_by_commune.get(producer.commune_code)
-        if wanted and wanted != producer.province_code:
-            audit.record("producer.province_changed", producer, actor=actor, province_code=wanted,
-                         before={"province_code": producer.province_code}, after={"province_code": wanted})
-            producer.province_code = wanted
-            changed += 1
-    return changed
-
-
 def create_unit(actor, data: dict) -> AdministrativeUnit:
     """Add a unit (admin). Retired units need a successor. Audited; commits."""
-    from core.db import commit
-    from core.errors import Conflict
-    from core.audit import trail as audit
     if db.session.get(AdministrativeUnit, data["code"]) is not None:
         raise Conflict("administrative_unit.exists", "Mã đơn vị hành chính đã tồn tại.",
                        "Administrative unit code already exists.", {"code": data["code"]})
@@ -227,8 +212,6 @@ def create_unit(actor, data: dict) -> AdministrativeUnit:
 def update_unit(actor, unit: AdministrativeUnit, data: dict) -> AdministrativeUnit:
     """Rename, re-parent, retire (with a successor) or reinstate a unit (admin). Producers whose
     current province changes follow. Audited; commits."""
-    from core.db import commit
-    from core.audit import trail as audit
     values = {key: data.get(key, getattr(unit, key)) for key in _EDITABLE}
     _validate(unit.code, unit.level, values)
     before = audit.snapshot(unit)
@@ -243,33 +226,32 @@ def update_unit(actor, unit: AdministrativeUnit, data: dict) -> AdministrativeUn
         else "administrative_unit.updated"
     audit.record(action, unit, actor=actor, before=before, province_code=_audit_province(unit))
     if any(key in data for key in ("parent_code", "successor_code", "retired_on")):
-        refresh_producer_provinces(actor)
+        publish("geo.units_changed", actor=actor)
     commit()
     return unit
 
 
-def retired_demo_units() -> list[dict]:
-    """The pre-2025 units named by the demo data (and the seed plans), each pointing to its successor."""
-    from core.demo import demo_data
-    return [row for row in demo_data()["administrative_units"] if row.get("retired_on")]
+def retired_units() -> list[dict]:
+    """The pre-2025 provinces, districts and communes named by certificates (demo data, seed plans), each
+    pointing to its successor (``core/geo/data/retired_units.json``)."""
+    return json.loads(resources.files("core.geo").joinpath("data/retired_units.json").read_text("utf-8"))
 
 
 def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 500) -> dict:
     """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`),
     then the retired pre-2025 demo units pointing to their successors. Idempotent; commits.
     ``progress(n)`` is called after each chunk of ``n`` units."""
-    from core.db import commit
     rows = official_units() if rows is None else rows
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         upsert_units(part)
         if progress:
             progress(len(part))
-    retired = retired_demo_units()
+    retired = retired_units()
     upsert_units(retired)
     if progress:
         progress(len(retired))
-    refresh_producer_provinces()
+    publish("geo.units_changed", actor=None)
     commit()
     return {"provinces": sum(r["level"] == "province" for r in rows),
             "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}

@@ -34,6 +34,10 @@ from core.catalogue import producers, products
 from core.imports.formats import Table, file_error
 from core.catalogue.access import can_manage_producer, require_province
 from core.text import fold, nfc
+from core.certification.schemas import CertificationInSchema
+from core.catalogue.schemas import ProducerInSchema
+from core.catalogue.schemas import ProductInSchema
+from core.catalogue.schemas import VariantInSchema
 
 PRODUCER_FIELDS = {"name": "producer_name", "legal_form": "legal_form", "tax_code": "tax_code",
                    "registration_no": "registration_no", "commune_code": "commune_code", "email": "producer_email"}
@@ -442,7 +446,6 @@ class _Validator:
         return planned
 
     def new_producer(self, number: int, key: tuple, values: dict, tax_code: str | None) -> PlannedProducer:
-        from admin.schemas import ProducerInSchema  # the admin API's own input rules
         errors_before = len(self.plan.errors)
         data = _load(ProducerInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCER_FIELDS,
                      number, self.plan.errors)
@@ -466,7 +469,7 @@ class _Validator:
             return planned  # already reported (a bad tax code is reported once, by the caller)
         transient = Producer()  # never added to the session: runs the service's rules only
         try:
-            producers._apply(transient, dict(data))
+            producers.apply_fields(transient, dict(data))
         except DomainError as exc:
             self.plan.errors.append(_from_domain(exc, number, PRODUCER_FIELDS, "producer_name"))
             return planned
@@ -504,7 +507,6 @@ class _Validator:
             self.same_values(number, planned.values, values, PRODUCT_FIELDS, "import.inconsistent_product",
                              "sản phẩm", "product")
             return planned
-        from admin.schemas import ProductInSchema
         errors_before = len(self.plan.errors)
         data = _load(ProductInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCT_FIELDS,
                      number, self.plan.errors)
@@ -519,14 +521,13 @@ class _Validator:
         transient = Product()  # never added to the session
         try:
             with db.session.no_autoflush:
-                products._apply(transient, {**data, "status": "active"})
+                products.apply_fields(transient, {**data, "status": "active"})
         except DomainError as exc:
             self.plan.errors.append(_from_domain(exc, number, PRODUCT_FIELDS, "product_name"))
         return planned
 
     # --- variant ---
     def variant(self, number: int, raw: dict, product: PlannedProduct) -> None:
-        from admin.schemas import VariantInSchema
         values = {"sku": _text(raw.get("variant_sku")), "name": _text(raw.get("variant_name")),
                   "gtin": _code(raw.get("gtin"), 0), "unit": _text(raw.get("unit"))}
         unparsed = set()
@@ -588,7 +589,6 @@ class _Validator:
                              "chứng nhận", "certification")
             return
         product.cert_values, product.cert_row = values, number
-        from admin.schemas import CertificationInSchema
         loadable = {k: (str(v) if k == "score" else v) for k, v in values.items() if v is not None}
         data = _load(CertificationInSchema(), loadable, CERT_FIELDS, number, self.plan.errors)
         if data is None:

@@ -67,10 +67,11 @@ from sqlalchemy import Integer, bindparam, case, func, select, text, update
 from sqlalchemy.orm import attributes
 
 from core import clock
-from core.db import db, insert_ignoring_conflicts, is_postgres, on_commit, utcnow
+from core.db import db, insert_ignoring_conflicts, is_postgres, on_commit, publish, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Variant
 from core.inventory.models import ALLOCATION_KINDS, MOVEMENT_KINDS, NO_LOT, ON_HAND_KINDS, Stock, StockLocation, StockLot, StockMovement
+from core.plugins import hooks
 
 PRODUCER_WAREHOUSE = "producer_warehouse"
 ONLINE_STORE = "online_store"
@@ -288,19 +289,14 @@ def _record(stock: Stock, lot: StockLot, kind: str, quantity: int, *, actor=None
     db.session.add(movement)
 
     def fire(stock=stock, movement=movement):
-        from core.plugins import hooks
         hooks().stock_changed(stock=stock, movement=movement)
     on_commit(fire)
     return movement
 
 
 def _touch(variant: Variant) -> None:
-    """Tell the search outbox (if installed) that a product's stock changed, inside the transaction."""
-    try:
-        from core.search import outbox
-    except ImportError:
-        return
-    outbox.enqueue_product(variant.product_id, "stock")
+    """Tell subscribers (the search outbox) that the variant's stock changed, inside the transaction."""
+    publish("inventory.stock_changed", variant=variant, reason="stock")
 
 
 # --- FEFO ----------------------------------------------------------------------

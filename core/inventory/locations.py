@@ -12,7 +12,9 @@ from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer, Product, Variant
 from core.accounts.models import User
 from core.inventory.models import Stock, StockLocation, StockLot, StockMovement
-from core.sales.models import SalesChannel
+from core.audit import trail as audit
+from core.pagination import paginate
+from core.plugins import plugin_manager
 
 
 # --- locations and permissions ---------------------------------------------------
@@ -46,7 +48,6 @@ def view_location(user: User, location_id: int) -> StockLocation:
 
 
 def _location_kinds():
-    from core.plugins import plugin_manager
     return plugin_manager().stock_location_kinds
 
 
@@ -57,7 +58,6 @@ def create_location(user: User, data: dict) -> StockLocation:
     locations in their province; a ``producer_warehouse`` needs a producer
     and defaults to the producer's province.
     """
-    from core.audit import trail as audit
     data = dict(data)
     kind = data.get("kind", ledger.PRODUCER_WAREHOUSE)
     if kind not in _location_kinds():
@@ -95,7 +95,6 @@ def create_location(user: User, data: dict) -> StockLocation:
 
 def update_location(user: User, location: StockLocation, data: dict) -> StockLocation:
     """Rename, re-address or (de)activate a location in the caller's scope. Commits."""
-    from core.audit import trail as audit
     require_location_access(user, location)
     before = audit.snapshot(location)
     for key in ("name", "address", "active", "external_ref"):
@@ -109,11 +108,9 @@ def update_location(user: User, location: StockLocation, data: dict) -> StockLoc
 
 def delete_location(user: User, location: StockLocation) -> None:
     """Delete a location that never held stock; otherwise ``stock_location.in_use`` (deactivate it). Commits."""
-    from core.audit import trail as audit
     require_location_access(user, location)
-    used = db.session.execute(select(Stock.id).where(Stock.location_id == location.id).limit(1)).first() or \
-        db.session.execute(select(SalesChannel.id).where(SalesChannel.location_id == location.id).limit(1)).first()
-    if used:
+    used = db.session.execute(select(Stock.id).where(Stock.location_id == location.id).limit(1)).first()
+    if used or location.channels:
         raise Conflict("stock_location.in_use", "Kho đã có tồn kho hoặc kênh bán; hãy ngừng hoạt động thay vì xoá.",
                        "The location holds stock or a channel; deactivate it instead.", {"location_id": location.id})
     audit.record("stock_location.deleted", location, before=audit.snapshot(location), actor=user,
@@ -134,7 +131,6 @@ def _scope_locations(stmt, user: User):
 
 def list_locations(user: User, args: dict) -> dict:
     """Locations in the caller's scope, paginated (filters: kind, producer_id, province, active)."""
-    from core.pagination import paginate
     stmt = _scope_locations(select(StockLocation), user)
     for key, column in (("kind", StockLocation.kind), ("producer_id", StockLocation.producer_id),
                         ("province", StockLocation.province_code)):
@@ -147,7 +143,6 @@ def list_locations(user: User, args: dict) -> dict:
 
 def list_stock(user: User, args: dict) -> dict:
     """Stock rows (with their lots) in the caller's scope, paginated (filters: location_id, variant_id, producer_id)."""
-    from core.pagination import paginate
     stmt = _scope_locations(select(Stock).join(StockLocation, StockLocation.id == Stock.location_id), user)
     if args.get("location_id") is not None:
         stmt = stmt.where(Stock.location_id == args["location_id"])
@@ -162,7 +157,6 @@ def list_stock(user: User, args: dict) -> dict:
 
 def list_movements(user: User, args: dict) -> dict:
     """Ledger rows in the caller's scope, newest first (filters: location_id, variant_id, kind, reference, lot_no)."""
-    from core.pagination import paginate
     stmt = _scope_locations(select(StockMovement).join(Stock, Stock.id == StockMovement.stock_id)
                             .join(StockLocation, StockLocation.id == Stock.location_id), user)
     if args.get("location_id") is not None:

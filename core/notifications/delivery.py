@@ -8,8 +8,11 @@ from urllib.parse import urlparse
 from flask import current_app
 from sqlalchemy import select
 
+from core.celery_app import enqueue
 from core.db import db, on_commit, utcnow
 from core.notifications.models import Notification
+from core.catalogue.models import Producer
+from core.pagination import paginate
 
 
 def notify(kind: str, dedupe_key: str, subject: str, body: str, *, producer_id=None, user_id=None,
@@ -25,11 +28,7 @@ def notify(kind: str, dedupe_key: str, subject: str, body: str, *, producer_id=N
     db.session.flush()
     note_id = note.id
 
-    def enqueue():
-        from core.tasks import deliver_notification
-        deliver_notification.delay(note_id)
-
-    on_commit(enqueue)
+    on_commit(lambda: enqueue("ocop.notifications.deliver", note_id))
     return note
 
 
@@ -68,8 +67,6 @@ def list_for(user, args: dict) -> dict:
     their producer's; every non-admin also sees notifications addressed to itself.
     """
     from sqlalchemy import or_
-    from core.catalogue.models import Producer
-    from core.pagination import paginate
     stmt = select(Notification)
     if user.role == "organiser":
         in_province = select(Producer.id).where(Producer.province_code == user.province_code)

@@ -9,11 +9,13 @@ from core.inventory import ledger
 from core.errors import Conflict, NotFound, invalid
 from core.accounts.models import User
 from core.sales.models import SalesChannel
+from core.audit import trail as audit
+from core.pagination import paginate
+from core.plugins import plugin_manager
 
 
 # --- sales channels --------------------------------------------------------------
 def _channel_kinds():
-    from core.plugins import plugin_manager
     return plugin_manager().sales_channel_kinds
 
 
@@ -53,7 +55,6 @@ def get_channel(channel_id: int) -> SalesChannel:
 
 def list_channels(args: dict) -> dict:
     """Sales channels, paginated (filters: ``kind``, ``active``)."""
-    from core.pagination import paginate
     stmt = select(SalesChannel)
     if args.get("kind"):
         stmt = stmt.where(SalesChannel.kind == args["kind"])
@@ -64,7 +65,6 @@ def list_channels(args: dict) -> dict:
 
 def create_channel(user: User, data: dict) -> SalesChannel:
     """Create a sales channel of a registered kind (admin). Commits."""
-    from core.audit import trail as audit
     _check_channel_kind(data["kind"])
     if db.session.execute(select(SalesChannel.id).where(SalesChannel.code == data["code"])).first():
         raise Conflict("sales_channel.code_taken", "Mã kênh bán đã tồn tại.", "Channel code already exists.",
@@ -83,7 +83,6 @@ def create_channel(user: User, data: dict) -> SalesChannel:
 
 def update_channel(user: User, channel: SalesChannel, data: dict) -> SalesChannel:
     """Rename, (de)activate or re-link a channel to a location (admin). Commits."""
-    from core.audit import trail as audit
     before = audit.snapshot(channel)
     if "location_id" in data and data["location_id"] is not None:
         ledger.resolve_location(data["location_id"])

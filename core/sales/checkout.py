@@ -42,6 +42,10 @@ from core.inventory.models import Stock, StockLocation
 from core.sales import orders, shipping
 from core.catalogue.browse import listed_filter
 from core.geo.units import province_of
+from core.inventory import ledger
+from core.payments import gateways
+from core.plugins import hooks
+from core.sales import channels
 
 MAX_QUANTITY = 99
 MAX_LINES = 50
@@ -148,8 +152,6 @@ def _check_stock(wanted: dict[int, int], variants: dict[int, Variant]) -> None:
     free = available_quantities(stocked)
     for variant_id, quantity in stocked.items():
         if quantity > free.get(variant_id, 0):
-            from core.inventory import ledger
-            from core.sales import channels
             raise ledger.insufficient(variants[variant_id], quantity, free.get(variant_id, 0))
 
 
@@ -355,8 +357,6 @@ def _finish(checkout: Checkout, rows: list[Row]) -> dict:
 # --- editing ------------------------------------------------------------------------------
 def create(data: dict) -> dict:
     """Start a checkout on the online store, optionally with lines and details. Commits."""
-    from core.inventory import ledger
-    from core.sales import channels
     try:
         channel = channels.get_or_create_channel(ledger.ONLINE_STORE)
         checkout = Checkout(token=new_token(), channel_id=channel.id, status="open", subtotal=0, shipping_fee=0,
@@ -411,8 +411,7 @@ def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
             checkout.street = address["street"]
     if "payment_gateway" in data:
         if data["payment_gateway"]:
-            from core.payments import processing as payments
-            payments.get_gateway(data["payment_gateway"])
+            gateways.get_gateway(data["payment_gateway"])
         checkout.payment_gateway = data["payment_gateway"] or None
     if "delivery_method" in data:
         code = data["delivery_method"]
@@ -564,9 +563,6 @@ def complete(token: str, idempotency_key: str | None = None) -> tuple[dict, bool
     transaction then locks the checkout row and, last, the stock rows in
     ascending variant id (no lock-order deadlocks).
     """
-    from core.plugins import hooks
-    from core.inventory import ledger
-    from core.sales import channels
     checkout, rows = load(token)
     if checkout.status != "open":
         return _completed(checkout, token, idempotency_key)

@@ -10,7 +10,7 @@ unique, which makes webhooks and statement imports idempotent.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -208,4 +208,4 @@ class SalesChannel(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
-    location = relationship("StockLocation")
+    location = relationship("StockLocation", backref="channels")

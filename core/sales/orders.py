@@ -36,12 +36,22 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.celery_app import enqueue
 from core.db import commit, db, on_commit, utcnow
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter
 from core.catalogue.models import Producer
 from core.accounts.models import User
+from core.accounts.security import current_user
+from core.audit import trail as audit
+from core.catalogue.access import require_producer_access
+from core.geo.units import current_unit, province_of
+from core.inventory import ledger
+from core.notifications.delivery import notify
+from core.notifications.models import Notification
+from core.pagination import paginate
+from core.plugins import hooks
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "unconfirmed": ("confirmed", "paid", "cancelled"),
@@ -97,7 +107,6 @@ def next_number(year: int | None = None) -> str:
 # --- status machine -----------------------------------------------------------------
 def _actor_fields(actor) -> dict:
     if actor is None:
-        from core.accounts.security import current_user
         actor = current_user()
     return {"actor_id": getattr(actor, "id", None), "actor_username": getattr(actor, "username", None)}
 
@@ -112,7 +121,6 @@ def add_event(order: Order, kind: str, *, actor=None, data: dict | None = None, 
                        **actor_fields)
     db.session.add(event)
     # the platform-wide audit trail gets the same fact (who, what, when, before/after)
-    from core.audit import trail as audit
     audit.record(f"order.{kind}", order, actor=actor if actor not in (None, False) else None,
                  entity_type="order", entity_id=order.id,
                  before={"status": status_before} if status_before else None,
@@ -163,7 +171,6 @@ def fire_after_commit(hook_name: str, order: Order, **kwargs) -> None:
     order_id = order.id  # None for an order not flushed yet: read again after the commit
 
     def fire():
-        from core.plugins import hooks
         getattr(hooks(), hook_name)(order=order, **kwargs)
         notify_after_commit(order_id if order_id is not None else order.id, hook_name, kwargs)
 
@@ -180,12 +187,11 @@ def notify_after_commit(order_id: int, hook_name: str, kwargs: dict) -> None:
     With the broker unreachable the notifications are stored right here instead
     (their delivery waits), so an order never loses its notifications.
     """
-    from core.tasks import notify_order
     extra = {}
     if "fulfilment" in kwargs:
         extra["fulfilment_id"] = kwargs["fulfilment"].id
     try:
-        notify_order.apply_async((order_id, NOTIFY_KINDS[hook_name], extra), retry=False)
+        enqueue("ocop.orders.notify", order_id, NOTIFY_KINDS[hook_name], extra)
     except Exception as exc:  # broker down: store them now
         import logging
         logging.getLogger(__name__).warning("order notifications stored in-process (%s: %s)",
@@ -203,8 +209,6 @@ def send_notifications(order_id: int, kind: str, extra: dict | None = None) -> i
     ``kind``: ``order_placed``, ``order_paid``, ``order_shipped`` (``extra``:
     ``fulfilment_id``) or ``order_cancelled``. Returns how many were stored now.
     """
-    from core.notifications.models import Notification
-    from core.notifications.delivery import notify
     extra = extra or {}
     order = db.session.get(Order, order_id)
     if order is None:
@@ -326,7 +330,6 @@ def _scoped(stmt, user: User):
 
 def list_for(user: User, args: dict) -> dict:
     """Orders in the caller's scope, newest first (filters: status, number, producer_id, created_from/to)."""
-    from core.pagination import paginate
     stmt = _scoped(select(Order), user)
     if args.get("status"):
         stmt = stmt.where(Order.status == args["status"])
@@ -375,7 +378,6 @@ def unit_info(code: str | None) -> dict | None:
     hit = _unit_cache.get(code)
     if hit is not None and hit[0] > now:
         return hit[1]
-    from core.geo.units import current_unit, province_of
     unit = db.session.get(AdministrativeUnit, code)
     info = None
     if unit is not None:
@@ -489,7 +491,7 @@ def admin_view(order: Order, user: User, brief: bool = False) -> dict:
 
 
 # --- operations ------------------------------------------------------------------------
-def _lock_order(order: Order) -> Order:
+def lock_order(order: Order) -> Order:
     """Re-read ``order`` with a row lock (PostgreSQL) so concurrent admin actions serialise."""
     stmt = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -503,51 +505,17 @@ def confirm(user: User, order_id: int) -> dict:
     """Confirm an unconfirmed order (admin / organiser in scope). Commits."""
     order = get_order(order_id)
     require_manage(user, order)
-    order = _lock_order(order)
+    order = lock_order(order)
     transition(order, "confirmed", actor=user)
     commit()
     return admin_view(order, user)
-
-
-def cancel(user: User | None, order_id: int, reason: str | None = None) -> dict:
-    """Cancel an order that has not shipped anything, releasing its stock allocations. Commits.
-
-    A paid order is refunded through its gateway(s) first. ``order_cancelled``
-    fires after commit.
-    """
-    from core.payments import processing as payments
-    from core.inventory import ledger
-    order = get_order(order_id)
-    if user is not None:
-        require_manage(user, order)
-    order = _lock_order(order)
-    if not can_transition(order, "cancelled"):
-        transition(order, "cancelled")  # raises order.invalid_transition
-    if any(line.fulfilled_quantity for line in order.lines):
-        raise Conflict("order.already_shipped", "Đơn hàng đã có hàng được gửi đi, không thể huỷ.",
-                       "Part of the order has shipped; it cannot be cancelled.", {"order_id": order.id})
-    try:
-        refundable = order.paid_amount - order.refunded_amount
-        if refundable > 0:
-            payments.refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
-        ledger.release(stock_reference(order), actor=user, reason="order cancelled")
-        for line in order.lines:
-            line.allocated_quantity = 0
-        order.cancel_reason = reason
-        transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)
-        fire_after_commit("order_cancelled", order)
-        commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return admin_view(order, user) if user is not None else shopper_view(order)
 
 
 def complete_order(user: User, order_id: int) -> dict:
     """Mark a fulfilled, fully paid order completed (delivered). Commits."""
     order = get_order(order_id)
     require_manage(user, order)
-    order = _lock_order(order)
+    order = lock_order(order)
     if order.status == "fulfilled" and payment_status(order) != "paid":
         raise Conflict("order.unpaid", "Đơn hàng chưa được thanh toán đủ.", "The order is not fully paid.",
                        {"paid_amount": order.paid_amount, "total": order.total})
@@ -564,12 +532,11 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
     confirmed or paid orders ship. When no stocked line is left unshipped the
     order becomes ``fulfilled`` once every line has shipped. ``order_fulfilled`` fires after commit.
     """
-    from core.inventory import ledger
     order = get_order(order_id)
     require_view(user, order)
     if user.role not in ("admin", "organiser", "producer"):
         raise Forbidden()
-    order = _lock_order(order)
+    order = lock_order(order)
     if order.status not in ("confirmed", "paid"):
         raise Conflict("order.not_fulfillable", "Chỉ đơn hàng đã xác nhận hoặc đã thanh toán mới được giao.",
                        "Only confirmed or paid orders can be shipped.", {"status": order.status})
@@ -604,7 +571,6 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
                       "one shipment holds one producer's lines", code="order.mixed_producers")
     producer_id = producers_in.pop()
     if user.role == "organiser":
-        from core.catalogue.access import require_producer_access
         require_producer_access(user, db.session.get(Producer, producer_id))
     try:
         fulfilment = Fulfilment(order_id=order.id, producer_id=producer_id, carrier=data["carrier"],

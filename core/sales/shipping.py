@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from core.errors import DomainError
+from core.plugins import hooks
 
 PICKUP = "pickup"
 #: grams assumed per unit when a variant has no weight
@@ -45,7 +46,6 @@ class ShippingQuote:
 
 def quotes(checkout, address: dict) -> list[ShippingQuote]:
     """Home-delivery quotes from every ``shipping_methods`` implementation (first quote per code wins)."""
-    from core.plugins import hooks
     found: dict[str, ShippingQuote] = {}
     for result in hooks().shipping_methods(checkout=checkout, address=address):
         for quote in result or []:

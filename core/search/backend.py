@@ -23,6 +23,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from core.text import fold, nfc
+from sqlalchemy import func, select
+from core.db import db
+from core.catalogue.models import Variant
+from core.inventory.models import Stock, StockLocation
+from core import clock
+from core.catalogue import groups
+from core.catalogue.models import Product
+from core.catalogue.models import Product
+from core.geo.models import AdministrativeUnit
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +323,6 @@ class UnitResolver:
     """Administrative units by code, cached; follows parents and successors (current and former names)."""
 
     def __init__(self, preload: bool = False) -> None:
-        from core.db import db
-        from core.geo.models import AdministrativeUnit
         self._db, self._model = db, AdministrativeUnit
         self._units: dict[str, object] = {}
         if preload:
@@ -366,7 +373,6 @@ class UnitResolver:
 
 
 def _product_set_label(group_code: str, set_code: str | None) -> tuple[str | None, str | None]:
-    from core.catalogue import groups
     if not set_code:
         return None, None
     g = groups.group(group_code)
@@ -411,7 +417,6 @@ def in_stock(product, levels: dict[int, int] | None) -> bool:
 
 def is_indexable(product, today: dt.date | None = None) -> bool:
     """Only listed products are indexed (listed flag set and the certification not past its date)."""
-    from core import clock
     today = today or clock.today()
     return bool(product.is_listed and product.listed_until and product.listed_until > today)
 
@@ -429,7 +434,6 @@ def build_document(product, *, units: UnitResolver | None = None, stock: dict[in
     """
     if not is_indexable(product, today):
         return None
-    from core.catalogue import groups
     units = units or UnitResolver()
     if stock is False:
         stock = stock_levels([product.id])
@@ -525,8 +529,6 @@ def load_documents(product_ids: Iterable[int], today: dt.date | None = None,
     """Documents for ``product_ids`` (None for products that are missing or not listed), loaded in bulk."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
-    from core.db import db
-    from core.catalogue.models import Producer, Product
     ids = sorted(set(product_ids))
     result: dict[int, dict | None] = {pid: None for pid in ids}
     if not ids:
@@ -546,9 +548,6 @@ def load_documents(product_ids: Iterable[int], today: dt.date | None = None,
 def iter_documents(batch_size: int = 500, today: dt.date | None = None) -> Iterator[dict]:
     """Every listed product's document, in id order, loaded in batches (for rebuilds)."""
     from sqlalchemy import select
-    from core import clock
-    from core.db import db
-    from core.catalogue.models import Product
     today = today or clock.today()
     ids = db.session.execute(select(Product.id).where(Product.is_listed.is_(True), Product.listed_until > today)
                              .order_by(Product.id)).scalars().all()
@@ -565,9 +564,6 @@ def iter_documents(batch_size: int = 500, today: dt.date | None = None) -> Itera
 def count_listed(today: dt.date | None = None) -> int:
     """How many products are listed today (the size of a full rebuild)."""
     from sqlalchemy import func, select
-    from core import clock
-    from core.db import db
-    from core.catalogue.models import Product
     today = today or clock.today()
     return db.session.execute(select(func.count()).select_from(Product).where(
         Product.is_listed.is_(True), Product.listed_until > today)).scalar_one()

@@ -7,10 +7,11 @@ import sys
 import click
 from tqdm import tqdm
 
-
-def _with_app(func):
-    from core.cli import with_app
-    return with_app(func)
+from core.commands import with_app
+from core.search import outbox
+from core.search import service
+from core.search.backend import SearchUnavailable
+from core.search.backend import SearchUnavailable, count_listed
 
 
 @click.group("search")
@@ -20,11 +21,9 @@ def search():
 
 @search.command("sync")
 @click.option("--batch-size", default=200, show_default=True, type=int)
-@_with_app
+@with_app
 def sync(batch_size):
     """Drain pending index work from the outbox (e.g. recorded while the broker or Elasticsearch was down)."""
-    from core.search import outbox
-    from core.search.backend import SearchUnavailable
     pending = outbox.pending_count()
     with tqdm(total=pending, desc="search sync", unit="row", file=sys.stderr) as bar:
         try:
@@ -35,11 +34,9 @@ def sync(batch_size):
 
 
 @search.command("reindex")
-@_with_app
+@with_app
 def reindex():
     """Rebuild the search index from the database (no downtime), with a progress bar."""
-    from core.search import service
-    from core.search.backend import SearchUnavailable, count_listed
     total = count_listed()
     with tqdm(total=total, desc="search reindex", unit="product", file=sys.stderr) as bar:
         try:
@@ -52,10 +49,9 @@ def reindex():
 
 @search.command("status")
 @click.option("--json", "as_json", is_flag=True)
-@_with_app
+@with_app
 def status(as_json):
     """Backend, indexed documents, listed products and pending outbox rows."""
-    from core.search import service
     state = service.status()
     if as_json:
         click.echo(json.dumps(state))

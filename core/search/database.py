@@ -35,6 +35,7 @@ from core.db import db, utcnow
 from core.search.models import SearchDocument, SearchDocumentSource
 from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, document_text, highlight, parse_query, price_bucket)
+from core.catalogue.version import current_version
 
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
@@ -155,7 +156,6 @@ def invalidate_vocabulary() -> None:
 
 
 def _vocabulary() -> Vocabulary:
-    from core.catalogue.version import current_version
     key = (str(db.engine.url), current_version())
     with _vocab_lock:
         fresh = _vocab["value"] is not None and (

@@ -2,12 +2,12 @@
 
 Writers
     * :func:`on_listing_refresh` — registered with
-      ``core.services.listing.add_listener``; every listing refresh (product,
+      the ``catalogue.listing_refreshed`` topic (``core.db.subscribe``); every listing refresh (product,
       variant, certification, producer status changes, expiry) of a product
       that is or was listed enqueues it.
-    * a ``before_flush`` session hook enqueues listed products whose producer
-      (name, legal form, commune…) or images changed.
-    * :func:`enqueue_product` — for other services (stock movements call it).
+    * ``catalogue.document_changed``: listed products whose producer (name,
+      legal form, commune…) or images changed.
+    * ``inventory.stock_changed``: stock movements (the in-stock flag).
 
     Rows are ``search_outbox`` records added to the caller's session, so they
     commit or roll back with the change itself; one row per product per
@@ -34,13 +34,16 @@ import os
 import threading
 import time
 
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core.celery_app import celery_app
-from core.db import db, on_commit, utcnow
+from core.db import db, on_commit, subscribe, utcnow
 from core.search.models import SearchOutbox
 from core.search.backend import SearchUnavailable, load_documents
+from core.catalogue.models import Product
+from core.catalogue.version import bump
+from core.search.engine import get_backend
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ _DRAIN_KEY = "ocop_search_drain_scheduled"
 #: PostgreSQL advisory lock key serialising drainers (and database-backend rebuilds).
 DRAIN_LOCK_KEY = 0x0C0B5EA4
 KEEP_PROCESSED = dt.timedelta(days=1)
-_state = {"installed": False, "last_cleanup": 0.0}
+_state = {"last_cleanup": 0.0}
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -90,7 +93,6 @@ def enqueue_product(product_id: int, reason: str = "changed", session: Session |
     Products that are not listed (and so not indexed) are skipped.
     """
     session = session or db.session()
-    from core.catalogue.models import Product
     product = session.get(Product, product_id)
     if product is None or not product.is_listed:
         return
@@ -103,34 +105,20 @@ def on_listing_refresh(product, was_listed: bool, reason: str) -> None:
         _enqueue(db.session(), product.id, reason)
 
 
-def _collect_related_changes(session: Session, flush_context, instances) -> None:
-    """before_flush: producers and images feed the document but do not refresh listing state."""
-    if not _state["installed"]:
-        return
-    from core.catalogue.models import Producer, ProductImage
-    watched = ("name", "legal_form", "commune_code", "province_code", "slug")
-    for obj in list(session.dirty):
-        if isinstance(obj, Producer) and session.is_modified(obj, include_collections=False):
-            from sqlalchemy import inspect
-            state = inspect(obj)
-            if any(state.attrs[a].history.has_changes() for a in watched):
-                for product in obj.products:
-                    if product.is_listed:
-                        _enqueue(session, product.id, "producer")
-    for obj in [*session.new, *session.dirty, *session.deleted]:
-        if isinstance(obj, ProductImage):
-            product = obj.product
-            if product is not None and product.is_listed and product.id is not None:
-                _enqueue(session, product.id, "image")
+def on_document_changed(product, reason: str) -> None:
+    """A listed product's producer or images changed: its document must be rebuilt."""
+    if product.is_listed and product.id is not None:
+        _enqueue(db.session(), product.id, reason)
 
 
-def install() -> None:
-    """Register the listing listener and the session hook (idempotent; called by ``core.search.init_app``)."""
-    from core.catalogue import listing
-    listing.add_listener(on_listing_refresh)
-    if not _state["installed"]:
-        event.listen(Session, "before_flush", _collect_related_changes)
-        _state["installed"] = True
+def on_stock_changed(variant, reason: str) -> None:
+    """A stock movement may flip the product's in-stock flag."""
+    enqueue_product(variant.product_id, reason)
+
+
+subscribe("catalogue.listing_refreshed", on_listing_refresh)
+subscribe("catalogue.document_changed", on_document_changed)
+subscribe("inventory.stock_changed", on_stock_changed)
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -212,8 +200,6 @@ def _record_failure(ids: list[int], exc: Exception) -> None:
 
 def drain_batch(backend=None, batch_size: int = 200) -> int:
     """Process up to ``batch_size`` pending rows in one transaction; return how many were processed."""
-    from core.search import get_backend
-    from core.catalogue.version import bump
     backend = backend or get_backend()
     session = db.session()
     ids: list[int] = []

@@ -23,6 +23,10 @@ from sqlalchemy import bindparam, func, insert, select
 from core import clock
 from core.db import db, utcnow
 from core.text import fold, slugify
+from core.inventory.models import Stock, StockLocation, StockLot, StockMovement
+from core.catalogue.models import Producer, Product, Variant
+from core.certification.models import Certification
+from core.geo.models import AdministrativeUnit
 
 # (kind, group, product set, price range in thousand VND, units, is_service, description words)
 KINDS = [
@@ -186,9 +190,6 @@ def generate_catalogue(n: int, seed: int = SEED, progress=None, with_stock: bool
     About 91% end up listed; the rest are expired, drafts or archived. Returns
     counts. Deterministic for a given ``seed`` and empty catalogue.
     """
-    from core.geo.models import AdministrativeUnit
-    from core.certification.models import Certification
-    from core.catalogue.models import Producer, Product, Variant
     rng = random.Random(seed)
     today = clock.today()
     places = _places()

@@ -10,9 +10,14 @@ from sqlalchemy import select
 from core import clock
 from core.db import db, utcnow
 from core.errors import DomainError
-from core.search import get_backend
+from core.search.engine import get_backend
 from core.search.backend import (LEGAL_FORM_LABELS, MAX_WINDOW, PRICE_BUCKETS, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, count_listed, decode_cursor, encode_cursor, iter_documents)
+from core.catalogue import groups
+from core.catalogue import version as catalogue_cache
+from core.catalogue.version import bump
+from core.geo.models import AdministrativeUnit
+from core.search import outbox
 
 #: Rows created this long before a rebuild started are replayed after it (transactions still open then).
 REPLAY_MARGIN = dt.timedelta(minutes=10)
@@ -51,7 +56,6 @@ def build_query(args: dict) -> SearchQuery:
 
 def render_hit(hit: SearchHit) -> dict:
     """A search hit as the storefront shows it (DESIGN §3 product summary + highlights)."""
-    from core.catalogue import groups
     d = hit.document
     producer = d["producer"]
     return {
@@ -67,8 +71,6 @@ def render_hit(hit: SearchHit) -> dict:
 
 def render_facets(raw: dict) -> dict:
     """Facet counts with labels, largest first."""
-    from core.geo.models import AdministrativeUnit
-    from core.catalogue import groups
 
     def ordered(items):
         return sorted(items, key=lambda f: (-f["count"], str(f["value"])))
@@ -120,7 +122,6 @@ def _cached(namespace: str, args: dict, build):
     ``OCOP_SEARCH_CACHE=0`` switches the cache off (benchmarks of the uncached path).
     """
     from flask import current_app
-    from core.catalogue import version as catalogue_cache
     if not current_app.extensions.get("ocop_search_cache", True):
         return build()
     key = {k: (tuple(v) if isinstance(v, list) else v) for k, v in args.items()}
@@ -170,7 +171,6 @@ def reindex(progress=None, backend=None) -> dict:
     against the new index after the swap, so nothing written during the build
     is lost.
     """
-    from core.search import outbox
     backend = backend or get_backend()
     started = utcnow()
     total = count_listed()
@@ -188,7 +188,6 @@ def reindex(progress=None, backend=None) -> dict:
         indexed = backend.rebuild(iter_documents(), total=total, progress=progress)
         replayed = outbox.replay_since(started - REPLAY_MARGIN)
     drained = outbox.drain(backend)["processed"]
-    from core.catalogue.version import bump
     bump()  # cached search answers must not outlive the rebuild
     db.session.commit()
     return {"backend": backend.name, "indexed": indexed, "listed": total, "replayed": replayed, "drained": drained}
@@ -196,7 +195,6 @@ def reindex(progress=None, backend=None) -> dict:
 
 def status() -> dict:
     """Backend name, documents indexed, listed products and pending outbox rows."""
-    from core.search import outbox
     backend = get_backend()
     try:
         indexed = backend.count()

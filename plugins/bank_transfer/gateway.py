@@ -15,7 +15,7 @@ import re
 import secrets
 from urllib.parse import quote
 
-from core.payments.processing import PaymentGateway, PaymentStart
+from core.payments.gateways import PaymentGateway, PaymentStart
 
 PREFIX = "OCOP"
 REFERENCE_RE = re.compile(r"OCOP[\s\-_.]*(\d{6,})", re.IGNORECASE)

@@ -7,19 +7,22 @@ from pathlib import Path
 import click
 
 from core.hookspecs import hookimpl
+from core.commands import command_app
+from core.errors import DomainError
+from plugins.bank_transfer import services
+from plugins.bank_transfer.gateway import BankTransferGateway
+from plugins.bank_transfer.routes import blp
 
 
 @hookimpl
 def payment_gateways(settings):
     """Bank transfer is always available while the plugin is enabled."""
-    from plugins.bank_transfer.gateway import BankTransferGateway
     return [BankTransferGateway()]
 
 
 @hookimpl
 def register_blueprints(app, api):
     """``POST /admin/v1/payments/bank-transfer/statements``."""
-    from plugins.bank_transfer.routes import blp
     return [blp]
 
 
@@ -38,13 +41,10 @@ def register_cli(cli):
     def import_statement(file, as_json):
         """Mark bank transfers paid from a bank statement CSV (reference + exact amount)."""
         from tqdm import tqdm
-        from core.cli import _app
-        from plugins.bank_transfer import services
-        from core.errors import DomainError
         text = file.read_text(encoding="utf-8-sig")
         try:
             rows = len(services.read_statement(text))
-            with _app().app_context(), tqdm(total=rows, unit="line", desc="statement") as bar:
+            with command_app().app_context(), tqdm(total=rows, unit="line", desc="statement") as bar:
                 report = services.import_statement(text, progress=bar.update)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} / {exc.message_en}") from None

@@ -9,6 +9,7 @@ from marshmallow import fields
 from core.errors import invalid
 from core.schemas import OutputSchema
 from core.accounts.security import current_user, require_roles
+from plugins.bank_transfer import services
 
 blp = Blueprint("bank_transfer", __name__, url_prefix="/admin/v1/payments/bank-transfer",
                 description="Bank transfer payments: statement import")
@@ -42,7 +43,6 @@ class Statements(MethodView):
     def post(self):
         """Import a bank statement (CSV body, or multipart ``file``): credit lines whose reference and amount
         match a pending bank transfer mark it paid. Re-importing the same statement changes nothing."""
-        from plugins.bank_transfer import services
         upload = request.files.get("file")
         raw = upload.read() if upload is not None else request.get_data()
         try:

@@ -22,9 +22,12 @@ import io
 import re
 
 from core.errors import DomainError, invalid
-from core.payments.processing import GatewayEvent
+from core.payments.gateways import GatewayEvent
 from core.text import fold
 from plugins.bank_transfer.gateway import BankTransferGateway, find_references
+from core.db import db
+from core.payments.models import Payment
+from core.sales import order_payments
 
 COLUMNS = {
     "description": ("description", "noi dung", "dien giai", "content", "memo", "noi dung giao dich"),
@@ -105,9 +108,6 @@ def import_statement(text: str, *, actor=None, progress=None) -> dict:
     Returns ``{"paid", "already_processed", "amount_mismatch", "unmatched", "skipped", "lines": [...]}``
     where each line carries its outcome.
     """
-    from core.payments.models import Payment
-    from core.db import db
-    from core.payments import processing as payments
     from sqlalchemy import select
     rows = read_statement(text)
     report = {"paid": 0, "already_processed": 0, "amount_mismatch": 0, "unmatched": 0, "skipped": 0, "lines": []}
@@ -127,7 +127,7 @@ def import_statement(text: str, *, actor=None, progress=None) -> dict:
                 if payment.amount != row["amount"]:
                     outcome = "amount_mismatch"
                 try:
-                    changed = payments.handle_gateway_event(code, GatewayEvent(
+                    changed = order_payments.handle_gateway_event(code, GatewayEvent(
                         event_id=event_id(row), external_id=candidate, kind="succeeded", amount=row["amount"]),
                         actor=actor)
                 except DomainError:

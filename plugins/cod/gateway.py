@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from core.payments.processing import PaymentGateway, PaymentStart
+from core.payments.gateways import PaymentGateway, PaymentStart
 
 
 class CashOnDeliveryGateway(PaymentGateway):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import click
+from core.commands import with_app
+from plugins.sales_points.operations import run_alerts
 
 
 def register(cli: click.Group) -> None:
     """Add the ``sales-points`` group to the root ``ocop`` command."""
-    from core.cli import with_app
 
     @cli.group("sales-points")
     def sales_points():
@@ -16,6 +17,5 @@ def register(cli: click.Group) -> None:
     @with_app
     def alerts():
         """Raise today's low-stock and near-expiry alerts now (the daily Celery task does the same)."""
-        from plugins.sales_points.operations import run_alerts
         result = run_alerts()
         click.echo(f"Raised {result['raised']}, resolved {result['resolved']}.")

@@ -29,6 +29,8 @@ from plugins.sales_points.models import (GoodsReceipt, GoodsReceiptLine, Produce
                                          SalesPoint, StockAlert, StockCount, StockCountLine, StockThreshold,
                                          Transfer, TransferLine)
 from plugins.sales_points.services import agreement_on, find_variant, get_point, get_producer
+from core.inventory.models import StockMovement
+from core.pagination import next_link
 
 #: product groups whose goods must be received with a lot number and a best-before date
 DATED_GROUPS = ("food", "beverages")
@@ -499,7 +501,6 @@ def point_stock(user: User, point: SalesPoint, args: dict) -> dict:
 
 
 def _page(rows: list, args: dict) -> dict:
-    from core.pagination import next_link
     page, limit = args["page"], args["limit"]
     return {"results": rows[(page - 1) * limit: page * limit], "total": len(rows),
             "next": next_link(page, limit, len(rows))}
@@ -624,7 +625,6 @@ def acknowledge_alert(user: User, alert_id: int) -> StockAlert:
 
 def movements_by_reference(reference: str) -> dict:
     """Signed quantities per (location, variant) posted under ``reference`` (diagnostics and tests)."""
-    from core.inventory.models import StockMovement
     out: dict = defaultdict(int)
     for m, stock in db.session.execute(select(StockMovement, Stock).join(Stock, Stock.id == StockMovement.stock_id)
                                        .where(StockMovement.reference == reference)).all():

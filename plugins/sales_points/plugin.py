@@ -6,6 +6,10 @@ from pathlib import Path
 from core.hookspecs import hookimpl
 from plugins.sales_points import models  # noqa: F401  (registers the plugin's tables)
 from plugins.sales_points.models import COMPONENT
+from plugins.sales_points import cli as sp_cli
+from plugins.sales_points import reports as sp_reports
+from plugins.sales_points import routes, storefront
+from plugins.sales_points import tasks  # noqa: F401  (registers the plugin's Celery tasks)
 
 SALES_POINT_KIND = "sales_point"
 TRANSIT_KIND = "sales_point_transit"
@@ -14,7 +18,6 @@ TRANSIT_KIND = "sales_point_transit"
 @hookimpl
 def register_blueprints(app, api):
     """Admin routes under ``/admin/v1/sales-points`` and public ones under ``/storefront/v1``."""
-    from plugins.sales_points import routes, storefront
     return [routes.blp, storefront.blp]
 
 
@@ -42,7 +45,6 @@ def register_stock_location_kinds(registry):
 def register_tasks(celery):
     """Import the plugin's tasks; beat runs the stock alerts daily at 06:00 (Vietnam time)."""
     from celery.schedules import crontab
-    from plugins.sales_points import tasks  # noqa: F401
     return {"sales-points-stock-alerts-daily": {"task": "sales_points.stock_alerts",
                                                 "schedule": crontab(hour=6, minute=0)}}
 
@@ -50,12 +52,10 @@ def register_tasks(celery):
 @hookimpl
 def register_cli(cli):
     """``ocop sales-points alerts`` runs the daily stock alerts by hand."""
-    from plugins.sales_points import cli as sp_cli
     sp_cli.register(cli)
 
 
 @hookimpl
 def reports(user):
     """Sales-point reports the user may open (operators: their points; organisers: their province; producers)."""
-    from plugins.sales_points import reports as sp_reports
     return sp_reports.available_reports(user)

@@ -8,6 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 from plugins.sales_points.models import (COUNT_REASONS, LOCATION_KINDS, PAYMENT_METHODS, POINT_STATUSES,
                                          RECEIPT_MODES, WEEKDAYS)
+from plugins.sales_points.pos import receipt_data
 
 ML = {"multiline": True}
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -566,7 +567,6 @@ class SpSaleOutSchema(OutputSchema):
 
     def get_attribute(self, obj, attr, default):
         if attr == "receipt":
-            from plugins.sales_points.pos import receipt_data
             return receipt_data(obj)
         return super().get_attribute(obj, attr, default)
 

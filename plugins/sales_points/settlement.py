@@ -35,6 +35,7 @@ from plugins.sales_points.models import (ConsignmentAgreement, GoodsReceipt, Goo
                                          PosReturnLine, PosSale, PosSaleLine, ProducerReturn, ProducerReturnLine,
                                          SalesPoint, StockCount, StockCountLine, Transfer, TransferLine)
 from plugins.sales_points.services import get_producer
+from core.errors import invalid
 
 FLOW_KEYS = ("received", "transferred_in", "transferred_out", "sold", "customer_returns", "written_off",
              "returned_to_producer", "adjustments")
@@ -161,7 +162,6 @@ def settlement_for(user: User, point: SalesPoint, args: dict) -> dict:
     else:
         producer_id = args.get("producer_id")
         if producer_id is None:
-            from core.errors import invalid
             raise invalid("producer_id", "thiếu mã chủ thể", "producer_id is required")
     return compute(point, producer_id, args["date_from"], args["date_to"])
 

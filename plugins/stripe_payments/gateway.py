@@ -12,7 +12,7 @@ from typing import Any
 import stripe
 
 from core.errors import DomainError
-from core.payments.processing import GatewayEvent, PaymentGateway, PaymentStart
+from core.payments.gateways import GatewayEvent, PaymentGateway, PaymentStart
 
 log = logging.getLogger(__name__)
 

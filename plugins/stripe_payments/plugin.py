@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from core.hookspecs import hookimpl
+from plugins.stripe_payments.gateway import StripeGateway
+from plugins.stripe_payments.routes import blp
 
 
 @hookimpl
 def payment_gateways(settings):
     """The Stripe gateway when ``OCOP_STRIPE_SECRET_KEY`` is set, otherwise nothing."""
-    from plugins.stripe_payments.gateway import StripeGateway
     gateway = StripeGateway.from_settings(settings)
     return [gateway] if gateway else []
 
@@ -15,5 +16,4 @@ def payment_gateways(settings):
 @hookimpl
 def register_blueprints(app, api):
     """The signed webhook receiver under ``/storefront/v1/payments/stripe``."""
-    from plugins.stripe_payments.routes import blp
     return [blp]

@@ -13,6 +13,7 @@ from flask import current_app
 
 from core.errors import DomainError
 from plugins.stripe_payments.gateway import CODE, StripeGateway
+from core.sales import order_payments
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,8 @@ def handle_webhook(payload: bytes, signature: str | None) -> dict:
     gateway_event = gateway.to_gateway_event(event)
     if gateway_event is None:
         return answer
-    from core.payments import processing as payments
     try:
-        result = payments.handle_gateway_event(CODE, gateway_event)
+        result = order_payments.handle_gateway_event(CODE, gateway_event)
     except DomainError as exc:
         if exc.status != 404:
             raise

@@ -1,106 +1,20 @@
-"""Payments: the gateway contract, the gateway registry, starting payments, gateway events, refunds.
+"""How money moves an order: start the first payment, apply gateway events, refund, mark paid, cancel.
 
-Gateways are collected through the ``payment_gateways`` hook (built-in
-plugins ``cod``, ``bank_transfer`` and ``stripe_payments``). The core owns
-orders and ``Payment`` rows; a gateway only talks to the outside world.
-Amounts are integer VND (zero-decimal everywhere, Stripe too).
-
-Flow: :func:`start_payment` creates a pending ``Payment`` and asks the
-gateway to start (``PaymentGateway.start`` → :class:`PaymentStart`, whose
-``client_data`` goes to the storefront). Whatever later tells us the money
-arrived — a verified webhook, a bank-statement line, an admin — becomes a
-:class:`GatewayEvent` handled by :func:`handle_gateway_event`, idempotent by
-``(gateway, event_id)``. Refunds go through :func:`refund` /
-:func:`refund_order` and the gateway's ``refund``.
+The payments domain (:mod:`core.payments.gateways`) knows gateways and
+payment records; this module applies them to orders (paid, completed,
+refunded transitions, stock released on a refund before shipping).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from sqlalchemy import select
 
-from core.errors import DomainError
-
-
-@dataclass
-class PaymentStart:
-    """What a gateway answers when a payment starts."""
-
-    status: str                      # "pending" (waiting for the shopper/bank) or "authorised"
-    external_id: str | None = None   # e.g. Stripe PaymentIntent id, bank transfer reference
-    client_data: dict[str, Any] = field(default_factory=dict)  # sent to the storefront (client_secret, QR…)
-    transfer_reference: str | None = None  # bank transfers: the reference the shopper writes on the transfer
-
-
-@dataclass
-class GatewayEvent:
-    """A verified notification from a gateway (webhook, IPN, bank statement line)."""
-
-    event_id: str                    # unique per gateway: replays are ignored
-    external_id: str                 # the payment's external id
-    kind: str                        # "succeeded", "failed", "refunded"
-    amount: int | None = None
-
-
-class PaymentGateway:
-    """Base class for gateways; subclasses set ``code``, ``name``, ``name_en``."""
-
-    code: str = ""
-    name: str = ""
-    name_en: str = ""
-    #: True for payments confirmed by people (cash on delivery, bank transfer): an admin may mark them paid
-    offline: bool = False
-
-    def start(self, order, payment) -> PaymentStart:
-        """Begin collecting ``payment.amount`` VND for ``order``."""
-        raise NotImplementedError
-
-    def refund(self, payment, amount: int) -> str:
-        """Refund ``amount`` VND of a captured payment; return the external refund id."""
-        raise NotImplementedError
-
-    def describe(self) -> dict:
-        return {"code": self.code, "name": self.name, "name_en": self.name_en, "offline": self.offline}
-
-
-# --- registry --------------------------------------------------------------------------
-_REGISTRY_KEY = "ocop_payment_gateways"
-
-
-def gateways() -> dict[str, PaymentGateway]:
-    """Enabled gateways by code, collected once per app from the ``payment_gateways`` hook."""
-    from flask import current_app
-    cached = current_app.extensions.get(_REGISTRY_KEY)
-    if cached is None:
-        from core.plugins import hooks
-        cached = {}
-        for result in hooks().payment_gateways(settings=current_app.config["OCOP"]):
-            for gateway in result or []:
-                if isinstance(gateway, PaymentGateway) and gateway.code and gateway.code not in cached:
-                    cached[gateway.code] = gateway
-        current_app.extensions[_REGISTRY_KEY] = cached
-    return cached
-
-
-def get_gateway(code: str) -> PaymentGateway:
-    """The enabled gateway ``code`` or ``payment.gateway_unavailable`` (422)."""
-    gateway = gateways().get(code or "")
-    if gateway is None:
-        raise DomainError("payment.gateway_unavailable", "Phương thức thanh toán không khả dụng.",
-                          "This payment method is not available.",
-                          {"gateway": code, "available": sorted(gateways())}, status=422)
-    return gateway
-
-
-def describe_gateways() -> list[dict]:
-    """``describe()`` of every enabled gateway (for the storefront)."""
-    return [g.describe() for g in gateways().values()]
-
-
-# --- payments --------------------------------------------------------------------------
-def _order_model():
-    from core.sales.models import Order
-    from core.payments.models import Payment, PaymentEvent, Refund
-    return Order, Payment, PaymentEvent, Refund
+from core.db import commit, db, utcnow
+from core.errors import Conflict, NotFound, invalid
+from core.inventory import ledger
+from core.payments.gateways import GatewayEvent, get_gateway, get_gateway_for_refund, gateways, record_gateway_event
+from core.payments.models import Payment, PaymentEvent, Refund
+from core.accounts.models import User
+from core.sales import orders
 
 
 def start_payment(order, gateway_code: str):
@@ -112,12 +26,8 @@ def start_payment(order, gateway_code: str):
     gateway cancels earlier pending payments. Refused for cancelled, refunded
     or fully paid orders (``payment.not_due``, 409).
     """
-    from core.db import commit, db, utcnow
-    from core.errors import Conflict
-    from core.sales import orders
-    _, Payment, _, _ = _order_model()
     gateway = get_gateway(gateway_code)
-    order = orders._lock_order(order)
+    order = orders.lock_order(order)
     due = order.total - order.paid_amount
     if order.status in ("cancelled", "refunded", "completed") or due <= 0:
         raise Conflict("payment.not_due", "Đơn hàng không còn khoản nào cần thanh toán.",
@@ -147,23 +57,6 @@ def start_payment(order, gateway_code: str):
     return payment
 
 
-def _record_event(gateway_code: str, event: GatewayEvent, payment_id, outcome: str) -> bool:
-    """Insert the PaymentEvent row; False when (gateway, event_id) was already processed."""
-    from sqlalchemy.exc import IntegrityError
-    from core.db import db, utcnow
-    _, _, PaymentEvent, _ = _order_model()
-    row = PaymentEvent(gateway=gateway_code, event_id=event.event_id, external_id=event.external_id,
-                       kind=event.kind, amount=event.amount, payment_id=payment_id, outcome=outcome,
-                       created_at=utcnow())
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
 def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) -> bool:
     """Apply a verified gateway notification to its payment and order, exactly once. Commits.
 
@@ -178,11 +71,6 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
     commit. ``failed``: a pending payment fails. ``refunded``: ``amount`` is
     the gateway's cumulative refunded amount; refunds not yet recorded are.
     """
-    from sqlalchemy import select
-    from core.db import commit, db, utcnow
-    from core.errors import NotFound
-    from core.sales import orders
-    _, Payment, PaymentEvent, Refund = _order_model()
     seen = db.session.execute(select(PaymentEvent.id).where(PaymentEvent.gateway == gateway_code,
                                                             PaymentEvent.event_id == event.event_id)).first()
     if seen:
@@ -192,7 +80,7 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
                                  .order_by(Payment.id.desc())).scalars().first()
     if payment is None:
         raise NotFound("payment", "khoản thanh toán", {"gateway": gateway_code, "external_id": event.external_id})
-    order = orders._lock_order(payment.order)
+    order = orders.lock_order(payment.order)
     db.session.refresh(payment)
     outcome = "ignored"
     try:
@@ -234,7 +122,7 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
                                       external_id=event.event_id, reason="refunded at the gateway",
                                       status="succeeded", created_at=utcnow()))
                 _apply_refund(order, payment, target - recorded, actor=actor)
-        if not _record_event(gateway_code, event, payment.id, outcome):
+        if not record_gateway_event(gateway_code, event, payment.id, outcome):
             db.session.rollback()
             return False
         commit()
@@ -245,7 +133,6 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
 
 
 def _apply_refund(order, payment, amount: int, *, actor=None, set_status: bool = True) -> None:
-    from core.sales import orders
     payment.refunded_amount = (payment.refunded_amount or 0) + amount
     payment.status = "refunded" if payment.refunded_amount >= payment.amount else "partially_refunded"
     order.refunded_amount += amount
@@ -253,7 +140,6 @@ def _apply_refund(order, payment, amount: int, *, actor=None, set_status: bool =
     if set_status and order.refunded_amount >= order.paid_amount and order.status in ("paid", "fulfilled",
                                                                                       "completed"):
         if order.status == "paid":
-            from core.inventory import ledger
             ledger.release(orders.stock_reference(order), actor=actor, reason="order refunded")
             for line in order.lines:
                 line.allocated_quantity = 0
@@ -268,9 +154,6 @@ def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_
     everything paid is refunded the order becomes ``refunded`` (a paid order
     that had not shipped also releases its stock). Returns the Refund rows.
     """
-    from core.db import db, utcnow
-    from core.errors import Conflict, invalid
-    _, Payment, _, Refund = _order_model()
     if amount <= 0:
         raise invalid("amount", "số tiền hoàn phải dương", "the refund amount must be positive")
     captured = [p for p in sorted(order.payments, key=lambda p: -p.id)
@@ -297,18 +180,11 @@ def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_
     return refunds
 
 
-def get_gateway_for_refund(code: str) -> PaymentGateway:
-    """The gateway that captured a payment; a disabled gateway cannot refund (``payment.gateway_unavailable``)."""
-    return get_gateway(code)
-
-
 def refund(user, order_id: int, amount: int, reason: str | None = None, payment_id: int | None = None) -> list:
     """Admin refund of ``amount`` VND on an order in the caller's scope. Commits."""
-    from core.db import commit, db
-    from core.sales import orders
     order = orders.get_order(order_id)
     orders.require_manage(user, order)
-    order = orders._lock_order(order)
+    order = orders.lock_order(order)
     try:
         refunds = refund_order(order, amount, reason, actor=user, payment_id=payment_id)
         commit()
@@ -324,10 +200,6 @@ def mark_paid(user, order_id: int, payment_id: int, note: str | None = None) -> 
     Goes through :func:`handle_gateway_event` with the event id
     ``manual:<payment id>``, so marking twice changes nothing the second time.
     """
-    from core.db import db
-    from core.errors import Conflict, NotFound
-    from core.sales import orders
-    _, Payment, _, _ = _order_model()
     order = orders.get_order(order_id)
     orders.require_manage(user, order)
     payment = db.session.get(Payment, payment_id)
@@ -345,8 +217,39 @@ def mark_paid(user, order_id: int, payment_id: int, note: str | None = None) -> 
         event_id=f"manual:{payment.id}", external_id=payment.external_id, kind="succeeded",
         amount=payment.amount), actor=user)
     if changed and note:
-        from core.db import commit
         orders.add_event(orders.get_order(order_id), "note", actor=user, message=note,
                          data={"payment_id": payment.id})
         commit()
     return changed
+
+
+def cancel_order(user: User | None, order_id: int, reason: str | None = None) -> dict:
+    """Cancel an order that has not shipped anything, releasing its stock allocations. Commits.
+
+    A paid order is refunded through its gateway(s) first. ``order_cancelled``
+    fires after commit.
+    """
+    order = orders.get_order(order_id)
+    if user is not None:
+        orders.require_manage(user, order)
+    order = orders.lock_order(order)
+    if not orders.can_transition(order, "cancelled"):
+        orders.transition(order, "cancelled")  # raises order.invalid_transition
+    if any(line.fulfilled_quantity for line in order.lines):
+        raise Conflict("order.already_shipped", "Đơn hàng đã có hàng được gửi đi, không thể huỷ.",
+                       "Part of the order has shipped; it cannot be cancelled.", {"order_id": order.id})
+    try:
+        refundable = order.paid_amount - order.refunded_amount
+        if refundable > 0:
+            refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
+        ledger.release(orders.stock_reference(order), actor=user, reason="order cancelled")
+        for line in order.lines:
+            line.allocated_quantity = 0
+        order.cancel_reason = reason
+        orders.transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)
+        orders.fire_after_commit("order_cancelled", order)
+        commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return orders.admin_view(order, user) if user is not None else orders.shopper_view(order)

@@ -1,0 +1,213 @@
+"""Sales schemas: checkouts, orders, fulfilments and payments (storefront and admin APIs)."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from core.schemas import BaseSchema, OutputSchema
+
+
+# --- input schemas ----------------------------------------------------------------------
+class LineInSchema(BaseSchema):
+    variant_id = fields.Integer(strict=True, metadata={"description": "variant id (or give sku)"})
+    sku = fields.String(validate=validate.Length(1, 64))
+    quantity = fields.Integer(strict=True, required=True, metadata={"description": "1…99"})
+
+    @validates_schema
+    def _one_reference(self, data, **kwargs):
+        if ("variant_id" in data) == ("sku" in data):
+            raise ValidationError("give exactly one of variant_id or sku", "variant_id")
+
+
+class QuantitySchema(BaseSchema):
+    quantity = fields.Integer(strict=True, required=True, metadata={"description": "1…99"})
+
+
+class AddressInSchema(BaseSchema):
+    province_code = fields.String(required=True, validate=validate.Length(1, 20),
+                                  metadata={"description": "province code, current (e.g. 75) or pre-2025"})
+    district_code = fields.String(allow_none=True, validate=validate.Length(1, 20),
+                                  metadata={"description": "pre-2025 addresses only; omit for the 2025 two-tier units"})
+    commune_code = fields.String(required=True, validate=validate.Length(1, 20))
+    street = fields.String(required=True, validate=validate.Length(1, 300),
+                           metadata={"description": "house number, street, hamlet"})
+
+
+class CheckoutPatchSchema(BaseSchema):
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=30))
+    full_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    shipping_address = fields.Nested(AddressInSchema, allow_none=True)
+    delivery_method = fields.String(allow_none=True, validate=validate.Length(max=60),
+                                    metadata={"description": "a code from delivery-methods, or 'pickup'"})
+    pickup_location_id = fields.Integer(strict=True, allow_none=True)
+    payment_gateway = fields.String(allow_none=True, validate=validate.Length(max=40),
+                                    metadata={"description": "started when the checkout is completed"})
+    note = fields.String(allow_none=True, validate=validate.Length(max=1000), metadata={"multiline": True})
+
+
+class CheckoutInSchema(CheckoutPatchSchema):
+    lines = fields.List(fields.Nested(LineInSchema))
+
+
+class PaymentInSchema(BaseSchema):
+    gateway = fields.String(required=True, validate=validate.Length(1, 40))
+
+
+# --- output schemas ----------------------------------------------------------------------
+class LineProducerSchema(OutputSchema):
+    id = fields.Integer()
+    slug = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+
+
+class AddressUnitSchema(OutputSchema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+
+
+class AddressOutSchema(OutputSchema):
+    province = fields.Nested(AddressUnitSchema, allow_none=True)
+    district = fields.Nested(AddressUnitSchema, allow_none=True)
+    commune = fields.Nested(AddressUnitSchema, allow_none=True)
+    street = fields.String(allow_none=True)
+
+
+class ContactSchema(OutputSchema):
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    full_name = fields.String(allow_none=True)
+
+
+class DeliverySchema(OutputSchema):
+    method = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    fee = fields.Integer(allow_none=True, metadata={"description": "VND"})
+    pickup_location_id = fields.Integer(allow_none=True)
+
+
+class CheckoutLineOutSchema(OutputSchema):
+    id = fields.Integer()
+    variant_id = fields.Integer()
+    sku = fields.String()
+    product_name = fields.String()
+    product_slug = fields.String()
+    variant_name = fields.String()
+    unit_price = fields.Integer(metadata={"description": "VND"})
+    quantity = fields.Integer()
+    line_total = fields.Integer()
+    is_service = fields.Boolean()
+    producer = fields.Nested(LineProducerSchema)
+
+
+class CheckoutOutSchema(OutputSchema):
+    token = fields.String()
+    status = fields.String(metadata={"description": "open or completed"})
+    contact = fields.Nested(ContactSchema)
+    shipping_address = fields.Nested(AddressOutSchema, allow_none=True)
+    note = fields.String(allow_none=True)
+    delivery = fields.Nested(DeliverySchema)
+    payment_gateway = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(CheckoutLineOutSchema))
+    subtotal = fields.Integer()
+    shipping_fee = fields.Integer()
+    total = fields.Integer()
+    currency = fields.String()
+    order_token = fields.String(allow_none=True)
+
+
+class ShippingQuoteSchema(OutputSchema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    fee = fields.Integer(metadata={"description": "VND"})
+    eta_days = fields.Integer(allow_none=True)
+    provider = fields.String(allow_none=True)
+
+
+class PickupLocationSchema(OutputSchema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    province_code = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class DeliveryOptionsSchema(OutputSchema):
+    results = fields.List(fields.Nested(ShippingQuoteSchema))
+    pickup_locations = fields.List(fields.Nested(PickupLocationSchema))
+
+
+class OrderLineOutSchema(OutputSchema):
+    id = fields.Integer()
+    variant_id = fields.Integer()
+    sku = fields.String()
+    product_name = fields.String()
+    variant_name = fields.String()
+    unit_price = fields.Integer(metadata={"description": "VND, price when ordered"})
+    quantity = fields.Integer()
+    line_total = fields.Integer()
+    is_service = fields.Boolean()
+    producer = fields.Nested(LineProducerSchema)
+    location_id = fields.Integer(allow_none=True)
+    fulfilled_quantity = fields.Integer()
+
+
+class PaymentOutSchema(OutputSchema):
+    id = fields.Integer()
+    gateway = fields.String()
+    amount = fields.Integer()
+    status = fields.String()
+    external_id = fields.String(allow_none=True)
+    transfer_reference = fields.String(allow_none=True)
+    refunded_amount = fields.Integer()
+    client_data = fields.Dict(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class FulfilmentLineOutSchema(OutputSchema):
+    order_line_id = fields.Integer()
+    quantity = fields.Integer()
+
+
+class FulfilmentOutSchema(OutputSchema):
+    id = fields.Integer()
+    producer_id = fields.Integer()
+    carrier = fields.String()
+    tracking_no = fields.String()
+    status = fields.String()
+    lines = fields.List(fields.Nested(FulfilmentLineOutSchema))
+    created_at = fields.DateTime()
+
+
+class OrderOutSchema(OutputSchema):
+    number = fields.String()
+    token = fields.String()
+    status = fields.String()
+    payment_status = fields.String()
+    payment_gateway = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    contact = fields.Nested(ContactSchema)
+    shipping_address = fields.Nested(AddressOutSchema, allow_none=True)
+    delivery = fields.Nested(DeliverySchema)
+    lines = fields.List(fields.Nested(OrderLineOutSchema))
+    subtotal = fields.Integer()
+    shipping_fee = fields.Integer()
+    total = fields.Integer()
+    paid_amount = fields.Integer()
+    refunded_amount = fields.Integer()
+    currency = fields.String()
+    payments = fields.List(fields.Nested(PaymentOutSchema))
+    fulfilments = fields.List(fields.Nested(FulfilmentOutSchema))
+    payment_error = fields.Dict(allow_none=True)
+
+
+class PaymentStartOutSchema(OutputSchema):
+    payment = fields.Nested(PaymentOutSchema)
+    order = fields.Nested(OrderOutSchema)
+
+
+class PaymentGatewaySchema(OutputSchema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    offline = fields.Boolean()
