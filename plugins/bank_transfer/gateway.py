@@ -42,7 +42,7 @@ def luhn_digit(digits: str) -> str:
 
 
 def reference_for(payment_id: int) -> str:
-    """``OCOP`` + zero-padded payment id + check digit, e.g. payment 123 → ``OCOP001236``."""
+    """``OCOP`` + zero-padded payment id + check digit, e.g. payment 123 → ``OCOP001230``."""
     body = f"{payment_id:05d}"
     return f"{PREFIX}{body}{luhn_digit(body)}"
 
