@@ -121,9 +121,10 @@ def _refund_due(row: BankTransaction, order, amount: int, reason: str, actor) ->
 
 def received_so_far(payment_id: int) -> int:
     """What partial transfers have brought towards ``payment_id`` so far."""
-    return db.session.execute(select(func.coalesce(func.sum(BankTransaction.applied_amount), 0))
-                              .where(BankTransaction.payment_id == payment_id,
-                                     BankTransaction.status == "partial")).scalar_one()
+    total = db.session.execute(select(func.coalesce(func.sum(BankTransaction.applied_amount), 0))
+                               .where(BankTransaction.payment_id == payment_id,
+                                      BankTransaction.status == "partial")).scalar_one()
+    return int(total)  # PostgreSQL sums BIGINT as NUMERIC (Decimal)
 
 
 def apply_to_payment(row: BankTransaction, payment, actor) -> tuple[str, RefundDue | None]:
