@@ -334,3 +334,13 @@ def test_receiving_accounts_and_the_till_code(client, login, demo):
     error_of(client.delete(f"{BASE}/accounts/999999", headers=admin), 404)
     banks = client.get(f"{BASE}/banks", headers=producer_user).get_json()
     assert {"bin": "970436", "code": "VCB", "short_name": "Vietcombank"}.items() <= banks[0].items()
+
+
+def test_the_demo_configures_the_same_sample_account():
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("dev_script", Path(__file__).parents[1] / "dev.py")
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert dev.DEMO_BANK_ACCOUNT == DEMO_ACCOUNT_ENV
+    assert vietqr.bank_by_bin(DEMO_ACCOUNT_ENV["OCOP_BANK_BIN"])["short_name"] == "Vietcombank"
