@@ -208,7 +208,7 @@ def test_refunds_go_through_the_refund_api(client, login, demo, vnpay):
     from core.sales.models import Order
     from core.payments.models import Refund
     from core.accounts.models import User
-    from core.payments import processing as payments
+    from core.sales import order_payments
     order, payment = vnpay_order(client, quantity=2)
     call_ipn(client, ipn_fields(payment))
     vnpay.transactions[payment["external_id"]] = {"amount": payment["amount"] * 100, "status": "00",
@@ -216,16 +216,16 @@ def test_refunds_go_through_the_refund_api(client, login, demo, vnpay):
     db.session.rollback()
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     oid = db.session.execute(select(Order.id).where(Order.token == order["token"])).scalar_one()
-    refunds = payments.refund(admin, oid, 50000, reason="Khách trả một hộp")
+    refunds = order_payments.refund(admin, oid, 50000, reason="Khách trả một hộp")
     assert refunds[0].external_id.startswith("vnpay-refund-")
     sent = [r for r in vnpay.requests if r["vnp_Command"] == "refund"][-1]
     assert (sent["vnp_Amount"], sent["vnp_TransactionType"], sent["vnp_TransactionNo"]) == (5000000, "03", "14422574")
     assert state(client, order["token"])["refunded_amount"] == 50000
-    rest = payments.refund(admin, oid, order["total"] - 50000, reason="Huỷ phần còn lại")
+    rest = order_payments.refund(admin, oid, order["total"] - 50000, reason="Huỷ phần còn lại")
     assert rest and state(client, order["token"])["status"] == "refunded"
     assert db.session.execute(select(Refund).where(Refund.order_id == oid)).scalars().all()
     with pytest.raises(Exception) as too_much:
-        payments.refund(admin, oid, 1)
+        order_payments.refund(admin, oid, 1)
     assert getattr(too_much.value, "code", None) == "payment.refund_exceeds"
 
 
