@@ -43,8 +43,16 @@ def ensure_venv(extras: str) -> None:
     stamp.touch()
 
 
+#: the demo's sample receiving account (same as plugins.bank_transfer.config.DEMO_ACCOUNT_ENV): bank-transfer
+#: checkout then shows a VietQR code. Set OCOP_BANK_* yourself to use a real account.
+DEMO_BANK_ACCOUNT = {"OCOP_BANK_BIN": "970436", "OCOP_BANK_ACCOUNT_NO": "1023456789",
+                     "OCOP_BANK_ACCOUNT_NAME": "HTX DICH VU OCOP DONG NAI", "OCOP_BANK_CITY": "Dong Nai"}
+
+
 def serve(args) -> int:
     ensure_venv("geo,server")
+    if not os.environ.get("OCOP_BANK_ACCOUNT_NO"):
+        os.environ.update(DEMO_BANK_ACCOUNT)
     ocop = BIN / "ocop"
     run(ocop, "db", "upgrade")
     run(ocop, "seed", "demo")

@@ -29,6 +29,7 @@ import core.notifications.models  # noqa: F401,E402
 import core.payments.models  # noqa: F401,E402
 import core.sales.models  # noqa: F401,E402
 import core.search.models  # noqa: F401,E402
+import core.catalogue.changes  # noqa: F401,E402  (publishes catalogue.document_changed)
 import core.catalogue.producers  # noqa: F401,E402  (follows geo.units_changed)
 import core.certification.tasks  # noqa: F401,E402
 import core.notifications.tasks  # noqa: F401,E402

@@ -9,7 +9,7 @@ Two ways to learn of a change, and only these two:
 
   ===============================  ==========================================================
   ``catalogue.listing_refreshed``  ``product, was_listed, reason`` — listing state recomputed
-  ``catalogue.document_changed``   ``product, reason`` — a listed product's producer or images
+  ``catalogue.document_changed``   ``product, reason`` — a listed product's producer or images (flush)
   ``inventory.stock_changed``      ``variant, reason`` — a ledger movement touched the variant
   ``geo.units_changed``            ``actor`` — units were re-parented, retired or loaded
   ===============================  ==========================================================

@@ -19,6 +19,9 @@ from support.services import need_service  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("OCOP_TEST_DATABASE_URL")
 os.environ.setdefault("OCOP_TODAY", "2026-11-23")
+# the demo's sample receiving account, so bank transfer (VietQR) is offered as in `dev.py serve`
+from plugins.bank_transfer.config import DEMO_ACCOUNT_ENV  # noqa: E402
+os.environ.update(DEMO_ACCOUNT_ENV)
 
 
 def pytest_report_header(config):

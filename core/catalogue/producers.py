@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from stdnum.vn import mst
 
-from core.db import commit, db, publish, subscribe, utcnow
+from core.db import commit, db, subscribe, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer
@@ -69,16 +69,11 @@ def apply_fields(producer: Producer, data: dict) -> None:
     if "commune_code" in data:
         commune = geo.require_commune(data["commune_code"])
         producer.province_code = geo.province_of(commune).code
-    document_fields = ("name", "legal_form", "commune_code", "province_code", "slug")
-    before = {key: getattr(producer, key) for key in document_fields}
     for key in EDITABLE:
         if key in data:
             setattr(producer, key, data[key])
     if "name" in data:
         producer.slug = _unique_slug(data["name"], producer.id)
-    if producer.id is not None and any(getattr(producer, key) != before[key] for key in document_fields):
-        for product in producer.products:
-            publish("catalogue.document_changed", product=product, reason="producer")
 
 
 def get_producer(producer_id: int) -> Producer:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from stdnum import ean
 
-from core.db import commit, db, publish
+from core.db import commit, db
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Producer, Product, ProductImage, Variant
 from core.catalogue.models import PRODUCT_STATUSES
@@ -219,7 +219,6 @@ def add_image_upload(user: User, product: Product, data: bytes, content_type: st
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
-    publish("catalogue.document_changed", product=product, reason="image")
     commit()
     return image
 
@@ -233,7 +232,6 @@ def add_image_url(user: User, product: Product, url: str, alt: str | None = None
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
-    publish("catalogue.document_changed", product=product, reason="image")
     commit()
     return image
 

@@ -7,23 +7,33 @@ from pathlib import Path
 import click
 
 from core.hookspecs import hookimpl
+from plugins.bank_transfer import models  # noqa: F401  (registers the plugin's tables)
+from plugins.bank_transfer.config import platform_account
+from plugins.bank_transfer.models import COMPONENT
 from core.commands import command_app
 from core.errors import DomainError
+from plugins.bank_transfer import routes, storefront
 from plugins.bank_transfer import services
 from plugins.bank_transfer.gateway import BankTransferGateway
-from plugins.bank_transfer.routes import blp
 
 
 @hookimpl
 def payment_gateways(settings):
-    """Bank transfer is always available while the plugin is enabled."""
-    return [BankTransferGateway()]
+    """Bank transfer (VietQR) while a platform receiving account is configured (``OCOP_BANK_*``)."""
+    return [BankTransferGateway()] if platform_account() else []
 
 
 @hookimpl
 def register_blueprints(app, api):
-    """``POST /admin/v1/payments/bank-transfer/statements``."""
-    return [blp]
+    """Admin routes under ``/admin/v1/payments/bank-transfer``, QR images and the webhook under
+    ``/storefront/v1/payments/bank-transfer``."""
+    return [routes.blp, storefront.blp]
+
+
+@hookimpl
+def register_migrations():
+    """The plugin's own Alembic revisions (``bt001``…), version table ``alembic_version_bank_transfer``."""
+    return (COMPONENT, str(Path(__file__).parent / "migrations" / "versions"))
 
 
 @hookimpl
@@ -39,17 +49,17 @@ def register_cli(cli):
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
     def import_statement(file, as_json):
-        """Mark bank transfers paid from a bank statement CSV (reference + exact amount)."""
+        """Apply a bank statement (CSV or XLSX export) to bank-transfer payments, each line once."""
         from tqdm import tqdm
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
         try:
-            rows = len(services.read_statement(text))
-            with command_app().app_context(), tqdm(total=rows, unit="line", desc="statement") as bar:
-                report = services.import_statement(text, progress=bar.update)
+            with command_app().app_context():
+                rows = len(services.read_statement(data))
+                with tqdm(total=rows, unit="line", desc="statement") as bar:
+                    report = services.import_statement(data, progress=bar.update)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} / {exc.message_en}") from None
         if as_json:
-            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         else:
-            click.echo(" ".join(f"{k}={report[k]}" for k in
-                                ("paid", "already_processed", "amount_mismatch", "unmatched", "skipped")))
+            click.echo(" ".join(f"{k}={report[k]}" for k in services.REPORT_KEYS))

@@ -1,145 +1,187 @@
-"""Bank statement import: match credit lines to pending bank-transfer payments by reference and amount.
+"""Bank statement import: the CSV or XLSX export of a Vietnamese bank, columns found by their header.
 
-Accepted file: CSV (comma or semicolon) with a header row. Columns are found
-by name, with or without Vietnamese diacritics, case-insensitive:
+Bank exports put a title block (bank name, account, period) above the table:
+the header row is the first of the top 30 rows naming a description column
+and an amount column. Names are compared without diacritics and case:
 
-* description: ``description``, ``nội dung``, ``diễn giải``, ``content``, ``memo``
-* amount (credit, VND): ``amount``, ``số tiền``, ``ghi có``, ``credit``
-* transaction id (optional): ``transaction_id``, ``mã giao dịch``, ``số tham chiếu``, ``reference_no``, ``id``
-* date (optional): ``date``, ``ngày``, ``ngày giao dịch``
+* description: ``nội dung``, ``diễn giải``, ``mô tả``, ``chi tiết giao dịch``, ``description``…
+* credit (VND): ``số tiền ghi có``, ``ghi có``, ``có``, ``có TKTT``, ``credit``… — or a signed ``số tiền`` / ``amount``
+* transaction id: ``số tham chiếu``, ``mã giao dịch``, ``số bút toán``, ``số GD``, ``reference no``…
+* date: ``ngày giao dịch``, ``ngày hiệu lực``, ``ngày``, ``date``…
 
-Each line becomes a :class:`~core.services.payments.GatewayEvent` with the
-event id ``statement:<transaction id>`` (or a hash of date, amount and
-description), so importing the same statement twice changes nothing. A line
-pays a payment only when its reference is valid and the amount equals the
-payment's amount exactly; everything else is reported for an operator.
+Every line goes through :func:`plugins.bank_transfer.reconciliation.record_transfer`,
+so importing a statement twice (or a line the webhook already brought) changes nothing.
 """
 from __future__ import annotations
 
 import csv
-import hashlib
+import datetime as dt
 import io
 import re
+import zipfile
+from zoneinfo import ZoneInfo
 
-from core.errors import DomainError, invalid
-from core.payments.gateways import GatewayEvent
+import openpyxl
+from dateutil import parser as dateparser
+
+from core.errors import invalid
 from core.text import fold
-from plugins.bank_transfer.gateway import BankTransferGateway, find_references
-from core.db import db
-from core.payments.models import Payment
-from core.sales import order_payments
+from plugins.bank_transfer.reconciliation import IncomingTransfer, record_transfer
 
 COLUMNS = {
-    "description": ("description", "noi dung", "dien giai", "content", "memo", "noi dung giao dich"),
-    "amount": ("amount", "so tien", "ghi co", "credit", "so tien ghi co", "so tien (vnd)"),
-    "transaction_id": ("transaction_id", "ma giao dich", "so tham chieu", "reference_no", "id", "so giao dich"),
-    "date": ("date", "ngay", "ngay giao dich", "transaction date"),
+    "description": ("noi dung", "dien giai", "mo ta", "mo ta giao dich", "noi dung chi tiet", "chi tiet giao dich",
+                    "noi dung giao dich", "description", "content", "memo", "transaction details", "remark"),
+    "credit": ("so tien ghi co", "ghi co", "co", "co tktt", "so tien co", "phat sinh co", "credit",
+               "credit amount", "so tien ghi co (vnd)", "ghi co (vnd)"),
+    "amount": ("so tien", "amount", "so tien (vnd)", "so tien giao dich", "transaction amount"),
+    "transaction_id": ("so tham chieu", "ma giao dich", "so but toan", "so gd", "ma gd", "so giao dich",
+                       "transaction_id", "transaction id", "reference_no", "reference no", "reference number",
+                       "so ct", "so chung tu", "id"),
+    "date": ("ngay giao dich", "ngay hieu luc", "ngay gd", "ngay", "thoi gian", "date", "transaction date",
+             "posting date", "ngay hach toan"),
+    "currency": ("loai tien", "tien te", "currency", "ccy"),
 }
 MAX_BYTES = 10 * 1024 * 1024
+HEADER_SCAN_ROWS = 30
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+REPORT_KEYS = ("paid", "partial", "overpaid", "refund_due", "already_processed", "unmatched", "skipped")
 
 
-def parse_amount(raw: str) -> int | None:
-    """Whole VND from ``1.500.000``, ``1,500,000``, ``1500000 VND`` or ``1.500.000,00``; None if not a number."""
-    text = (raw or "").strip().upper().replace("VND", "").replace("Đ", "").replace("₫", "").strip()
+def _bad(reason_vi: str, reason_en: str):
+    return invalid("file", reason_vi, reason_en, code="bank_transfer.bad_statement")
+
+
+def parse_amount(raw) -> int | None:
+    """Whole VND from ``1.500.000``, ``1,500,000``, ``1500000 VND``, ``1.500.000,00`` or a number cell."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(round(raw)) if raw == raw else None
+    text = str(raw or "").strip().upper().replace("VND", "").replace("Đ", "").replace("₫", "").strip()
     if not text:
         return None
     negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
     text = text.strip("-() +")
     text = re.sub(r"[.,]\d{2}$", "", text) if re.search(r"\d[.,]\d{3}[.,]\d{2}$|^\d+[.,]\d{2}$", text) else text
     digits = re.sub(r"[.,\s]", "", text)
-    if not digits.isdigit():
+    if not digits.isdigit() or len(digits) > 15:
         return None
     return -int(digits) if negative else int(digits)
 
 
-def _columns(header: list[str]) -> dict[str, int]:
+def parse_date(raw) -> dt.datetime | None:
+    """A statement date (``23/11/2026``, ``2026-11-23 14:02:37``, a date cell) in Vietnam time → UTC."""
+    if isinstance(raw, dt.datetime):
+        value = raw
+    elif isinstance(raw, dt.date):
+        value = dt.datetime(raw.year, raw.month, raw.day)
+    else:
+        text = str(raw or "").strip()
+        if not text:
+            return None
+        try:
+            value = dateparser.parse(text, dayfirst=not re.match(r"^\d{4}-", text))
+        except (ValueError, OverflowError):
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VIETNAM)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _header(row: list) -> dict[str, int] | None:
+    folded = [re.sub(r"\s+", " ", fold(_cell_text(h))).strip().rstrip(":") for h in row]
     found = {}
-    folded = [fold(h or "").strip() for h in header]
     for key, names in COLUMNS.items():
-        for i, name in enumerate(folded):
-            if name in names:
-                found[key] = i
+        for name in names:  # the first name of the list that a column carries wins
+            if name in folded:
+                found[key] = folded.index(name)
                 break
-    if "description" not in found or "amount" not in found:
-        raise invalid("file", "tệp sao kê cần cột nội dung và số tiền",
-                      "the statement needs a description column and an amount column",
-                      code="bank_transfer.bad_statement")
-    return found
+    if "description" in found and ("credit" in found or "amount" in found):
+        return found
+    return None
 
 
-def read_statement(text: str) -> list[dict]:
-    """Rows ``{line, transaction_id, date, amount, description}`` of a CSV statement."""
-    if len(text.encode()) > MAX_BYTES:
-        raise invalid("file", "tệp quá lớn", "the file is too large", code="bank_transfer.bad_statement")
-    text = text.lstrip("\ufeff")
+def _rows_csv(data: bytes) -> list[list]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad("tệp CSV phải mã hoá UTF-8", "a CSV file must be UTF-8") from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    rows = list(reader)
-    if not rows:
-        raise invalid("file", "tệp rỗng", "the file is empty", code="bank_transfer.bad_statement")
-    columns = _columns(rows[0])
+    try:
+        return [row for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error:
+        raise _bad("tệp CSV bị hỏng", "the CSV file is broken") from None
+
+
+def _rows_xlsx(data: bytes) -> list[list]:
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _bad("tệp XLSX bị hỏng", f"the XLSX file cannot be read ({type(exc).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def read_statement(data: bytes | str) -> list[IncomingTransfer | int]:
+    """The statement's credit lines as :class:`IncomingTransfer` (file line number in ``raw["line"]``)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_BYTES:
+        raise _bad("tệp quá lớn", "the file is too large")
+    if not data.strip():
+        raise _bad("tệp rỗng", "the file is empty")
+    rows = _rows_xlsx(data) if data[:4] == b"PK\x03\x04" else _rows_csv(data)
+    columns, start = None, 0
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        columns = _header(row)
+        if columns:
+            start = index + 1
+            break
+    if not columns:
+        raise _bad("tệp sao kê cần cột nội dung và số tiền",
+                   "the statement needs a description column and an amount column")
     out = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
+    for number, row in enumerate(rows[start:], start=start + 1):
+        if not any(_cell_text(c) for c in row):
             continue
 
-        def cell(key):
+        def cell(key, row=row):
             i = columns.get(key)
-            return row[i].strip() if i is not None and i < len(row) else ""
-        out.append({"line": number, "transaction_id": cell("transaction_id") or None, "date": cell("date") or None,
-                    "amount": parse_amount(cell("amount")), "description": cell("description")})
+            return row[i] if i is not None and i < len(row) else None
+        amount = parse_amount(cell("credit") if "credit" in columns else cell("amount"))
+        description = _cell_text(cell("description"))
+        out.append(IncomingTransfer(
+            transaction_id=_cell_text(cell("transaction_id")) or None, amount=amount, description=description,
+            source="statement", currency=_cell_text(cell("currency")) or "VND", occurred_at=parse_date(cell("date")),
+            raw={"line": number}))
     return out
 
 
-def event_id(row: dict) -> str:
-    """Stable id of a statement line (its bank transaction id, else a hash of its content)."""
-    if row.get("transaction_id"):
-        return f"statement:{row['transaction_id']}"
-    digest = hashlib.sha256(f"{row.get('date')}|{row.get('amount')}|{row.get('description')}".encode()).hexdigest()
-    return f"statement:{digest[:24]}"
-
-
-def import_statement(text: str, *, actor=None, progress=None) -> dict:
-    """Match a statement's credit lines to pending bank-transfer payments; commits each payment it marks.
-
-    Returns ``{"paid", "already_processed", "amount_mismatch", "unmatched", "skipped", "lines": [...]}``
-    where each line carries its outcome.
-    """
-    from sqlalchemy import select
-    rows = read_statement(text)
-    report = {"paid": 0, "already_processed": 0, "amount_mismatch": 0, "unmatched": 0, "skipped": 0, "lines": []}
-    code = BankTransferGateway.code
-    for row in rows:
-        outcome, reference = "unmatched", None
-        if row["amount"] is None or row["amount"] <= 0:
-            outcome = "skipped"
-        else:
-            for candidate in find_references(row["description"]):
-                payment = db.session.execute(select(Payment).where(Payment.gateway == code,
-                                                                   Payment.transfer_reference == candidate)
-                                             ).scalar_one_or_none()
-                if payment is None:
-                    continue
-                reference = candidate
-                if payment.amount != row["amount"]:
-                    outcome = "amount_mismatch"
-                try:
-                    changed = order_payments.handle_gateway_event(code, GatewayEvent(
-                        event_id=event_id(row), external_id=candidate, kind="succeeded", amount=row["amount"]),
-                        actor=actor)
-                except DomainError:
-                    db.session.rollback()
-                    outcome = "unmatched"
-                    continue
-                if outcome != "amount_mismatch":
-                    outcome = "paid" if changed else "already_processed"
-                break
-        report[outcome] += 1
-        report["lines"].append({"line": row["line"], "transaction_id": row["transaction_id"],
-                                "amount": row["amount"], "reference": reference, "outcome": outcome})
+def import_statement(data: bytes | str, *, actor=None, progress=None) -> dict:
+    """Apply a statement's credit lines; each line commits on its own. Returns counts and one answer per line."""
+    transfers = read_statement(data)
+    report = {key: 0 for key in REPORT_KEYS}
+    report["lines"] = []
+    for transfer in transfers:
+        answer = record_transfer(transfer, actor=actor)
+        report[answer["outcome"]] += 1
+        report["lines"].append({"line": transfer.raw["line"], **answer})
         if progress:
             progress()
     return report
