@@ -31,22 +31,20 @@ def parse_comments(showcase_path, explain):
             showcase = compile_showcase(json.load(handle))
     except (ValueError, ShowcaseError) as exc:
         raise click.BadParameter(f"{exc}", param_hint="--showcase") from exc
-    stream = CommentStream()
-    for raw in click.get_text_stream("stdin"):
-        if not raw.strip():
-            continue
+    stream, out = CommentStream(), sys.stdout.buffer
+    for raw in sys.stdin.buffer:  # bytes: any encoding trouble is one bad line, not a crash
         result = parse_line(raw, showcase, stream)
-        out = result.as_contract()
+        line = result.as_contract()
         if explain and result.reason:
-            out["reason"] = result.reason
-        click.echo(json.dumps(out, ensure_ascii=False))
-    sys.stdout.flush()
+            line["reason"] = result.reason
+        out.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+    out.flush()
 
 
-def parse_line(raw: str, showcase, stream: CommentStream) -> ParseResult:
+def parse_line(raw: bytes | str, showcase, stream: CommentStream) -> ParseResult:
     """One JSONL line: invalid JSON becomes an ``other`` result with an error, never an exception."""
     try:
-        comment = json.loads(raw)
+        comment = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (ValueError, RecursionError):
         return ParseResult(None, "other", error="livestream.invalid_json")
     return parse_comment(comment, showcase, stream)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from core.hookspecs import hookimpl
+from plugins.livestream import cli as livestream_cli
 
 
 @hookimpl
 def register_cli(cli):
-    """``ocop livestream parse-comments`` parses comment JSONL against a showcase (no database)."""
-    from plugins.livestream import cli as livestream_cli
+    """``ocop livestream parse-comments`` reads comment JSONL against a showcase (no database)."""
     livestream_cli.register(cli)
