@@ -19,6 +19,12 @@ def report():
     return evaluate(HERE / "corpus.jsonl", HERE / "showcase.json")
 
 
+@pytest.fixture(scope="module")
+def unseen():
+    """80 comments written after the parser to break it (its first, blind run: accuracy 0.75)."""
+    return evaluate(HERE / "corpus_unseen.jsonl", HERE / "showcase.json")
+
+
 def test_corpus_is_big_and_covers_every_intent(report):
     assert len(report.scored) >= 250
     assert all(row["support"] >= 9 for row in report.per_intent().values())
@@ -54,3 +60,10 @@ def test_confident_mistakes_are_only_on_comments_meant_for_review(report):
                  and s.got["intent"] in ("order", "cancel", "correction")]
     assert {s.expected["intent"] for s in confident} <= {"review"}
     assert len(confident) <= 3
+
+
+def test_comments_written_to_break_it(unseen):
+    assert len(unseen.scored) == 80
+    assert unseen.phantom_orders() == []
+    assert unseen.per_intent()["order"]["precision"] >= 0.94
+    assert unseen.accuracy >= 0.85

@@ -14,6 +14,8 @@ from plugins.livestream.showcase import Product, Showcase, Variant, code_key
 from plugins.livestream.vocabulary import Token, Vocabulary
 
 _ATTACHED = re.compile(r"^([a-z]{1,3}\d{1,3})[x*](\d{1,3})$")
+_JOINED, _JOINED_WHOLE = re.compile(r"[a-z]{1,3}\d{1,3}"), re.compile(r"^(?:[a-z]{1,3}\d{1,3}){2,}$")
+_PREFIXED = re.compile(r"^(\d{1,2})([a-z]{1,3}\d{1,3})$")
 _CODE_LIKE = re.compile(r"^[a-z]{1,3}\d{1,3}$")
 _MARKED = re.compile(r"^(?:x|sl)(\d{1,3})$")
 _NUMBER_UNIT = re.compile(r"^(\d{1,4})([^\W\d_]+)$")
@@ -28,6 +30,7 @@ class Line:
     variant_sku: str | None
     stated: bool = False
     chunk: int = -1  # where in the comment it was read (for cancels that keep part of a comment)
+    position: int = -1  # index of the code's token (or of the chunk's first token)
 
 
 @dataclass(slots=True)
@@ -55,16 +58,31 @@ class Reading:
     issues: list[str] = field(default_factory=list)
 
 
+def split_joined_codes(tokens: list[Token], showcase: Showcase) -> list[Token]:
+    """"a1a2" written without a space becomes two tokens when every part is a showcase code."""
+    out = []
+    for token in tokens:
+        parts = _JOINED.findall(token.folded) if _JOINED_WHOLE.match(token.folded) else []
+        if len(parts) > 1 and all(showcase.product(code_key(p)) for p in parts):
+            out.extend(Token(part, token.chunk) for part in parts)
+        else:
+            out.append(token)
+    for index, token in enumerate(out):
+        token.index = index
+    return out
+
+
 def mark_codes(tokens: list[Token], showcase: Showcase, vocabulary: Vocabulary) -> list[str]:
     """Mark tokens that are showcase codes (``role="code"``); return the code-like ones that are not."""
     unknown = []
     for token in tokens:
         compact = re.sub(r"[^0-9a-z]", "", token.folded)
         attached = _ATTACHED.match(compact)
-        key = code_key(attached.group(1) if attached else compact)
+        prefixed = _PREFIXED.match(compact)
+        key = code_key(attached.group(1) if attached else prefixed.group(2) if prefixed else compact)
         if any(ch.isalpha() for ch in key) and showcase.product(key):
             token.role, token.code = "code", key
-            token.attached = int(attached.group(2)) if attached else None
+            token.attached = int(attached.group(2)) if attached else int(prefixed.group(1)) if prefixed else None
         elif (attached or _CODE_LIKE.match(compact)) and not _MARKED.match(compact) \
                 and compact not in showcase.name_words \
                 and not any(pattern.match(compact) for pattern in vocabulary.not_codes):
@@ -188,7 +206,9 @@ def _line(product: Product, scope: list[Item], quantities: list[Item], extra: li
             issues.append(f"unmatched_measure:{product.code}")
         elif item.kind in ("word", "numword") and not item.used and _describes(product, item):
             item.take("product_word")
-    return Line(product.code, values[0] if values else 1, variant.sku if variant else None, bool(values), chunk)
+    first = next((item for item in scope if item.kind == "code"), scope[0])
+    return Line(product.code, values[0] if values else 1, variant.sku if variant else None, bool(values), chunk,
+                first.tokens[0].index)
 
 
 def _choose_variant(product: Product, scope: list[Item], code_at: int, issues: list[str]) -> Variant | None:

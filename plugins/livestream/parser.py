@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from core.text import nfc
-from plugins.livestream.lines import Line, Reading, mark_codes, read_lines
+from plugins.livestream.lines import Line, Reading, mark_codes, read_lines, split_joined_codes
 from plugins.livestream.phones import find_phones
 from plugins.livestream.showcase import Showcase, compile_showcase
 from plugins.livestream.vocabulary import Token, Vocabulary, default_vocabulary, tokenize
@@ -149,7 +149,7 @@ def _read(text: str, showcase: Showcase, vocabulary: Vocabulary, base: dict) -> 
     cleaned = text
     for span in reversed(phones):
         cleaned = cleaned[:span.start] + " " + cleaned[span.end:]
-    tokens = tokenize(vocabulary.money.sub(" ", cleaned))
+    tokens = split_joined_codes(tokenize(vocabulary.money.sub(" ", cleaned)), showcase)
     unknown = mark_codes(tokens, showcase, vocabulary)
     vocabulary.annotate(tokens)
     _set_address_aside(tokens)
@@ -160,7 +160,7 @@ def _read(text: str, showcase: Showcase, vocabulary: Vocabulary, base: dict) -> 
         before = read_lines(tokens, showcase, vocabulary)
         _keep_variants_from(reading, before)
     parsed = _Comment(text, tokens, next((p.e164 for p in phones if p.e164), None),
-                      any(p.e164 is None for p in phones), unknown, reading)
+                      any(p.e164 is None and not p.masked for p in phones), unknown, reading)
     intent, lines, reason = _decide(parsed, showcase, vocabulary)
     return ParseResult(intent=intent, lines=tuple(lines), phone=parsed.phone, reason=reason,
                        additive=intent == "order" and parsed.has("add_words"), **base)
@@ -248,15 +248,30 @@ def _decide_without_code(c: _Comment, question: bool) -> tuple[str, list[Line], 
 
 
 def _decide_cancel(c: _Comment, question: bool) -> tuple[str, list[Line], str | None]:
-    keep = c.chunks_with("keep_phrases")
-    ordering = c.chunks_with("order_verbs") - c.chunks_with("cancel_phrases") - keep
+    keep, cancelling = c.chunks_with("keep_phrases"), c.chunks_with("cancel_phrases")
+    ordering = c.chunks_with("order_verbs") - cancelling - keep
     if question or ordering or c.has("correction_phrases"):
         return "review", [], "cancel_mixed"
     if c.unknown_codes or any(i.startswith("ambiguous") for i in c.reading.issues):
         return "review", [], "cancel_unsure"
-    lines = [Line(l.code, l.quantity if l.stated else None, l.variant_sku)
-             for l in c.reading.lines if l.chunk not in keep]
-    return ("cancel", lines, None) if lines else ("review", [], "cancel_keeps_everything")
+    lines = []
+    for line in c.reading.lines:
+        if line.chunk in keep:
+            continue
+        if line.chunk not in cancelling and line.chunk < min(cancelling):
+            return "review", [], "cancel_before_its_codes"  # "A1 2 trái, bớt 1": which line?
+        if line.chunk in cancelling and not _cancelled_in_chunk(c, line):
+            continue  # "A1 thôi, không lấy A2 nữa": A1 stays
+        lines.append(Line(line.code, line.quantity if line.stated else None, line.variant_sku))
+    return ("cancel", lines, None) if lines or not c.reading.lines else ("review", [], "cancel_keeps_everything")
+
+
+def _cancelled_in_chunk(c: _Comment, line: Line) -> bool:
+    """Codes after the cancel word are cancelled; those before it only when none follow ("A1 bỏ nha")."""
+    chunk = [t for t in c.tokens if t.chunk == line.chunk]
+    at = next(t.index for t in chunk if "cancel_phrases" in t.categories)
+    after = [t for t in chunk if t.role == "code" and t.index > at]
+    return line.position > at if after else True
 
 
 def _decide_correction(c: _Comment, question: bool) -> tuple[str, list[Line], str | None]:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-_START = re.compile(r"(?<![\w+])(?<!\d[.,])(?:\+84|84|0)(?=[\s.\-]?\d)")
-_SEPARATOR = " .-"
+_START = re.compile(r"(?<![\w+])(?<!\d[.,])(?:\+84|84|0)(?=[\s.\-()]{0,2}\d)")
+_MASKED = re.compile(r"(?<![\w+])(?:\+84|84|0)\d{1,4}[x*.]*[x*]{2,}[\d.]*", re.IGNORECASE)
+_SEPARATOR = " .-()"
 _PHONE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 MIN_SUSPECT_DIGITS = 6  # a number this long starting with 0/84 is a phone attempt, never a quantity
@@ -24,20 +25,24 @@ class PhoneSpan:
     start: int
     end: int
     e164: str | None
+    masked: bool = False  # "0965xxx123": a phone the viewer chose to hide, not a typo
 
 
 def find_phones(text: str) -> list[PhoneSpan]:
     """Every phone-like run in ``text``, valid or not, left to right and not overlapping."""
-    spans: list[PhoneSpan] = []
+    spans = [PhoneSpan(m.start(), m.end(), None, masked=True) for m in _MASKED.finditer(text)]
     position = 0
     while (match := _START.search(text, position)) is not None:
+        if any(s.start <= match.start() < s.end for s in spans):
+            position = match.end()
+            continue
         span = _read_candidate(text, match.start(), match.end())
         if span is None:
             position = match.end()
             continue
         spans.append(span)
         position = span.end
-    return spans
+    return sorted(spans, key=lambda s: s.start)
 
 
 def _read_candidate(text: str, start: int, prefix_end: int) -> PhoneSpan | None:
@@ -48,7 +53,11 @@ def _read_candidate(text: str, start: int, prefix_end: int) -> PhoneSpan | None:
         if text[i].isdigit():
             digits += text[i]
             ends.append((i + 1, digits))
-        elif not (text[i] in _SEPARATOR and i + 1 < len(text) and text[i + 1].isdigit()):
+        elif text[i] in _SEPARATOR and (text[i + 1:i + 2].isdigit()
+                                         or text[i + 1:i + 2] in tuple(_SEPARATOR) and text[i + 2:i + 3].isdigit()):
+            i += 1
+            continue
+        else:
             break
         i += 1
     if not ends or len(ends[-1][1]) < MIN_SUSPECT_DIGITS:

@@ -20,7 +20,7 @@ NUMBER_SLOT = "#"
 
 _SEPARATORS = re.compile(r"[,;\n\r|]+|(?<!\d)\.|\.(?!\d)|\+(?!\d)|->|=>|\s(?:và|va|với|voi|vs|&)(?=\s|$)",
                          re.IGNORECASE)
-_TOKEN = re.compile(r"\+\d+|\d+(?:[.,]\d+)?[^\W\d_]*|[^\W_]+|[*?]")
+_TOKEN = re.compile(r"\+\d+|\d{1,2}[^\W\d_]{1,3}\d{1,3}(?!\w)|\d+(?:[.,]\d+)?[^\W\d_]*|[^\W_]+|[*?]")
 _REPEATS = re.compile(r"([^\W\d_])\1+")
 _NUMBER_WITH_SUFFIX = re.compile(r"^(\d+(?:[.,]\d+)?)([^\W\d_]*)$")
 _BASE_UNITS = {"kg": ("g", 1000), "g": ("g", 1), "lạng": ("g", 100), "ml": ("ml", 1), "l": ("ml", 1000)}

@@ -70,6 +70,11 @@ def lines(result):
     ("lấy 2 A1, giao 12 Lê Lợi P7 Q10", [("A1", 2, None)]),
     ("A1 A1 A1", [("A1", 1, None)]),
     ("B2 2️⃣ gói", [("B2", 2, None)]),
+    ("2A1", [("A1", 2, None)]),
+    ("A1A2", [("A1", 1, None), ("A2", 1, None)]),
+    ("I want A1 2 pcs please", [("A1", 2, None)]),
+    ("A1 x2 nha shop, ck luôn", [("A1", 2, None)]),
+    ("chốt đơn A1 ạ. Sđt em 0965xxx123", [("A1", 1, None)]),
 ])
 def test_orders(text, expected):
     result = parse(text)
@@ -104,6 +109,8 @@ def test_questions_are_not_orders(text):
     ("e lấy A1, huỷ B2", "cancel_mixed"),
     ("hôm qua e chốt A1 mà chưa thấy gọi", "not_an_order"),
     ("B2 2h", "unreadable_number"),
+    ("A1 2 trái thôi, bớt 1", "cancel_before_its_codes"),
+    ("Đã chuyển khoản cho đơn A1", "not_an_order"),
 ])
 def test_doubtful_comments_go_to_review(text, reason):
     result = parse(text)
@@ -121,6 +128,11 @@ def test_doubtful_comments_go_to_review(text, reason):
     ("hủy B2, giữ A1", [("B2", None, None)]),
     ("huỷ đơn", []),
     ("thôi e không lấy nữa nha shop", []),
+    ("e xin huỷ đơn", []),
+    ("huỷ đơn giúp em ạ, em đặt trùng", []),
+    ("A1 thôi không lấy A2 nữa", [("A2", None, None)]),
+    ("C2 đỏ M bỏ nha, chỉ lấy xanh L", [("C2", None, "AO-DM")]),
+    ("huỷ A1, B2", [("A1", None, None), ("B2", None, None)]),
 ])
 def test_cancellations(text, expected):
     result = parse(text)
@@ -170,6 +182,8 @@ def test_bare_number_is_reviewed_not_ordered():
     ("A1 84901234567", "+84901234567"),
     ("A1 sđt: 0.9.0.1.2.3.4.5.6.7", "+84901234567"),
     ("A1 024 3826 1234", "+842438261234"),
+    ("A1 (84) 912 345 678", "+84912345678"),
+    ("A1 sđt 0965xxx123", None),
     ("A1", None),
 ])
 def test_phone_spellings_normalised_to_e164(text, phone):
