@@ -137,7 +137,7 @@ def _items(tokens: list[Token], vocabulary: Vocabulary) -> list[Item]:
             items.append(_word_item(token, vocabulary))
         i += 1
     for before, after in zip(items, items[1:]):
-        unit_follows = after.kind == "word" and vocabulary.any_matches(vocabulary.count_units, after.tokens[0])
+        unit_follows = after.kind == "word" and vocabulary.count_units.matches(after.tokens[0])
         if before.kind in ("number", "numword") and unit_follows:
             before.kind = "count"
         elif before.kind == "numword" and after.kind == "code":
@@ -159,7 +159,7 @@ def _word_item(token: Token, vocabulary: Vocabulary) -> Item:
     if (marked := _MARKED.match(folded)) is not None:
         return Item("marked", marked.group(1), [token], int(marked.group(1)))
     attached_unit = _NUMBER_UNIT.match(folded)
-    if attached_unit and vocabulary.any_matches(vocabulary.count_units, Token(attached_unit.group(2), 0)):
+    if attached_unit and vocabulary.count_units.matches(Token(attached_unit.group(2), 0)):
         return Item("count", attached_unit.group(1), [token], int(attached_unit.group(1)))
     if token.raw[0].isdigit():
         if token.raw.isdigit():

@@ -187,7 +187,7 @@ def _old_values(tokens: list[Token], vocabulary: Vocabulary) -> set[Token]:
         for j in range(i + 1, len(tokens)):
             if tokens[j].chunk != token.chunk or tokens[j].role == "code":
                 break
-            if vocabulary.any_matches(vocabulary.correction_targets, tokens[j]):
+            if vocabulary.correction_targets.matches(tokens[j]):
                 old.update(t for t in tokens[i + 1:j] if t.role is None)
                 break
     return old
@@ -288,14 +288,14 @@ def _is_question(c: _Comment, vocabulary: Vocabulary) -> bool:
         return True
     words = [t for t in c.tokens if t.raw.isalnum() and t.role != "code"]
     for token in reversed(words):
-        if vocabulary.any_matches(vocabulary.final_particles, token) and "cancel_phrases" not in token.categories:
+        if vocabulary.final_particles.matches(token) and "cancel_phrases" not in token.categories:
             return True
-        if not vocabulary.any_matches(vocabulary.trailing_particles, token):
+        if not vocabulary.trailing_particles.matches(token):
             break
     for i, opener in enumerate(c.tokens):
-        if vocabulary.any_matches(vocabulary.frame_openers, opener):
+        if vocabulary.frame_openers.matches(opener):
             if any(t.chunk == opener.chunk and "cancel_phrases" not in t.categories
-                   and vocabulary.any_matches(vocabulary.frame_closers, t) for t in c.tokens[i + 1:]):
+                   and vocabulary.frame_closers.matches(t) for t in c.tokens[i + 1:]):
                 return True
     return False
 
@@ -306,6 +306,6 @@ def _unexplained(c: _Comment, showcase: Showcase, vocabulary: Vocabulary) -> lis
         return bool(t.role or t.categories) or not t.raw.isalnum() or t.raw.isdigit() \
             or t.folded in showcase.name_words or vocabulary.number_value(t) is not None \
             or vocabulary.measure_unit(t) is not None \
-            or any(vocabulary.any_matches(words, t) for words in (
+            or any(words.matches(t) for words in (
                 vocabulary.count_units, vocabulary.trailing_particles, vocabulary.final_particles))
     return [t.raw for t in c.tokens if not known(t)]

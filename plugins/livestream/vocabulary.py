@@ -45,6 +45,7 @@ class Token:
     chunk: int
     index: int = 0
     folded: str = ""
+    squeezed: str = ""
     marks: Counter = field(default_factory=Counter)
     categories: set = field(default_factory=set)
     role: str | None = None  # what the reading used it for: code, quantity, variant, address...
@@ -52,12 +53,14 @@ class Token:
     attached: int | None = None  # the quantity written onto the code ("a1x2" → 2)
 
     def __post_init__(self):
-        self.folded = fold(self.raw)
-        self.marks = marks_of(self.raw)
+        self.folded, self.squeezed, self.marks = _forms(self.raw)
 
-    @property
-    def squeezed(self) -> str:
-        return squeeze(self.folded)
+
+@lru_cache(maxsize=8192)
+def _forms(raw: str) -> tuple[str, str, Counter]:
+    """Fold, squeezed fold and marks of a word, cached: comments repeat the same few hundred words."""
+    folded = fold(raw)
+    return folded, squeeze(folded), marks_of(raw)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -85,6 +88,26 @@ class Word:
         return all(count <= self.marks[mark] for mark, count in token.marks.items())
 
 
+class WordSet:
+    """Words indexed by their fold, so a token is checked against the few that could match."""
+
+    def __init__(self, words, values=None):
+        self._by_fold: dict[str, list[tuple[Word, object]]] = {}
+        for word, value in zip(words, values if values is not None else [None] * len(words)):
+            self._by_fold.setdefault(word.folded, []).append((word, value))
+
+    def lookup(self, token: Token):
+        """The value of the first word ``token`` matches (True for a plain set), else None."""
+        for key in (token.folded, token.squeezed):
+            for word, value in self._by_fold.get(key, ()):
+                if word.matches(token):
+                    return True if value is None else value
+        return None
+
+    def matches(self, token: Token) -> bool:
+        return self.lookup(token) is not None
+
+
 class Vocabulary:
     """The words of ``vocabulary.json``, ready for matching tokens."""
 
@@ -108,10 +131,11 @@ class Vocabulary:
         self.trailing_particles = self._words("trailing_particles")
         self.correction_targets = self._words("correction_targets")
         self.count_units = self._words("count_units")
-        self.measure_units = [(Word.of(w), unit) for unit, words in data["measure_units"].items() for w in words]
-        self.number_words = [(Word.of(w), value) for w, value in data["number_words"].items()]
-        self.frame_openers = [Word.of(w) for w in data["question_frames"]["openers"]]
-        self.frame_closers = [Word.of(w) for w in data["question_frames"]["closers"]]
+        measures = [(Word.of(w), unit) for unit, words in data["measure_units"].items() for w in words]
+        self.measure_units = WordSet([w for w, _ in measures], [unit for _, unit in measures])
+        self.number_words = WordSet([Word.of(w) for w in data["number_words"]], list(data["number_words"].values()))
+        self.frame_openers = WordSet([Word.of(w) for w in data["question_frames"]["openers"]])
+        self.frame_closers = WordSet([Word.of(w) for w in data["question_frames"]["closers"]])
         money = data["money_suffixes"]
         self.money = re.compile(
             r"(?<![\w.,])\d+(?:[.,]\d+)*(?:(?:%s)|\s+(?:%s))(?![^\W_])" % (
@@ -123,27 +147,17 @@ class Vocabulary:
         value = self.data[category]
         return [w for words in value.values() for w in words] if isinstance(value, dict) else list(value)
 
-    def _words(self, category: str) -> list[Word]:
-        return [Word.of(w) for w in self._all(category)]
-
-    @staticmethod
-    def any_matches(words, token: Token) -> bool:
-        return any(word.matches(token) for word in words)
+    def _words(self, category: str) -> WordSet:
+        return WordSet([Word.of(w) for w in self._all(category)])
 
     def number_value(self, token: Token) -> int | None:
         """``2`` → 2, ``hai`` → 2, anything else → None."""
         if token.raw.isdigit():
             return int(token.raw)
-        for word, value in self.number_words:
-            if word.matches(token):
-                return value
-        return None
+        return self.number_words.lookup(token)
 
     def measure_unit(self, token: Token) -> str | None:
-        for word, unit in self.measure_units:
-            if word.matches(token):
-                return unit
-        return None
+        return self.measure_units.lookup(token)
 
     def measure_at(self, tokens: list[Token], i: int) -> tuple[str, int] | None:
         """A weight or volume at ``tokens[i]`` ("500ml", "1 lít", "2 cân") as ("g:500"-like key, tokens used)."""
