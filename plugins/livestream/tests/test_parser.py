@@ -111,6 +111,8 @@ def test_questions_are_not_orders(text):
     ("B2 2h", "unreadable_number"),
     ("A1 2 trái thôi, bớt 1", "cancel_before_its_codes"),
     ("Đã chuyển khoản cho đơn A1", "not_an_order"),
+    ("A1 bỏ giỏ rồi", "not_an_order"),          # "bỏ giỏ" is put in the cart, not "bỏ" (drop)
+    ("shop bớt giá A1 đi", "not_an_order"),     # a discount, not "bớt" (fewer)
 ])
 def test_doubtful_comments_go_to_review(text, reason):
     result = parse(text)
@@ -154,6 +156,11 @@ def test_corrections(text, expected):
     result = parse(text)
     assert result.intent == "correction", result.reason
     assert lines(result) == expected
+
+
+def test_khoi_alone_is_not_a_cancel():
+    result = parse("khỏi ship, e tới lấy A1")
+    assert result.intent == "order" and lines(result) == [("A1", 1, None)]
 
 
 def test_a_correction_naming_no_change_is_reviewed():
