@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -385,3 +386,24 @@ def test_cli_survives_bytes_that_are_not_utf8_and_deep_json(showcase_file):
     got = [json.loads(line) for line in result.stdout.splitlines()]
     assert [g["intent"] for g in got] == ["other", "other", "order"]
     assert got[0]["error"]["code"] == got[1]["error"]["code"] == "livestream.invalid_json"
+
+
+FUZZ_PIECES = ["A1", "a01", "C2", "x", "*", "2", "0", "sl", "hộp", "kg", "500ml", "1 lít", "lấy", "huỷ", "sửa",
+               "thành", "sang", "không", "?", ",", ".", "+", "và", "0901234567", "+84", "84", "090 123", "xanh",
+               "M", "L", "đỏ", "loại", "1", "giao", "12", "ký", "cân", "lạng", "🥰", "\n", "thêm", "bớt", "giữ",
+               "-", "->", "(", ")", "x2", "2A1", "A1A2", "nhầm", "đổi", "qua", "còn", "thôi", "k", "85k"]
+
+
+def test_random_pieces_never_raise_and_orders_stay_sane():
+    rng, state = random.Random(12), CommentStream()
+    for n in range(2000):
+        text = " ".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(0, 12)))
+        if rng.random() < 0.3:
+            text = text.replace(" ", "")
+        result = parse_comment({"id": n, "author_id": rng.choice("abc"), "text": text,
+                                "created_at": 1795000000 + n}, COMPILED, state)
+        json.dumps(result.as_contract())
+        if result.intent == "order":
+            assert result.lines and all(1 <= line.quantity <= 50 for line in result.lines), text
+        else:
+            assert result.intent in ("question", "cancel", "correction", "review", "duplicate", "other")
