@@ -121,7 +121,7 @@ def _items(tokens: list[Token], vocabulary: Vocabulary) -> list[Item]:
     items, i = [], 0
     while i < len(tokens):
         token = tokens[i]
-        measure = vocabulary.measure_at(tokens, i) if token.role is None else None
+        measure = vocabulary.measure_at(tokens, i) if token.role != "code" else None
         if token.role == "code":
             items.append(Item("code", token.code, [token], token.attached))
         elif measure:
@@ -148,7 +148,7 @@ def _items(tokens: list[Token], vocabulary: Vocabulary) -> list[Item]:
 def _marker_end(tokens: list[Token], i: int) -> int | None:
     """Index of the number after a quantity marker ("x 2", "sl: 3", "số lượng 2") starting at ``i``."""
     j = i
-    while j < len(tokens) and "quantity_markers" in tokens[j].categories and tokens[j].role is None:
+    while j < len(tokens) and "quantity_markers" in tokens[j].categories:
         j += 1
     return j if j > i and j < len(tokens) and tokens[j].chunk == tokens[i].chunk \
         and tokens[j].raw.isdigit() else None
