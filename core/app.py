@@ -6,7 +6,9 @@ import logging
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from core import logs, metrics
 from core.api import OcopApi, configure_parser, handle_domain_error
+from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
 from core.db import db, run_ready_callbacks
 from core.errors import DomainError
@@ -31,6 +33,8 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
+    logs.init_app(app)  # X-Request-ID in and out, JSON logs (OCOP_LOG_FORMAT)
+    metrics.init_app(app)  # /metrics, request counts and latencies by route
     db.init_app(app)
     import core.models  # noqa: F401  (register tables)
 
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     init_celery(app)
     from core.search import init_app as init_search
     init_search(app)  # backend, outbox listeners, search beat entry, /readyz ping
+    apply_environment(app.extensions["celery"])  # OCOP_CELERY_QUEUE, broker options, OCOP_BEAT_SCHEDULE
     return app
 
 

@@ -256,6 +256,10 @@ from core.search.cli import search as _search_group  # noqa: E402  (ocop search 
 
 cli.add_command(_search_group)
 
+from core.checks import check_config as _check_config  # noqa: E402  (ocop check-config)
+
+cli.add_command(_check_config)
+
 
 def build_cli(pm=None) -> tuple[click.Group, object]:
     """The root group with plugin commands added through ``register_cli``."""

@@ -26,3 +26,10 @@ def notify_order(self, order_id: int, kind: str, extra: dict | None = None) -> i
     """Store (and deliver) an order's notifications: order_placed / order_paid / order_shipped / order_cancelled."""
     from core.services.orders import send_notifications
     return send_notifications(order_id, kind, extra)
+
+
+@celery_app.task(name="ocop.notifications.requeue", bind=True)
+def requeue_notifications(self) -> dict:
+    """Beat (every minute): enqueue again the deliveries of notifications still pending after a while."""
+    from core.services.notifications import requeue_pending
+    return requeue_pending()

@@ -1,6 +1,8 @@
 """Notifications: stored first (idempotent by dedupe key), then emailed by a Celery task when SMTP is set."""
 from __future__ import annotations
 
+import datetime as dt
+import os
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlparse
@@ -82,3 +84,23 @@ def list_for(user, args: dict) -> dict:
         if args.get(key):
             stmt = stmt.where(getattr(Notification, key) == args[key])
     return paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), args["page"], args["limit"])
+
+
+def requeue_pending(older_than_seconds: float | None = None, limit: int = 500) -> dict:
+    """Enqueue delivery again for notifications pending longer than ``older_than_seconds``.
+
+    ``notify()`` enqueues after commit; when the broker was unreachable at that moment the row stays
+    ``pending``. Beat calls this every minute. The age (``OCOP_NOTIFICATIONS_REQUEUE_AFTER``, default 120 s)
+    leaves time to the first task; ``deliver()`` skips notifications already sent or stored.
+    """
+    from core.tasks import deliver_notification  # core.tasks imports this module
+    if older_than_seconds is None:
+        older_than_seconds = float(os.environ.get("OCOP_NOTIFICATIONS_REQUEUE_AFTER") or 120)
+    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+    ids = db.session.execute(select(Notification.id).where(Notification.status == "pending",
+                                                            Notification.created_at <= cutoff)
+                             .order_by(Notification.id).limit(limit)).scalars().all()
+    db.session.rollback()
+    for note_id in ids:
+        deliver_notification.delay(note_id)
+    return {"requeued": len(ids)}
