@@ -29,8 +29,6 @@ from plugins.webhooks import events, sender, signing
 from plugins.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
-#: a first attempt still queued is not swept before this age (its task is on its way)
-FIRST_ATTEMPT_GRACE = dt.timedelta(seconds=30)
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -43,6 +41,7 @@ class Config:
     disable_after: int
     allow_private: bool
     keep_days: int
+    sweep_grace: dt.timedelta  # a first attempt still queued is not swept before this age
 
 
 def config(environ=os.environ) -> Config:
@@ -53,7 +52,8 @@ def config(environ=os.environ) -> Config:
                   retry_max=float(environ.get("OCOP_WEBHOOKS_RETRY_MAX") or 6 * 3600),
                   disable_after=int(environ.get("OCOP_WEBHOOKS_DISABLE_AFTER") or 30),
                   allow_private=(environ.get("OCOP_WEBHOOKS_ALLOW_PRIVATE") or "").strip().lower() in TRUE,
-                  keep_days=int(environ.get("OCOP_WEBHOOKS_KEEP_DAYS") or 30))
+                  keep_days=int(environ.get("OCOP_WEBHOOKS_KEEP_DAYS") or 30),
+                  sweep_grace=dt.timedelta(seconds=float(environ.get("OCOP_WEBHOOKS_SWEEP_GRACE") or 30)))
 
 
 def backoff(attempts: int, cfg: Config) -> dt.timedelta:
@@ -362,7 +362,7 @@ def due_ids(now: dt.datetime, limit: int = 500) -> list[int]:
     """Deliveries whose next attempt is due, and claims whose lock ran out (worker killed mid-attempt)."""
     stmt = (select(WebhookDelivery.id)
             .where(or_(and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
-                            or_(WebhookDelivery.attempts > 0, WebhookDelivery.created_at <= now - FIRST_ATTEMPT_GRACE)),
+                            or_(WebhookDelivery.attempts > 0, WebhookDelivery.created_at <= now - config().sweep_grace)),
                        and_(WebhookDelivery.status == "delivering", WebhookDelivery.locked_until < now)))
             .order_by(WebhookDelivery.id).limit(limit))
     return db.session.execute(stmt).scalars().all()
