@@ -3,6 +3,8 @@ Celery settings from OCOP_* variables, the notification requeue, and ``ocop chec
 """
 from __future__ import annotations
 
+import configparser
+import importlib.util
 import json
 import logging
 import os
@@ -15,7 +17,7 @@ from celery import Celery
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core import logs
+from core import gunicorn_conf, logs
 from core.celery_app import celery_app
 from core.celery_settings import apply_environment, schedule_from
 from core.checks import check, settings_problems
@@ -214,3 +216,28 @@ def test_check_config_command_exits_non_zero(app, demo, database_url, instance_p
     assert "ERROR    secret_key.missing" in result.output and "demo.accounts" in result.output
     as_json = CliRunner().invoke(cli, ["check-config", "--json"], obj={"app": app})
     assert as_json.exit_code == 1 and json.loads(as_json.output)["ok"] is False
+
+
+# --- deployment files ----------------------------------------------------------------------------
+def test_procfile_and_systemd_units_name_real_entry_points():
+    procfile = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    assert set(procfile) == {"release", "web", "worker", "beat"}
+    assert "core.wsgi:app" in procfile["web"] and "python:core.gunicorn_conf" in procfile["web"]
+    assert "ocop check-config" in procfile["release"]
+    for name in ("core.wsgi", "core.gunicorn_conf", "core.celery_worker"):
+        assert importlib.util.find_spec(name) is not None, name
+    units = {}
+    for path in sorted((ROOT / "deploy" / "systemd").glob("*.service")):
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        parser.read_string(path.read_text())
+        units[path.stem] = parser
+        assert parser["Service"]["EnvironmentFile"] == "/etc/ocop/ocop.env"
+    assert set(units) == {"ocop-web", "ocop-worker", "ocop-beat"}
+    assert "core.wsgi:app" in units["ocop-web"]["Service"]["ExecStart"]
+    assert "worker" in units["ocop-worker"]["Service"]["ExecStart"]
+    assert "beat" in units["ocop-beat"]["Service"]["ExecStart"]
+    example = dict(line.split("=", 1) for line in (ROOT / "deploy/systemd/ocop.env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert all(key.startswith("OCOP_") for key in example)
+    assert callable(gunicorn_conf.child_exit) and gunicorn_conf.workers >= 1
