@@ -10,12 +10,11 @@ import os
 from dataclasses import asdict, dataclass
 
 import click
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from core.app import create_app
 from core.config import Settings, load_settings
-from core.db import db
 from core.models import User
 
 DEMO_PASSWORD = "ocop-demo-2026"  # core.demo's password; kept here so a check never imports the demo loader
@@ -91,43 +90,43 @@ def settings_problems(settings: Settings, environ=os.environ) -> list[Problem]:
     return found
 
 
-def database_problems(app) -> list[Problem]:
-    """Problems found in the database: unreachable, demo accounts still using the demo password."""
-    found = []
-    with app.app_context():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return [_error("database.unreachable", f"Không kết nối được cơ sở dữ liệu ({type(exc).__name__}).",
-                           f"The database cannot be reached ({type(exc).__name__}).")]
-        try:
-            users = db.session.execute(select(User).where(
-                User.active.is_(True),
-                (User.username.in_(DEMO_USERNAMES)) | (User.username.like("cs.%")))).scalars().all()
-        except Exception as exc:  # schema not migrated yet
-            db.session.rollback()
-            return [_error("database.not_migrated", f"Chưa chạy `ocop db upgrade` ({type(exc).__name__}).",
-                           f"`ocop db upgrade` has not been run ({type(exc).__name__}).")]
-        demo = sorted(u.username for u in users if check_password_hash(u.password_hash, DEMO_PASSWORD))
-        if demo:
-            found.append(_error("demo.accounts", f"Tài khoản demo còn dùng mật khẩu demo: {', '.join(demo[:10])}.",
-                                f"Demo accounts still use the demo password: {', '.join(demo[:10])}."))
-        db.session.remove()
-    return found
+def database_problems(settings: Settings) -> list[Problem]:
+    """Problems found in the database: unreachable, not migrated, demo accounts still on the demo password.
+
+    Uses its own short-lived engine: checking builds no app (and so reconfigures no Celery).
+    """
+    engine = create_engine(settings.database_url, connect_args=settings.flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]
+                           .get("connect_args", {}))
+    try:
+        with Session(engine) as session:
+            try:
+                session.execute(text("SELECT 1"))
+            except Exception as exc:
+                return [_error("database.unreachable", f"Không kết nối được cơ sở dữ liệu ({type(exc).__name__}).",
+                               f"The database cannot be reached ({type(exc).__name__}).")]
+            try:
+                users = session.execute(select(User.username, User.password_hash).where(
+                    User.active.is_(True),
+                    (User.username.in_(DEMO_USERNAMES)) | (User.username.like("cs.%")))).all()
+            except Exception as exc:  # schema not migrated yet
+                return [_error("database.not_migrated", f"Chưa chạy `ocop db upgrade` ({type(exc).__name__}).",
+                               f"`ocop db upgrade` has not been run ({type(exc).__name__}).")]
+    finally:
+        engine.dispose()
+    demo = sorted(name for name, hashed in users if check_password_hash(hashed, DEMO_PASSWORD))
+    if demo:
+        return [_error("demo.accounts", f"Tài khoản demo còn dùng mật khẩu demo: {', '.join(demo[:10])}.",
+                       f"Demo accounts still use the demo password: {', '.join(demo[:10])}.")]
+    return []
 
 
 def check(environ=os.environ) -> list[Problem]:
     """Every problem of the configuration in ``environ`` (settings, then the database)."""
-    settings = load_settings(environ)
-    found = settings_problems(settings, environ)
     try:
-        app = create_app(settings)
-    except Exception as exc:  # a setting the app refuses
-        found.append(_error("app.refused", f"Ứng dụng không khởi động được: {exc}", f"The app does not start: {exc}"))
-        return found
-    if environ.get("FLASK_DEBUG") is None and app.debug:
-        found.append(_error("debug.enabled", "Chế độ gỡ lỗi đang bật.", "Debug mode is on."))
-    return found + database_problems(app)
+        settings = load_settings(environ)
+    except Exception as exc:  # a value the settings loader refuses
+        return [_error("settings.refused", f"Cấu hình không đọc được: {exc}", f"The settings cannot be read: {exc}")]
+    return settings_problems(settings, environ) + database_problems(settings)
 
 
 @click.command("check-config")

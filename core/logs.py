@@ -140,10 +140,12 @@ def _publish_request_id(headers=None, **_kwargs) -> None:
 
 @signals.task_prerun.connect(weak=False)
 def _restore_request_id(task=None, **_kwargs) -> None:
-    incoming = getattr(task.request, TASK_HEADER, None) if task is not None else None
-    if incoming is None and task is not None and isinstance(task.request.headers, dict):
+    if task is None:
+        return
+    incoming = getattr(task.request, TASK_HEADER, None)
+    if incoming is None and isinstance(task.request.headers, dict):
         incoming = task.request.headers.get(TASK_HEADER)
-    if incoming is None and task is not None and task.request.is_eager:
+    if incoming is None and task.request.is_eager:
         return  # an in-process task keeps the caller's id
     task.request._ocop_request_token = _request_id.set(incoming)
 
