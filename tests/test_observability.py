@@ -4,6 +4,7 @@ Celery settings from OCOP_* variables, the notification requeue, and ``ocop chec
 from __future__ import annotations
 
 import configparser
+import datetime as dt
 import importlib.util
 import json
 import logging
@@ -24,6 +25,7 @@ from core.checks import check, settings_problems
 from core.config import load_settings
 from core.db import commit, db, utcnow
 from core.models import Notification
+from core.services.notifications import MAX_REQUEUES, requeue_pending
 from support.orders import place_order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,21 +163,27 @@ def test_celery_settings_from_the_environment():
 
 
 def test_pending_notifications_are_requeued(app):
-    from core.services.notifications import requeue_pending
-    note = Notification(kind="test", dedupe_key="requeue-test", subject="Thử", body="Thử", status="pending",
-                        attempts=0, created_at=utcnow())
-    fresh = Notification(kind="test", dedupe_key="requeue-test-fresh", subject="Thử", body="Thử", status="pending",
-                         attempts=0, created_at=utcnow())
-    db.session.add_all([note, fresh])
+    now = utcnow()
+
+    def note(key, age_seconds, attempts=0):
+        db.session.add(Notification(kind="test", dedupe_key=key, subject="Thử", body="Thử", status="pending",
+                                    attempts=attempts, created_at=now - dt.timedelta(seconds=age_seconds)))
+    note("old", 3600)
+    note("fresh", 0)
+    note("tried-3-times-100s", 100, attempts=3)   # next after 20 × 2³ = 160 s
+    note("tried-3-times-200s", 200, attempts=3)
+    note("given-up", 10_000_000, attempts=MAX_REQUEUES)
     commit()
-    note.created_at = utcnow().replace(year=2025)
-    commit()
-    assert requeue_pending(older_than_seconds=60) == {"requeued": 1}  # eager: delivered in-process
+    assert requeue_pending(older_than_seconds=20) == {"requeued": 2}  # eager: delivered in-process
     db.session.rollback()
     statuses = dict(db.session.execute(select(Notification.dedupe_key, Notification.status)).all())
-    assert statuses == {"requeue-test": "stored", "requeue-test-fresh": "pending"}
-    assert requeue_pending(older_than_seconds=0) == {"requeued": 1}
+    assert statuses == {"old": "stored", "fresh": "pending", "tried-3-times-100s": "pending",
+                        "tried-3-times-200s": "stored", "given-up": "pending"}
+    assert requeue_pending(older_than_seconds=0) == {"requeued": 2}
     assert requeue_pending(older_than_seconds=0) == {"requeued": 0}
+    db.session.rollback()
+    assert db.session.execute(select(Notification.status).where(Notification.dedupe_key == "given-up")).scalar_one() \
+        == "pending"
 
 
 # --- check-config ------------------------------------------------------------------------------------

@@ -95,8 +95,8 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
         self.workers_started = 0
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "ab")
+    def _start(self, name: str, args: list[str], log_name: str | None = None) -> subprocess.Popen:
+        log = open(self.workdir / f"{log_name or name}.log", "ab")
         proc = subprocess.Popen([sys.executable, "-m", *args], cwd=self.workdir, env=self.env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
@@ -111,7 +111,7 @@ class Stack:
         return self._start("worker", ["celery", "-A", "core.celery_worker", "worker", "--pool", "solo",
                                       "--without-gossip", "--without-mingle", "--without-heartbeat",
                                       "-n", f"profile{self.workers_started}-{uuid.uuid4().hex[:6]}@localhost",
-                                      "--loglevel", "INFO"])
+                                      "--loglevel", "INFO"], log_name=f"worker{self.workers_started}")
 
     def start_beat(self):
         return self._start("beat", ["celery", "-A", "core.celery_worker", "beat", "--loglevel", "INFO",
@@ -137,7 +137,8 @@ class Stack:
             self.stop(name)
 
     def tails(self) -> str:
-        return "\n".join(f"--- {name}.log ---\n{self.log(name)[-4000:]}" for name in ("web", "worker", "beat"))
+        names = ["web", "beat", *(f"worker{n}" for n in range(1, self.workers_started + 1))]
+        return "\n".join(f"--- {name}.log ---\n{self.log(name)[-4000:]}" for name in names)
 
 
 @pytest.fixture(params=sorted(BROKERS))
@@ -206,6 +207,10 @@ def _checkout(http, request_id: str) -> str:
     return body["number"]
 
 
+def _json_lines(log: str) -> list[dict]:
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
 def _search(http, q: str) -> set[str]:
     status, body, _ = http("GET", f"/storefront/v1/search?q={quote(q)}&limit=50")
     assert status == 200, body
@@ -246,7 +251,7 @@ def test_production_profile(profile):
         hook = next(r for r in receiver.wait_for(1, 60) if r["headers"]["x-ocop-event"] == "order.created")
         assert verify_webhook(sub["secret"], hook["headers"], hook["body"])["data"]["order"]["number"] == number
         assert hook["headers"]["x-request-id"] == "profile-checkout-1"
-        worker_lines = [json.loads(line) for line in stack.log("worker").splitlines() if line.startswith("{")]
+        worker_lines = _json_lines(stack.log("worker1"))
         assert any(line.get("request_id") == "profile-checkout-1" and "ocop.orders.notify" in line["message"]
                    for line in worker_lines), "the request id did not reach the worker's log"
 
@@ -293,9 +298,15 @@ def test_production_profile(profile):
         worker.wait(timeout=10)
         smtp.release()
         assert not _shopper_mail(smtp, kill_number)
+        held = [line["message"] for line in _json_lines(stack.log("worker1"))
+                if line["message"].startswith("Task ocop.notifications.deliver[") and "received" in line["message"]][-1]
+        held_task = held.split("[", 1)[1].split("]", 1)[0]
         worker = stack.start_worker()
         procs = [web, worker, beat]
         _wait(lambda: _shopper_mail(smtp, kill_number), "the killed delivery, delivered again", 90, procs)
+        # the very message the killed worker had taken was handed out again (late ack), not only requeued by beat
+        assert any(held_task in line["message"] and "received" in line["message"]
+                   for line in _json_lines(stack.log("worker2"))), f"task {held_task} was not redelivered"
         _wait(lambda: _notifications_sent(kill_number), "killed-delivery notifications sent", 60, procs)
 
         # 5. /metrics under gunicorn sums every worker process (web and Celery)

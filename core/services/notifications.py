@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from urllib.parse import urlparse
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.db import db, on_commit, utcnow
 from core.models import Notification
@@ -86,21 +86,32 @@ def list_for(user, args: dict) -> dict:
     return paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), args["page"], args["limit"])
 
 
+#: a pending notification is enqueued again at most this many times (spaced by doubling ages)
+MAX_REQUEUES = 8
+
+
 def requeue_pending(older_than_seconds: float | None = None, limit: int = 500) -> dict:
-    """Enqueue delivery again for notifications pending longer than ``older_than_seconds``.
+    """Enqueue delivery again for notifications still pending; beat calls this every minute. Commits.
 
     ``notify()`` enqueues after commit; when the broker was unreachable at that moment the row stays
-    ``pending``. Beat calls this every minute. The age (``OCOP_NOTIFICATIONS_REQUEUE_AFTER``, default 120 s)
-    leaves time to the first task; ``deliver()`` skips notifications already sent or stored.
+    ``pending``. A row is taken once it is older than ``age × 2^attempts`` (``OCOP_NOTIFICATIONS_REQUEUE_AFTER``,
+    default 120 s), at most :data:`MAX_REQUEUES` times, and its ``attempts`` grows by one each time, so a
+    notification that keeps failing is not retried forever. ``deliver()`` skips notifications already sent.
     """
     from core.tasks import deliver_notification  # core.tasks imports this module
     if older_than_seconds is None:
         older_than_seconds = float(os.environ.get("OCOP_NOTIFICATIONS_REQUEUE_AFTER") or 120)
-    cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
-    ids = db.session.execute(select(Notification.id).where(Notification.status == "pending",
-                                                            Notification.created_at <= cutoff)
-                             .order_by(Notification.id).limit(limit)).scalars().all()
-    db.session.rollback()
+    now = utcnow()
+    rows = db.session.execute(select(Notification.id, Notification.created_at, Notification.attempts).where(
+        Notification.status == "pending", Notification.attempts < MAX_REQUEUES,
+        Notification.created_at <= now - dt.timedelta(seconds=older_than_seconds))
+        .order_by(Notification.id).limit(limit)).all()
+    ids = [row.id for row in rows
+           if row.created_at <= now - dt.timedelta(seconds=older_than_seconds * 2 ** (row.attempts or 0))]
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == "pending")
+                           .values(attempts=Notification.attempts + 1))
+    db.session.commit()
     for note_id in ids:
         deliver_notification.delay(note_id)
     return {"requeued": len(ids)}
