@@ -204,8 +204,8 @@ def test_check_config_reports_an_unsafe_configuration(app, demo, database_url, i
     assert "admin" in demo_problem.message_en and demo_problem.message != demo_problem.message_en
 
 
-def test_check_config_passes_a_production_configuration(app, postgres_url, instance_path):
-    env = {"OCOP_DATABASE_URL": postgres_url, "OCOP_INSTANCE_PATH": str(instance_path),
+def test_check_config_passes_a_production_configuration(app, postgres_url, database_url, instance_path):
+    env = {"OCOP_DATABASE_URL": database_url,  # this worker's migrated database (postgres_url: PostgreSQL runs only) "OCOP_INSTANCE_PATH": str(instance_path),
            "OCOP_SECRET_KEY": "k" * 48, "OCOP_BROKER_URL": "redis://127.0.0.1:6379/9",
            "OCOP_PUBLIC_BASE_URL": "https://ocop.example.vn", "OCOP_SMTP_URL": "smtp://mail.example.vn:587",
            "OCOP_METRICS_DIR": str(instance_path / "metrics"), "OCOP_METRICS_TOKEN": "t", "OCOP_LOG_FORMAT": "json"}
