@@ -7,8 +7,10 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 
 from admin import register as register_admin
+from core import logs, metrics
 from core.api import OcopApi, configure_parser, handle_domain_error
 from core.celery_app import init_celery
+from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
 from core.db import db, run_ready_callbacks
 from core.docs import register_docs
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
+    logs.init_app(app)  # X-Request-ID in and out, JSON logs (OCOP_LOG_FORMAT)
+    metrics.init_app(app)  # /metrics, request counts and latencies by route
     db.init_app(app)
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
 
     init_celery(app)
     init_search(app)  # backend, outbox listeners, search beat entry, /readyz ping
+    apply_environment(app.extensions["celery"])  # OCOP_CELERY_QUEUE, broker options, OCOP_BEAT_SCHEDULE
     return app
 
 

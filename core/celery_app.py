@@ -56,6 +56,10 @@ def init_celery(app) -> Celery:
             "task": "ocop.certifications.expire",
             "schedule": crontab(hour=0, minute=15),
         },
+        "notifications-requeue": {  # deliveries whose publish failed (broker down at commit)
+            "task": "ocop.notifications.requeue",
+            "schedule": crontab(minute="*"),
+        },
     }
     for extra in app.extensions["ocop_plugins"].hook.register_tasks(celery=celery_app):
         if extra:

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from core.config import load_settings
 from core.app import create_app
+from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
 from core.plugins import build_plugin_manager
 from core.search import cli as search_cli
@@ -235,6 +236,8 @@ def import_file(file, dry_run, username, as_json):
 
 
 cli.add_command(search_cli.search)
+
+cli.add_command(check_config)
 
 
 def build_cli(pm=None) -> tuple[click.Group, object]:

@@ -180,3 +180,25 @@ def order_cancelled(order):
 @hookspec
 def order_fulfilled(order, fulfilment):
     """After commit: ``fulfilment`` shipped some of ``order``'s lines and deducted their stock."""
+
+
+# --- webhook events declared and emitted by plugins -----------------------------
+@hookspec(historic=True)
+def register_webhook_events(registry):
+    """Historic: called once the app is built (by the webhooks plugin), replayed for plugins registered later.
+
+    Call ``registry.add(code, name_vi, name_en)`` for each event type the plugin emits through
+    :func:`plugin_event` (codes like ``sales_point.sale_recorded``: ``<plugin>.<what happened>``).
+    Integrators may then subscribe to them; an event type nobody declared is never delivered.
+    Returns nothing.
+    """
+
+
+@hookspec
+def plugin_event(name, payload):
+    """Called by a plugin (``hooks().plugin_event(name=…, payload=…)``) after its transaction commits.
+
+    ``name`` is an event type the plugin declared with :func:`register_webhook_events`; ``payload`` a
+    JSON-serialisable dict (identifiers, states, integer VND amounts; no personal data). Implementations
+    (the webhooks plugin) fan the event out, e.g. as signed webhook deliveries. Returns nothing.
+    """

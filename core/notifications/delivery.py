@@ -1,14 +1,17 @@
 """Notifications: stored first (idempotent by dedupe key), then emailed by a Celery task when SMTP is set."""
 from __future__ import annotations
 
+import datetime as dt
+import os
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlparse
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from core.celery_app import enqueue
+from core.metrics import register_database_gauge
 from core.db import db, on_commit, utcnow
 from core.notifications.models import Notification
 from core.catalogue.models import Producer
@@ -79,3 +82,41 @@ def list_for(user, args: dict) -> dict:
         if args.get(key):
             stmt = stmt.where(getattr(Notification, key) == args[key])
     return paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), args["page"], args["limit"])
+
+
+#: a pending notification is enqueued again at most this many times (spaced by doubling ages)
+MAX_REQUEUES = 8
+
+
+def requeue_pending(older_than_seconds: float | None = None, limit: int = 500) -> dict:
+    """Enqueue delivery again (after commit) for notifications still pending; beat calls this every minute.
+
+    ``notify()`` enqueues after commit; when the broker was unreachable at that moment the row stays
+    ``pending``. A row is taken once it is older than ``age × 2^attempts`` (``OCOP_NOTIFICATIONS_REQUEUE_AFTER``,
+    default 120 s), at most :data:`MAX_REQUEUES` times, and its ``attempts`` grows by one each time, so a
+    notification that keeps failing is not retried forever. ``deliver()`` skips notifications already sent.
+    """
+    if older_than_seconds is None:
+        older_than_seconds = float(os.environ.get("OCOP_NOTIFICATIONS_REQUEUE_AFTER") or 120)
+    now = utcnow()
+    rows = db.session.execute(select(Notification.id, Notification.created_at, Notification.attempts).where(
+        Notification.status == "pending", Notification.attempts < MAX_REQUEUES,
+        Notification.created_at <= now - dt.timedelta(seconds=older_than_seconds))
+        .order_by(Notification.id).limit(limit)).all()
+    ids = [row.id for row in rows
+           if row.created_at <= now - dt.timedelta(seconds=older_than_seconds * 2 ** (row.attempts or 0))]
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.status == "pending")
+                           .values(attempts=Notification.attempts + 1))
+    for note_id in ids:
+        on_commit(lambda note_id=note_id: enqueue("ocop.notifications.deliver", note_id))
+    return {"requeued": len(ids)}
+
+
+def _notifications_pending():
+    return db.session.execute(select(func.count()).select_from(Notification)
+                              .where(Notification.status == "pending")).scalar_one()
+
+
+register_database_gauge("ocop_notifications_pending", "Notifications stored and not yet delivered.",
+                        _notifications_pending)

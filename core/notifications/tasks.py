@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.celery_app import celery_app
-from core.notifications.delivery import deliver
+from core.notifications.delivery import deliver, requeue_pending
 
 DELIVER = "ocop.notifications.deliver"
 
@@ -12,3 +12,9 @@ DELIVER = "ocop.notifications.deliver"
 def deliver_notification(self, notification_id: int) -> str:
     """Deliver (or store) one notification; safe to run twice."""
     return deliver(notification_id)
+
+
+@celery_app.task(name="ocop.notifications.requeue", bind=True)
+def requeue_notifications(self) -> dict:
+    """Beat (every minute): enqueue again the deliveries of notifications still pending after a while."""
+    return requeue_pending()

@@ -37,6 +37,7 @@ from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.celery_app import enqueue
+from core.metrics import register_database_gauge
 from core.db import commit, db, on_commit, utcnow
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.geo.models import AdministrativeUnit
@@ -598,3 +599,11 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
         db.session.rollback()
         raise
     return admin_view(order, user)
+
+
+def _orders_by_status():
+    rows = db.session.execute(select(Order.status, func.count()).group_by(Order.status)).all()
+    return [({"status": status}, count) for status, count in rows]
+
+
+register_database_gauge("ocop_orders", "Orders by status.", _orders_by_status)

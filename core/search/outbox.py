@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core.celery_app import celery_app
+from core.metrics import register_database_gauge
 from core.db import db, on_commit, subscribe, utcnow
 from core.search.models import SearchOutbox
 from core.search.backend import SearchUnavailable, load_documents
@@ -283,3 +284,6 @@ def sync_outbox(self) -> dict:
     except SearchUnavailable as exc:
         log.warning("search sync: backend unavailable, will retry at the next beat: %s", exc)
         return {"processed": 0, "error": str(exc)}
+
+
+register_database_gauge("ocop_search_outbox_pending", "Search-index updates waiting to be drained.", pending_count)
