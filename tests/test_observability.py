@@ -174,14 +174,15 @@ def test_pending_notifications_are_requeued(app):
     note("tried-3-times-200s", 200, attempts=3)
     note("given-up", 10_000_000, attempts=MAX_REQUEUES)
     commit()
-    assert requeue_pending(older_than_seconds=20) == {"requeued": 2}  # eager: delivered in-process
-    db.session.rollback()
+    assert requeue_pending(older_than_seconds=20) == {"requeued": 2}
+    commit()  # the caller (beat's task) owns the transaction; eager Celery delivers after the commit
     statuses = dict(db.session.execute(select(Notification.dedupe_key, Notification.status)).all())
     assert statuses == {"old": "stored", "fresh": "pending", "tried-3-times-100s": "pending",
                         "tried-3-times-200s": "stored", "given-up": "pending"}
     assert requeue_pending(older_than_seconds=0) == {"requeued": 2}
+    commit()
     assert requeue_pending(older_than_seconds=0) == {"requeued": 0}
-    db.session.rollback()
+    commit()
     assert db.session.execute(select(Notification.status).where(Notification.dedupe_key == "given-up")).scalar_one() \
         == "pending"
 
