@@ -297,7 +297,7 @@ def test_production_profile(profile):
         # 4. the worker is killed in the middle of an SMTP delivery: nothing is lost (late acks)
         smtp.hold_next()
         kill_number = _checkout(http, "profile-checkout-kill")
-        assert smtp.holding.wait(60), "the worker never started the held delivery\n" + stack.tails()
+        assert smtp.holding.wait(150), "the worker never started the held delivery\n" + stack.tails()
         worker.kill()
         worker.wait(timeout=10)
         smtp.release()
