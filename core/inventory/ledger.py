@@ -1,18 +1,9 @@
 """The inventory ledger's verbs: receive, adjust, count, transfer, sell now, allocate, release, deduct.
 
-Every change writes :class:`~core.inventory.models.StockMovement` rows
-(append-only). ``allocation``/``release`` movements change ``allocated``; all
-other kinds change ``on_hand``; fulfilment (:func:`deduct_allocated`) writes
-two rows per lot: a ``release`` (allocated −q) and a ``sale`` (on hand −q).
-:func:`verify_ledger` checks that every figure equals the sum of its ledger.
-None of the verbs commit (the request, command or task owns the transaction);
-each locks the stock rows it touches first. Lot numbers and best-before dates
-are optional for every product group; a receipt whose best-before date has
-passed is refused (``stock.best_before_past``). Every movement fires
-``stock_changed`` after commit and publishes ``inventory.stock_changed`` inside
-the transaction. Allocation lives in :mod:`core.inventory.allocation`, reading
-in :mod:`core.inventory.stock_levels`, the row-level building blocks in
-:mod:`core.inventory.stock_rows`; this module names every verb in one place.
+Every change appends :class:`~core.inventory.models.StockMovement` rows and fires ``stock_changed`` after
+commit; no verb commits. Allocation lives in :mod:`~core.inventory.allocation`, reading in
+:mod:`~core.inventory.stock_levels`, the row-level building blocks (locks, lots, FEFO) in
+:mod:`~core.inventory.stock_rows`; this module names every verb in one place.
 """
 from __future__ import annotations
 
