@@ -3,42 +3,14 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
 from core.clock import local
-from core.schemas import BaseSchema, OutputSchema
+from core.accounts.schemas import ApiTokenCreateSchema, LoginSchema, MeSchema, TokenSchema
 from core.accounts.security import bearer_token, current_user, require_roles
 from core.accounts import authentication as accounts
-from core.db import commit
 
 blp = Blueprint("auth", __name__, url_prefix="", description="Authentication")
 ALL_ROLES = ("admin", "organiser", "certifier", "producer", "operator")
-
-
-class LoginSchema(BaseSchema):
-    username = fields.String(required=True, validate=validate.Length(1, 80))
-    password = fields.String(required=True, validate=validate.Length(1, 200))
-
-
-class TokenSchema(OutputSchema):
-    token = fields.String()
-    token_type = fields.String()
-    expires_at = fields.String(allow_none=True)
-    id = fields.Integer()
-
-
-class ApiTokenCreateSchema(BaseSchema):
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    ttl_days = fields.Integer(validate=validate.Range(1, 3650))
-
-
-class MeSchema(OutputSchema):
-    id = fields.Integer()
-    username = fields.String()
-    role = fields.String()
-    full_name = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    producer_id = fields.Integer(allow_none=True)
 
 
 def _token_out(raw, token):
@@ -78,7 +50,6 @@ class ApiTokens(MethodView):
         """Create a long-lived API token for an integration (shown once)."""
         ttl = data.get("ttl_days")
         raw, token = accounts.issue_token(current_user(), "api", data["name"], ttl * 86400 if ttl else None)
-        commit()
         return _token_out(raw, token)
 
 

@@ -4,22 +4,15 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.fields import Upload
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 
 from core.errors import ValidationFailed
-from core.schemas import BaseSchema, OutputSchema
 from core.accounts.security import current_user, require_roles
 from core.imports import formats as import_formats, catalogue_import as imports
+from core.imports.access import IMPORT_ROLES
+from core.imports.schemas import ImportResultSchema, ImportUploadSchema
 
 blp = Blueprint("admin_imports", __name__, url_prefix="/admin/v1", description="Bulk import")
-
-
-class ImportUploadSchema(BaseSchema):
-    """The multipart form: ``file`` plus an optional ``dry_run`` field (parsed together, unknown fields refused)."""
-
-    file = Upload(required=True)
-    dry_run = fields.Boolean(load_default=False)
 
 
 UPLOAD_DOC = {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -31,29 +24,9 @@ UPLOAD_DOC = {"required": True, "content": {"multipart/form-data": {"schema": {
                     "description": "validate every row and rehearse the writes; write nothing"}}}}}}
 
 
-class ImportCountsSchema(OutputSchema):
-    producers = fields.Integer()
-    products = fields.Integer()
-    variants = fields.Integer()
-    certifications = fields.Integer()
-
-
-class ImportMatchedSchema(OutputSchema):
-    producers = fields.Integer()
-    products = fields.Integer()
-
-
-class ImportResultSchema(OutputSchema):
-    created = fields.Nested(ImportCountsSchema, metadata={"description": "what was (dry run: would be) created"})
-    matched = fields.Nested(ImportMatchedSchema, metadata={"description": "existing producers/products reused"})
-    errors = fields.List(fields.Dict(), metadata={"description": "always empty on success"})
-    rows = fields.Integer()
-    dry_run = fields.Boolean()
-
-
 @blp.route("/imports")
 class Imports(MethodView):
-    @require_roles("admin", "organiser")
+    @require_roles(*IMPORT_ROLES)
     @blp.response(200, ImportResultSchema)
     @blp.doc(requestBody=UPLOAD_DOC)
     @blp.alt_response(422, description="row errors: `error.details.rows` = [{row, column, code, message, "

@@ -8,7 +8,6 @@ from core.catalogue.schemas import (ProducerInSchema, ProducerOutSchema, Produce
                            ProducerQuerySchema, ProducerStatusSchema)
 from core.accounts.security import current_user, require_roles
 from core.catalogue import producers
-from core.catalogue.access import require_producer_access
 
 blp = Blueprint("admin_producers", __name__, url_prefix="/admin/v1", description="Producers")
 
@@ -36,9 +35,7 @@ class ProducerItem(MethodView):
     @blp.response(200, ProducerOutSchema)
     def get(self, producer_id):
         """One producer in the caller's scope."""
-        producer = producers.get_producer(producer_id)
-        require_producer_access(current_user(), producer)
-        return producer
+        return producers.view_producer(current_user(), producer_id)
 
     @require_roles("admin", "organiser", "producer")
     @blp.arguments(ProducerPatchSchema)

@@ -3,65 +3,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
-from core.clock import local
-from core.accounts.models import ROLES
-from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
+from core.accounts.schemas import UserInSchema, UserOutSchema, UserPageSchema, UserPatchSchema, UserQuerySchema
 from core.accounts.security import current_user, require_roles
 from core.accounts import users
 
 blp = Blueprint("admin_users", __name__, url_prefix="/admin/v1", description="User accounts")
 MANAGERS = ("admin", "organiser")
-USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,79}$",
-                           error="3–80 characters: letters, digits, '.', '_', '@', '-'")
-
-
-class UserInSchema(BaseSchema):
-    username = fields.String(required=True, validate=USERNAME)
-    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    full_name = fields.String(allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(allow_none=True)
-    province_code = fields.String(allow_none=True, validate=validate.Length(1, 20),
-                                  metadata={"description": "organiser/certifier (required), operator (optional)"})
-    producer_id = fields.Integer(allow_none=True, metadata={"description": "producer users (required)"})
-    active = fields.Boolean()
-
-
-class UserPatchSchema(BaseSchema):
-    role = fields.String(validate=validate.OneOf(ROLES))
-    full_name = fields.String(allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(allow_none=True)
-    province_code = fields.String(allow_none=True, validate=validate.Length(1, 20))
-    producer_id = fields.Integer(allow_none=True)
-    active = fields.Boolean()
-    password = fields.String(load_only=True, validate=validate.Length(8, 200),
-                             metadata={"description": "password reset: revokes the user's tokens"})
-
-
-class UserOutSchema(OutputSchema):
-    id = fields.Integer()
-    username = fields.String()
-    role = fields.String()
-    full_name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    province_code = fields.String(allow_none=True)
-    producer_id = fields.Integer(allow_none=True)
-    active = fields.Boolean()
-    locked_until = fields.Function(lambda u: local(u.locked_until), allow_none=True)
-    created_at = fields.Function(lambda u: local(u.created_at))
-
-
-class UserQuerySchema(PageArgsSchema):
-    role = fields.String(validate=validate.OneOf(ROLES))
-    province_code = fields.String(validate=validate.Length(1, 20))
-    producer_id = fields.Integer()
-    active = fields.Boolean()
-    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "username or full name contains"})
-
-
-UserPageSchema = paginated(UserOutSchema, "AdminUserPage")
 
 
 @blp.route("/users")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import has_request_context, jsonify, request
 from flask_smorest import Api
+from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE
 from werkzeug.exceptions import HTTPException
 
@@ -63,7 +64,6 @@ class OcopApi(Api):
 
 def configure_parser() -> None:
     """Reject unknown query-string and form fields too (webargs excludes them by default)."""
-    from flask_smorest.arguments import ArgumentsMixin
     parser = ArgumentsMixin.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION,
                                           "query": RAISE, "querystring": RAISE}

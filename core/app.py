@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
 from admin import register as register_admin
@@ -147,8 +147,6 @@ def _register_health(app: Flask) -> None:
 
 
 def _register_media(app: Flask) -> None:
-    from flask import abort, send_file
-
     @app.get("/media/<path:key>", endpoint="media")
     def media(key):
         """Uploaded files (product images)."""

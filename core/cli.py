@@ -5,6 +5,7 @@ import json
 import sys
 
 import click
+from sqlalchemy import select
 from tqdm import tqdm
 
 from core.config import load_settings
@@ -17,12 +18,12 @@ from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
-from core.db import commit
 from core.db import db
 from core.demo import demo_data, seed_demo as run
 from core.errors import DomainError
 from core.geo import units as geo_service
 from core.imports import formats as import_formats, catalogue_import as imports
+from core.imports.access import can_import
 
 
 @click.group()
@@ -136,7 +137,6 @@ def users_create(username, role, password, province_code, producer_id, full_name
     try:
         user = create_user(username, password, role, province_code=province_code, producer_id=producer_id,
                            full_name=full_name)
-        commit()
     except DomainError as exc:
         raise click.ClickException(f"{exc.message} / {exc.message_en}")
     click.echo(f"Created user {user.username} ({user.role}).")
@@ -189,10 +189,9 @@ def geo_convert(address, as_json):
 @with_app
 def import_file(file, dry_run, username, as_json):
     """Bulk-import producers, products, variants and certifications from FILE (CSV or XLSX; all-or-nothing)."""
-    from sqlalchemy import select
     if username:
         actor = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if actor is None or actor.role not in imports.IMPORT_ROLES:
+        if not can_import(actor):
             raise click.ClickException(f"Không có quản trị viên/Sở Công Thương tên {username} / "
                                        f"no admin or organiser named {username}")
     else:

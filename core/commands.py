@@ -12,7 +12,7 @@ import functools
 
 import click
 
-from core.db import db
+from core.db import commit, db
 
 APP_FACTORY = "app_factory"
 
@@ -26,13 +26,14 @@ def command_app():
 
 
 def with_app(func):
-    """Run the command inside an app context; commit its work when it returns, roll back when it raises."""
+    """Run the command inside an app context; commit its work (then run the after-commit hooks) when it
+    returns, roll back when it raises."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with command_app().app_context():
             try:
                 result = func(*args, **kwargs)
-                db.session.commit()
+                commit()
                 return result
             except BaseException:
                 db.session.rollback()

@@ -16,12 +16,18 @@ Two ways to learn of a change, and only these two:
 
 * **After commit** — the pluggy hooks (``product_listed``, ``order_paid``…),
   queued with :func:`on_commit`; that is the plugins' way.
+
+Services flush, never commit: the request, the ``ocop`` command or the Celery
+task owns the transaction. :func:`savepoint` undoes part of it (all-or-nothing
+imports, dry runs); :func:`separate_transaction` is the one documented exception.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable
+import weakref
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
@@ -126,13 +132,33 @@ _READY_KEY = "ocop_after_commit_ready"
 def _mark_ready(session: Session) -> None:
     # SQL cannot be emitted inside after_commit, so callbacks are only moved to
     # a "ready" list here and run by commit() / run_ready_callbacks().
+    if session.in_nested_transaction():  # a SAVEPOINT released: nothing is durable yet
+        return
     session.info.setdefault(_READY_KEY, []).extend(session.info.pop(_QUEUE_KEY, []))
+
+
+_SAVEPOINTS_KEY = "ocop_savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    # remember how many callbacks were queued when a SAVEPOINT began, to drop later ones if it rolls back
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINTS_KEY, weakref.WeakKeyDictionary())
+        marks[transaction] = len(session.info.get(_QUEUE_KEY, ()))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:  # outermost transaction only
+    boundary = previous_transaction  # what the database rolled back: the outermost transaction or a SAVEPOINT
+    while boundary.parent is not None and not boundary.nested:
+        boundary = boundary.parent
+    if boundary.parent is None:  # the outermost transaction: drop everything queued
         session.info.pop(_QUEUE_KEY, None)
+    else:  # a SAVEPOINT: drop what was queued inside it
+        mark = session.info.get(_SAVEPOINTS_KEY, {}).get(boundary)
+        if mark is not None:
+            del session.info.get(_QUEUE_KEY, [])[mark:]
 
 
 def run_ready_callbacks(session: Session | None = None) -> None:
@@ -156,6 +182,39 @@ def commit() -> None:
     session = db.session()
     session.commit()
     run_ready_callbacks(session)
+
+
+@contextmanager
+def savepoint(keep: bool = True) -> Iterator[None]:
+    """Run the block in a SAVEPOINT of the caller's transaction (which the caller still owns and commits).
+
+    When the block raises, only its own writes (and the after-commit callbacks
+    they queued) are undone, and the error propagates; with ``keep=False`` they
+    are undone even when it succeeds: a dry run rehearses its writes.
+    """
+    session = db.session()
+    if not is_postgres():
+        # pysqlite opens a transaction only before a data change: a SAVEPOINT outside one would start
+        # it, and releasing that savepoint would commit. So begin the caller's transaction first.
+        connection = session.connection()
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+    with session.begin_nested() as nested:
+        yield
+        if not keep:
+            nested.rollback()
+
+
+@contextmanager
+def separate_transaction() -> Iterator[Session]:
+    """A session of its own, committed when the block ends, for the rare write that must persist although the
+    caller's unit of work rolls back (a failed-login counter: the request answers 401). Keep it short."""
+    session = Session(db.engine)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
 
 
 def is_postgres() -> bool:

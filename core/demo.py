@@ -8,7 +8,7 @@ from importlib import resources
 from sqlalchemy import select
 from stdnum import ean
 
-from core.db import commit, db
+from core.db import db
 from core.catalogue.models import Producer, Product
 from core.accounts.models import User
 from core.certification import certifications
@@ -33,25 +33,25 @@ def demo_gtin(index: int) -> str:
 
 
 def seed_demo(progress=None) -> dict:
-    """Load demo units, producers, products, variants, certifications and demo users (idempotent). Commits."""
+    """Load demo units, producers, products, variants, certifications and demo users (idempotent).
+
+    Flushes only: ``ocop seed demo`` (or the caller) commits, in one transaction.
+    """
     data = demo_data()
     if db.session.execute(select(Product.id).limit(1)).first():
         return {"skipped": True}
     geo.upsert_units(data["administrative_units"])
-    commit()
     admin = create_user("admin", DEMO_PASSWORD, "admin", full_name="Quản trị viên demo")
     create_user("sct.dongnai", DEMO_PASSWORD, "organiser", province_code="75",
                 full_name="Sở Công Thương Đồng Nai")
     create_user("hoidong.dongnai", DEMO_PASSWORD, "certifier", province_code="75",
                 full_name="Hội đồng OCOP tỉnh Đồng Nai")
-    commit()
     by_key: dict[str, Producer] = {}
     for row in data["producers"]:
         by_key[row["key"]] = producers.create_producer(None, {
             "name": row["name"], "legal_form": row["legal_form"], "commune_code": row["commune"]})
     for key, producer in by_key.items():
         create_user(f"cs.{key}", DEMO_PASSWORD, "producer", producer_id=producer.id, full_name=producer.name)
-    commit()
     gtin_index = 1
     stock = {}
     items = data["products"]
@@ -78,7 +78,6 @@ def seed_demo(progress=None) -> dict:
             progress()
     for product in db.session.execute(select(Product)).scalars():
         listing.refresh(product)
-    commit()
     _seed_stock(admin, by_key, stock)
     return {"producers": len(by_key), "products": len(items), "stock": stock}
 
@@ -100,8 +99,7 @@ def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int
                     days = 30 if product.product_set_code == "fresh_produce" else 365
                     lot_no, best_before = f"DEMO-{today:%Y%m}", today + dt.timedelta(days=days)
                 ledger.receive(warehouse, variant, figures[variant.sku], actor=admin, reason="Tồn kho demo",
-                                      reference="demo:seed", lot_no=lot_no, best_before=best_before)
-    commit()
+                               reference="demo:seed", lot_no=lot_no, best_before=best_before)
 
 
 def _issuing_unit(producer: Producer, level: str) -> str | None:

@@ -123,9 +123,12 @@ def client(app):
 
 @pytest.fixture
 def demo(app):
-    """The demo catalogue loaded through the real services."""
+    """The demo catalogue loaded through the real services (committed, as ``ocop seed demo`` does)."""
+    from core.db import commit
     from core.demo import seed_demo
-    return seed_demo()
+    result = seed_demo()
+    commit()
+    return result
 
 
 @pytest.fixture

@@ -212,3 +212,21 @@ def test_storefront_picker(client, demo):
 def test_storefront_picker_bad_input(client, demo, query, field):
     error = _error(client.get(f"/storefront/v1/administrative-units?{query}"), 422, "validation.invalid")
     assert field in error["details"]
+
+
+def test_one_resolver_follows_successors_and_parents_in_batches(app, demo):
+    """core.geo.resolver is the one place that follows units (geo.units and the search documents use it)."""
+    from core.geo.resolver import UnitResolver
+    units = UnitResolver()
+    found = units.get_many(["DNA-VC-BH", "26188", "no-such-unit", None])
+    assert set(found) == {"DNA-VC-BH", "26188"}
+    old = found["DNA-VC-BH"]  # Bình Hòa, Vĩnh Cửu, Đồng Nai (retired 2025-07-01)
+    assert units.current(old).code == "26188" and units.province(old).code == "75"
+    assert [u.code for u in units.successor_chain(old)] == ["26188"]
+    current, former = units.places(old)
+    assert [u.code for u in current] == ["26188", "75"]
+    assert [u.code for u in former] == ["DNA-VC-BH", "DNA-VC", "DNA"]
+    district = units.get("DNA-VC")  # a retired district's province is today's province
+    assert units.province(district).code == "75" and geo.province_of(district).code == "75"
+    assert geo.current_unit(old).code == "26188" and geo.province_of(old).code == "75"
+    assert units.get("no-such-unit") is None and units.province(None) is None

@@ -218,6 +218,7 @@ def test_builtin_plugins_can_be_switched_off(_migrated_app, instance_path, datab
     """With cod, bank_transfer and flat_shipping disabled the app still works: no gateways, pickup only."""
     from conftest import make_settings
     from core.app import create_app
+    from core.db import commit
     from core.demo import seed_demo
     settings = make_settings(instance_path, database_url,
                              plugins_disabled=["cod", "bank_transfer", "flat_shipping"])
@@ -226,6 +227,7 @@ def test_builtin_plugins_can_be_switched_off(_migrated_app, instance_path, datab
     with app.app_context():
         try:
             seed_demo()
+            commit()
             codes = {g["code"] for g in client.get("/storefront/v1/payment-gateways").get_json()}
             assert not codes & {"cod", "bank_transfer"}
             token = checkout_for(client, [("BL-BDX-1", 1)], delivery=None)["token"]

@@ -177,10 +177,12 @@ def test_expiry_and_warning_hooks(app, demo, received, monkeypatch):
     lamp = _product("Đèn gỗ trang trí nội thất Trị An")
     cert_id = lamp.current_certification().id
     certifications.run_daily_maintenance()
+    commit()  # the daily task commits; the hooks run after it
     assert _calls(received, "certification_expiring") == [(cert_id, 53)]
     received.clear()
     monkeypatch.setenv("OCOP_TODAY", "2027-01-15")
     certifications.run_daily_maintenance()
+    commit()
     assert _calls(received, "product_delisted") == [(lamp.slug, "expired")]
     assert (cert_id, "active") in _calls(received, "certification_changed")
 

@@ -119,6 +119,7 @@ def test_withdrawn_certification_stops_sales(sp, app):
     from core.accounts.models import User
     admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
     certifications.withdraw(admin, cert, "vi phạm an toàn thực phẩm")
+    db.session.commit()
     error_of(sell(sp, sp.a, sp.op_a, [{"sku": "BL-TDB-10", "quantity": 1}]), 422, "sales_point.product_not_listed")
 
 

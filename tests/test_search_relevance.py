@@ -117,13 +117,14 @@ def _clean(app):
 @pytest.fixture(scope="module")
 def catalogue(request, _migrated_app):
     """``demo`` or ``large``: loaded once per module and kind, removed afterwards."""
-    from core.db import db
+    from core.db import commit, db
     from core.demo import seed_demo
     from core.search import service
     from core.search.sample import generate_catalogue
     app = _migrated_app
     with app.app_context():
         seed_demo()
+        commit()
         if request.param == "large":
             generate_catalogue(LARGE_SIZE)
             service.reindex()

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db import db, utcnow
+from core.db import db, separate_transaction, utcnow
 from core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unauthorised, invalid
 from core.accounts.models import ApiToken, User
 from core.accounts.models import PROVINCE_SCOPED_ROLES, ROLES
@@ -73,7 +73,11 @@ def issue_token(user: User, kind: str = "session", name: str | None = None,
 
 
 def login(username: str, password: str) -> tuple[str, ApiToken]:
-    """Check credentials with throttling; returns a fresh session token. Commits."""
+    """Check credentials with throttling; returns a fresh session token (flushed; the request commits).
+
+    A failure is counted in a separate transaction, since the request answers
+    401 and rolls back (:func:`_count_failure`).
+    """
     settings = _settings()
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     now = utcnow()
@@ -86,18 +90,27 @@ def login(username: str, password: str) -> tuple[str, ApiToken]:
         raise Unauthorised("auth.invalid_credentials", "Sai tên đăng nhập hoặc mật khẩu.",
                            "Wrong username or password.")
     if not check_password_hash(user.password_hash, password) or not user.active:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + dt.timedelta(seconds=settings.login_lock_seconds)
-            user.failed_logins = 0
-        db.session.commit()
+        _count_failure(user.id, now, settings)
         raise Unauthorised("auth.invalid_credentials", "Sai tên đăng nhập hoặc mật khẩu.",
                            "Wrong username or password.")
     user.failed_logins = 0
     user.locked_until = None
     raw, token = issue_token(user, "session")
-    db.session.commit()
     return raw, token
+
+
+def _count_failure(user_id: int, now: dt.datetime, settings) -> None:
+    """Count a failed login (and lock the account after too many) in a transaction of its own.
+
+    The one write that must outlive its request: the 401 answer rolls the
+    request back, and the counter must persist for throttling to work.
+    """
+    with separate_transaction() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + dt.timedelta(seconds=settings.login_lock_seconds)
+            user.failed_logins = 0
 
 
 def user_for_token(raw: str) -> User | None:
@@ -114,21 +127,19 @@ def user_for_token(raw: str) -> User | None:
 
 
 def revoke_token(raw: str) -> None:
-    """Revoke the given token (logout). Commits."""
+    """Revoke the given token (logout)."""
     token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))).scalar_one_or_none()
     if token is None:
         raise NotFound("token", "mã truy cập")
     token.revoked_at = utcnow()
-    db.session.commit()
 
 
 def revoke_token_id(user: User, token_id: int) -> None:
-    """Revoke one of ``user``'s API tokens by id. Commits."""
+    """Revoke one of ``user``'s API tokens by id."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("token", "mã truy cập")
     token.revoked_at = utcnow()
-    db.session.commit()
 
 
 def ensure_active(user: User) -> None:

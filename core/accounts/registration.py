@@ -6,11 +6,11 @@ from core.accounts.models import User
 from core.audit import trail as audit
 from core.catalogue import producers
 from core.catalogue.models import Producer
-from core.db import commit, db
+from core.db import db
 
 
 def register_producer(data: dict, username: str, password: str) -> tuple[Producer, User]:
-    """Self-registration: a *pending* producer and its producer account; nothing is listed until verified. Commits."""
+    """Self-registration: a *pending* producer and its producer account; nothing is listed until verified."""
     producer = Producer(status="pending")
     producers.apply_fields(producer, dict(data))
     db.session.add(producer)
@@ -18,5 +18,4 @@ def register_producer(data: dict, username: str, password: str) -> tuple[Produce
     user = create_user(username, password, "producer", producer_id=producer.id,
                        full_name=data.get("contact_name"), email=data.get("email"))
     audit.record("producer.registered", producer, actor=user, province_code=producer.province_code)
-    commit()
     return producer, user

@@ -1,27 +1,24 @@
-"""User administration: who may create and manage which accounts, with every change audited.
+"""User administration: creating and managing accounts, with every change audited.
 
-Rules:
-- ``admin`` manages every account (except demoting or deactivating itself).
-- ``organiser`` manages only ``producer`` users of producers in its province and
-  ``operator`` users scoped to its province (binding an operator to a sales
-  point is the sales-points plugin's concern).
-- Scope fields must fit the role: organiser/certifier need a province, a
-  producer user needs a producer, admins have neither.
+Who may manage whom is decided in :mod:`core.accounts.access`; nobody demotes or
+deactivates itself. Scope fields must fit the role: organiser/certifier need a
+province, a producer user needs a producer, admins have neither.
 """
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from core.db import commit, db, utcnow
-from core.errors import Conflict, Forbidden, NotFound, invalid
+from core.db import db, utcnow
+from core.errors import Conflict, NotFound, invalid
 from core.geo.models import AdministrativeUnit
+from core.accounts.access import (managed_users_filter, operator_province, require_may_assign, require_user_access,
+                                  scope_province)
 from core.accounts.models import ApiToken, User
 from core.catalogue.models import Producer
 from core.accounts import authentication as accounts
 from core.audit import trail as audit
 from core.pagination import paginate
 
-ORGANISER_MANAGED_ROLES = ("producer", "operator")
 #: user columns safe to put in the audit trail (never the password hash)
 AUDIT_FIELDS = ("id", "username", "role", "full_name", "email", "province_code", "producer_id", "active")
 
@@ -31,47 +28,21 @@ def user_snapshot(user: User) -> dict:
     return {key: getattr(user, key) for key in AUDIT_FIELDS}
 
 
-def scope_province(user: User) -> str | None:
-    """The province an account belongs to: its own province, or its producer's."""
-    if user.role == "producer" and user.producer_id:
-        producer = db.session.get(Producer, user.producer_id)
-        return producer.province_code if producer else None
-    return user.province_code
-
-
-def can_manage_user(actor: User, target: User) -> bool:
-    """admin: everyone; organiser: producer/operator users of its province; others: nobody."""
-    if actor.role == "admin":
-        return True
-    if actor.role == "organiser":
-        return target.role in ORGANISER_MANAGED_ROLES and scope_province(target) == actor.province_code
-    return False
-
-
-def _out_of_scope(target_id=None) -> Forbidden:
-    return Forbidden("auth.out_of_scope", "Tài khoản này nằm ngoài phạm vi quản lý của bạn.",
-                     "This account is outside your scope.", {"user_id": target_id} if target_id else None)
-
-
 def get_user(actor: User, user_id: int) -> User:
     """A user the actor may manage (404 when missing, 403 outside the actor's scope)."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("user", "tài khoản")
-    if not can_manage_user(actor, user):
-        raise _out_of_scope(user_id)
+    require_user_access(actor, user)
     return user
 
 
 def list_users(actor: User, args: dict) -> dict:
     """Users the actor may manage, filtered (role, province_code, producer_id, active, q) and paginated."""
     stmt = select(User).outerjoin(Producer, Producer.id == User.producer_id)
-    if actor.role == "organiser":
-        stmt = stmt.where(or_(
-            (User.role == "producer") & (Producer.province_code == actor.province_code),
-            (User.role == "operator") & (User.province_code == actor.province_code)))
-    elif actor.role != "admin":
-        stmt = stmt.where(User.id == -1)
+    scope = managed_users_filter(actor)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if args.get("role"):
         stmt = stmt.where(User.role == args["role"])
     if args.get("province_code"):
@@ -121,10 +92,8 @@ def _resolve_scope(actor: User, role: str, data: dict, current: User | None = No
             raise invalid("producer_id", "chỉ tài khoản chủ thể mới gắn với chủ thể",
                           "only producer users belong to a producer")
         producer_id = None
-    if role == "operator" and actor.role == "organiser":
-        if province and province != actor.province_code:
-            raise _out_of_scope()
-        province = actor.province_code
+    if role == "operator":
+        province = operator_province(actor, province)
     accounts.validate_role_scope(role, province, producer_id)
     if province:
         _check_province(province)
@@ -133,29 +102,16 @@ def _resolve_scope(actor: User, role: str, data: dict, current: User | None = No
     return province, producer_id
 
 
-def _require_may_assign(actor: User, role: str, province: str | None, producer_id: int | None) -> None:
-    """Refuse a resulting account the actor could not manage."""
-    if actor.role == "admin":
-        return
-    if actor.role != "organiser" or role not in ORGANISER_MANAGED_ROLES:
-        raise Forbidden("auth.out_of_scope", "Sở Công Thương chỉ tạo tài khoản chủ thể hoặc nhân viên điểm bán.",
-                        "Organisers may only manage producer and operator accounts.", {"role": role})
-    target_province = db.session.get(Producer, producer_id).province_code if role == "producer" else province
-    if target_province != actor.province_code:
-        raise _out_of_scope()
-
-
 def create_user(actor: User, data: dict) -> User:
-    """Create an account within the actor's scope; audited. Commits."""
+    """Create an account within the actor's scope; audited."""
     role = data["role"]
     province, producer_id = _resolve_scope(actor, role, data)
-    _require_may_assign(actor, role, province, producer_id)
+    require_may_assign(actor, role, province, producer_id)
     user = accounts.create_user(data["username"], data["password"], role, full_name=data.get("full_name"),
                                 email=data.get("email"), province_code=province, producer_id=producer_id)
     if data.get("active") is False:
         user.active = False
     audit.record("user.created", user, actor=actor, province_code=scope_province(user), after=user_snapshot(user))
-    commit()
     return user
 
 
@@ -167,13 +123,12 @@ def _revoke_all_tokens(user: User) -> None:
 
 
 def update_user(actor: User, user: User, data: dict) -> User:
-    """Change role, scope, names, active flag or password (reset) of a managed account; audited. Commits.
+    """Change role, scope, names, active flag or password (reset) of a managed account; audited.
 
     A password reset or deactivation revokes the account's tokens; reactivation
     and password reset also lift a login lock.
     """
-    if not can_manage_user(actor, user):
-        raise _out_of_scope(user.id)
+    require_user_access(actor, user)
     data = dict(data)
     if user.id == actor.id and (data.get("role", user.role) != user.role or data.get("active") is False):
         raise Conflict("user.self_lockout", "Không thể tự đổi vai trò hoặc tự khoá tài khoản của mình.",
@@ -182,7 +137,7 @@ def update_user(actor: User, user: User, data: dict) -> User:
     before_province = scope_province(user)
     role = data.get("role", user.role)
     province, producer_id = _resolve_scope(actor, role, data, current=user)
-    _require_may_assign(actor, role, province, producer_id)
+    require_may_assign(actor, role, province, producer_id)
     password = data.pop("password", None)
     if password is not None:
         accounts.set_password(user, password)
@@ -207,10 +162,9 @@ def update_user(actor: User, user: User, data: dict) -> User:
     if password is not None:
         audit.record("user.password_reset", user, actor=actor, before=None, after={"id": user.id},
                      province_code=province_code)
-    commit()
     return user
 
 
 def deactivate_user(actor: User, user: User) -> User:
-    """Deactivate an account (kept for the audit trail) and revoke its tokens. Commits."""
+    """Deactivate an account (kept for the audit trail) and revoke its tokens."""
     return update_user(actor, user, {"active": False})

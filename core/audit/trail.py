@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from core.api import request_user
-from core.db import db
+from core.audit.access import visible_events_filter
 from core.audit.models import AuditEvent
+from core.db import db
 from core.pagination import paginate
 
 
@@ -46,17 +47,11 @@ def record(action: str, entity, *, before: dict | None = None, actor=None,
 
 
 def list_events(user, args: dict) -> dict:
-    """Audit events visible to ``user``, newest first, filtered and paginated.
-
-    admin: everything; organiser/certifier: events recorded with their province;
-    other roles are refused by the route (producer-level ownership of arbitrary
-    events cannot be decided portably from the JSON snapshots).
-    """
-    from sqlalchemy import select
+    """Audit events visible to ``user`` (:mod:`core.audit.access`), newest first, filtered and paginated."""
     stmt = select(AuditEvent)
-    if user.role != "admin":
-        stmt = stmt.where(AuditEvent.province_code == user.province_code) if user.province_code \
-            else stmt.where(AuditEvent.id == -1)
+    scope = visible_events_filter(user)
+    if scope is not None:
+        stmt = stmt.where(scope)
     for key, column in (("entity_type", AuditEvent.entity_type), ("entity_id", AuditEvent.entity_id),
                         ("actor", AuditEvent.actor_username),
                         ("province_code", AuditEvent.province_code)):

@@ -11,12 +11,13 @@ from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer, Product
 from core.pagination import paginate
 from core.catalogue import groups
+from core.catalogue.listing import listed_clause
 from core.geo.units import current_unit
 
 
 def listed_filter():
-    """SQL condition: the product is listed today."""
-    return (Product.is_listed.is_(True)) & (Product.listed_until > clock.today())
+    """SQL condition: the product is listed today (:func:`core.catalogue.listing.listed_clause`)."""
+    return listed_clause(clock.today())
 
 
 SORT_ORDER = {

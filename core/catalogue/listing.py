@@ -3,16 +3,34 @@
 The state is denormalised on ``Product`` (``is_listed``, ``listed_stars``,
 ``listed_until``, ``price_min``/``price_max``) so the storefront can filter
 cheaply; ``listed_until`` keeps reads right even before the daily expiry job.
+Every reader asks :func:`is_listed` (an object) or :func:`listed_clause` (SQL).
 """
 from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_
 
 from core import clock
 from core.db import db, on_commit, publish
 from core.catalogue.models import Product
 from core.catalogue.version import bump
 from core.plugins import hooks
+
 #: OCOP products are listed (storefront, search, feeds) with a 3, 4 or 5 star certification.
 MIN_LISTED_STARS = 3
+
+
+def is_listed(product: Product, today: dt.date | None = None) -> bool:
+    """Is ``product`` listed on ``today`` (default: today)? Its listing lapses with ``listed_until``."""
+    today = today or clock.today()
+    return bool(product.is_listed and product.listed_until and product.listed_until > today)
+
+
+def listed_clause(today: dt.date | None = None):
+    """SQL condition on ``Product``: listed on ``today`` (default: today) — the same rule as :func:`is_listed`."""
+    today = today or clock.today()
+    return and_(Product.is_listed.is_(True), Product.listed_until > today)
 
 
 def listable_certification(product: Product):

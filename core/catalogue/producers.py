@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from stdnum.vn import mst
 
-from core.db import commit, db, subscribe, utcnow
-from core.errors import Conflict, DomainError, NotFound, invalid
+from core.db import db, subscribe, utcnow
+from core.errors import Conflict, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer
 from core.catalogue.models import LEGAL_FORMS
 from core.audit import trail as audit
 from core.geo import units as geo
 from core.catalogue import listing
-from core.catalogue.access import require_producer_access, require_province
+from core.catalogue.access import require_producer_access, require_province, require_verifier, visible_producers_filter
 from core.text import slugify
 from core.pagination import paginate
 from core.text import fold
@@ -83,6 +83,13 @@ def get_producer(producer_id: int) -> Producer:
     return producer
 
 
+def view_producer(user: User, producer_id: int) -> Producer:
+    """A producer the user may see in the admin API (403 outside their scope)."""
+    producer = get_producer(producer_id)
+    require_producer_access(user, producer)
+    return producer
+
+
 def get_by_slug(slug: str) -> Producer:
     producer = db.session.execute(select(Producer).where(Producer.slug == slug)).scalar_one_or_none()
     if producer is None:
@@ -90,8 +97,8 @@ def get_by_slug(slug: str) -> Producer:
     return producer
 
 
-def create_producer(user: User | None, data: dict, status: str = "verified", autocommit: bool = True) -> Producer:
-    """Create a producer (admin/organiser of its province). Commits (``autocommit=False``: flushes only)."""
+def create_producer(user: User | None, data: dict, status: str = "verified") -> Producer:
+    """Create a producer (admin/organiser of its province)."""
     producer = Producer(status=status)
     apply_fields(producer, dict(data))
     if user is not None:
@@ -101,30 +108,24 @@ def create_producer(user: User | None, data: dict, status: str = "verified", aut
     db.session.add(producer)
     db.session.flush()
     audit.record("producer.created", producer, actor=user, province_code=producer.province_code)
-    if autocommit:
-        commit()
     return producer
 
 
 def update_producer(user: User, producer: Producer, data: dict) -> Producer:
-    """Edit a producer within the caller's scope. Commits."""
+    """Edit a producer within the caller's scope (moving it to another province needs that province too)."""
     require_producer_access(user, producer)
     before = audit.snapshot(producer)
     old_province = producer.province_code
     apply_fields(producer, dict(data))
-    if producer.province_code != old_province and user.role != "admin":
+    if producer.province_code != old_province:
         require_province(user, producer.province_code)
     audit.record("producer.updated", producer, before=before, actor=user, province_code=producer.province_code)
-    commit()
     return producer
 
 
 def set_status(user: User, producer: Producer, status: str, reason: str | None = None) -> Producer:
-    """Verify, reject or suspend a producer (organiser of its province or admin); relists/delists its products. Commits."""
-    if user.role not in ("admin", "organiser"):
-        raise DomainError("auth.forbidden", "Chỉ Sở Công Thương xác minh chủ thể.",
-                          "Only the organiser verifies producers.", status=403)
-    require_province(user, producer.province_code)
+    """Verify, reject or suspend a producer (organiser of its province or admin); relists/delists its products."""
+    require_verifier(user, producer)
     if status not in ("verified", "rejected", "suspended"):
         raise invalid("status", "trạng thái không hợp lệ", "invalid status")
     before = audit.snapshot(producer)
@@ -135,17 +136,15 @@ def set_status(user: User, producer: Producer, status: str, reason: str | None =
                  province_code=producer.province_code, after={**audit.snapshot(producer), "reason": reason})
     for product in producer.products:
         listing.refresh(product, reason="deactivated")
-    commit()
     return producer
 
 
 def list_producers(user: User, args: dict) -> dict:
     """Producers visible to ``user`` (all, own province, or own producer), filtered and paginated."""
     stmt = select(Producer)
-    if user.role in ("organiser", "certifier"):
-        stmt = stmt.where(Producer.province_code == user.province_code)
-    elif user.role != "admin":
-        stmt = stmt.where(Producer.id == (user.producer_id or -1))
+    scope = visible_producers_filter(user)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if args.get("province"):
         stmt = stmt.where(Producer.province_code == args["province"])
     if args.get("status"):

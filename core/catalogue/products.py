@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from stdnum import ean
 
-from core.db import commit, db
+from core.db import db
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Producer, Product, ProductImage, Variant
 from core.catalogue.models import PRODUCT_STATUSES
 from core.audit import trail as audit
 from core.geo import units as geo
 from core.catalogue import groups, listing
-from core.catalogue.access import require_producer_access
+from core.catalogue.listing import is_listed
+from core.catalogue.access import require_catalogue_editor, require_producer_access, visible_producers_filter
 from core.storage import storage
 from core.text import slugify
-from core import clock
 from core.pagination import paginate
 
 if TYPE_CHECKING:  # accounts sits above the catalogue
@@ -59,21 +59,10 @@ def get_product(product_id: int) -> Product:
 def get_listed_by_slug(slug: str) -> Product:
     """A listed product by slug (unlisted products are 404 on the storefront)."""
     product = db.session.execute(select(Product).where(Product.slug == slug)).scalar_one_or_none()
-    if product is None or not product.is_listed or not product.listed_until or product.listed_until <= clock.today():
+    if product is None or not is_listed(product):
         raise NotFound("product", "sản phẩm")
     return product
 
-
-def require_catalogue_editor(user: User, producer: Producer) -> None:
-    """Raise unless ``user`` may edit ``producer``'s catalogue: in scope, and a producer user's
-    own producer must be verified (a self-registered producer stays read-only while pending)."""
-    require_producer_access(user, producer)
-    if user.role == "producer" and producer.status != "verified":
-        raise DomainError("producer.not_verified",
-                          "Chủ thể chưa được Sở Công Thương xác minh nên chưa thể tạo hoặc sửa sản phẩm.",
-                          "The producer is not verified yet by the provincial organiser; "
-                          "products cannot be created or edited.",
-                          {"producer_id": producer.id, "status": producer.status}, status=403)
 
 def apply_fields(product: Product, data: dict) -> None:
     """Validate and set the editable fields of ``product`` from ``data`` (no audit, no commit)."""
@@ -100,8 +89,8 @@ def apply_fields(product: Product, data: dict) -> None:
         product.slug = unique_slug(data["name"], product.id)
 
 
-def create_product(user: User, producer: Producer, data: dict, autocommit: bool = True) -> Product:
-    """Create a product (with optional variants) for ``producer``. Commits (``autocommit=False``: flushes only)."""
+def create_product(user: User, producer: Producer, data: dict) -> Product:
+    """Create a product (with optional variants) for ``producer``."""
     require_catalogue_editor(user, producer)
     data = dict(data)
     variants = data.pop("variants", []) or []
@@ -116,19 +105,16 @@ def create_product(user: User, producer: Producer, data: dict, autocommit: bool 
         _add_variant(product, vdata)
     audit.record("product.created", product, actor=user, province_code=producer.province_code)
     listing.refresh(product)
-    if autocommit:
-        commit()
     return product
 
 
 def update_product(user: User, product: Product, data: dict) -> Product:
-    """Edit a product within the caller's scope; archiving delists it. Commits."""
+    """Edit a product within the caller's scope; archiving delists it."""
     require_catalogue_editor(user, product.producer)
     before = audit.snapshot(product)
     apply_fields(product, dict(data))
     audit.record("product.updated", product, before=before, actor=user, province_code=product.producer.province_code)
     listing.refresh(product, reason="archived" if product.status == "archived" else "deactivated")
-    commit()
     return product
 
 
@@ -154,14 +140,12 @@ def _add_variant(product: Product, data: dict) -> Variant:
     return variant
 
 
-def add_variant(user: User, product: Product, data: dict, autocommit: bool = True) -> Variant:
-    """Add a variant (SKU unique, GTIN check digit, price > 0 VND). Commits (``autocommit=False``: flushes only)."""
+def add_variant(user: User, product: Product, data: dict) -> Variant:
+    """Add a variant (SKU unique, GTIN check digit, price > 0 VND)."""
     require_catalogue_editor(user, product.producer)
     variant = _add_variant(product, data)
     audit.record("variant.created", variant, actor=user, province_code=product.producer.province_code)
     listing.refresh(product)
-    if autocommit:
-        commit()
     return variant
 
 
@@ -173,7 +157,7 @@ def get_variant(variant_id: int) -> Variant:
 
 
 def update_variant(user: User, variant: Variant, data: dict) -> Variant:
-    """Edit a variant's name, GTIN, unit, weight, price or active flag. Commits."""
+    """Edit a variant's name, GTIN, unit, weight, price or active flag."""
     require_catalogue_editor(user, variant.product.producer)
     before = audit.snapshot(variant)
     if "gtin" in data:
@@ -193,7 +177,6 @@ def update_variant(user: User, variant: Variant, data: dict) -> Variant:
     audit.record("variant.updated", variant, before=before, actor=user,
                  province_code=variant.product.producer.province_code)
     listing.refresh(variant.product)
-    commit()
     return variant
 
 
@@ -202,7 +185,7 @@ def _sniff(content_type: str, data: bytes) -> bool:
 
 
 def add_image_upload(user: User, product: Product, data: bytes, content_type: str, alt: str | None = None) -> ProductImage:
-    """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``. Commits."""
+    """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``."""
     require_catalogue_editor(user, product.producer)
     if content_type not in IMAGE_TYPES:
         raise DomainError("image.unsupported_type", "Chỉ nhận ảnh JPEG, PNG hoặc WebP.",
@@ -219,12 +202,11 @@ def add_image_upload(user: User, product: Product, data: bytes, content_type: st
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
-    commit()
     return image
 
 
 def add_image_url(user: User, product: Product, url: str, alt: str | None = None) -> ProductImage:
-    """Reference an image by https URL. Commits."""
+    """Reference an image by https URL."""
     require_catalogue_editor(user, product.producer)
     if not (url.startswith("https://") or url.startswith("http://")):
         raise invalid("url", "đường dẫn ảnh phải là http(s)", "image URL must be http(s)")
@@ -232,17 +214,15 @@ def add_image_url(user: User, product: Product, url: str, alt: str | None = None
     db.session.add(image)
     db.session.flush()
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
-    commit()
     return image
 
 
 def list_products_for(user: User, args: dict) -> dict:
     """Products visible to ``user`` in the admin API, paginated."""
     stmt = select(Product).join(Producer, Producer.id == Product.producer_id)
-    if user.role in ("organiser", "certifier"):
-        stmt = stmt.where(Producer.province_code == user.province_code)
-    elif user.role != "admin":
-        stmt = stmt.where(Producer.id == (user.producer_id or -1))
+    scope = visible_producers_filter(user)
+    if scope is not None:
+        stmt = stmt.where(scope)
     if args.get("producer_id"):
         stmt = stmt.where(Product.producer_id == args["producer_id"])
     if args.get("status"):

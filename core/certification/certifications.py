@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from core import clock
-from core.db import commit, db, on_commit, utcnow
+from core.db import db, on_commit, utcnow
 from core.errors import DomainError, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.certification.models import Certification
@@ -17,7 +17,7 @@ from core.certification.models import CERTIFICATION_LEVELS
 from core.audit import trail as audit
 from core.catalogue import listing
 from core.certification.rules import expiry_for, period_on, stars_for_score, warning_days
-from core.catalogue.access import require_producer_access
+from core.certification.access import require_certification_access
 from core.notifications.delivery import notify
 from core.plugins import hooks
 
@@ -72,19 +72,9 @@ def check_rules(stars: int, score, level: str, issued_on: dt.date, criteria_set:
     return period.criteria_set
 
 
-def _require_certifier_scope(user: User, product: Product, level: str) -> None:
-    if user.role == "certifier" and level == "central":
-        raise DomainError("auth.forbidden", "Kết quả cấp trung ương do quản trị viên ghi nhận.",
-                          "Central-level results are recorded by an administrator.", status=403)
-    require_producer_access(user, product.producer)
-
-
-def record_certification(user: User, product: Product, data: dict, autocommit: bool = True) -> Certification:
-    """Record a council result; supersedes the product's active certification.
-
-    Commits (``autocommit=False``: flushes only, the caller commits — bulk import).
-    """
-    _require_certifier_scope(user, product, data["level"])
+def record_certification(user: User, product: Product, data: dict) -> Certification:
+    """Record a council result; supersedes the product's active certification."""
+    require_certification_access(user, product, data["level"])
     criteria = check_rules(data["stars"], data["score"], data["level"], data["issued_on"], data.get("criteria_set"))
     if data.get("issuing_unit_code") and db.session.get(AdministrativeUnit, data["issuing_unit_code"]) is None:
         raise invalid("issuing_unit_code", "đơn vị hành chính không tồn tại", "unknown administrative unit")
@@ -120,8 +110,6 @@ def record_certification(user: User, product: Product, data: dict, autocommit: b
     audit.record("certification.created", cert, actor=user, province_code=product.producer.province_code)
     _after_commit_changed(cert, None)
     listing.refresh(product, reason="superseded" if previous is not None and cert.status == "active" else "changed")
-    if autocommit:
-        commit()
     return cert
 
 
@@ -138,8 +126,8 @@ def get_certification(cert_id: int) -> Certification:
 
 
 def withdraw(user: User, cert: Certification, reason: str) -> Certification:
-    """Withdraw (rút) an active certification with a reason; delists the product. Commits."""
-    _require_certifier_scope(user, cert.product, cert.level)
+    """Withdraw (rút) an active certification with a reason; delists the product."""
+    require_certification_access(user, cert.product, cert.level)
     if cert.status != "active":
         raise DomainError("certification.not_active", "Chỉ rút được chứng nhận đang hiệu lực.",
                           "Only an active certification can be withdrawn.", {"status": cert.status}, status=409)
@@ -151,14 +139,13 @@ def withdraw(user: User, cert: Certification, reason: str) -> Certification:
                  province_code=cert.product.producer.province_code)
     _after_commit_changed(cert, "active")
     listing.refresh(cert.product, reason="withdrawn")
-    commit()
     return cert
 
 
 def downgrade(user: User, cert: Certification, stars: int, reason: str, score=None,
               decision_no: str | None = None) -> Certification:
-    """Lower the stars of an active certification (giảm sao): a new record supersedes it, history kept. Commits."""
-    _require_certifier_scope(user, cert.product, cert.level)
+    """Lower the stars of an active certification (giảm sao): a new record supersedes it, history kept."""
+    require_certification_access(user, cert.product, cert.level)
     if cert.status != "active":
         raise DomainError("certification.not_active", "Chỉ giảm sao được chứng nhận đang hiệu lực.",
                           "Only an active certification can be downgraded.", {"status": cert.status}, status=409)
@@ -185,12 +172,11 @@ def downgrade(user: User, cert: Certification, stars: int, reason: str, score=No
     _after_commit_changed(cert, "active")
     _after_commit_changed(new, None)
     listing.refresh(cert.product, reason="downgraded")
-    commit()
     return new
 
 
 def expire_due(today: dt.date | None = None) -> list[Certification]:
-    """Mark active certifications whose expiry date has come as expired and delist their products. Commits."""
+    """Mark active certifications whose expiry date has come as expired and delist their products."""
     today = today or clock.today()
     due = db.session.execute(select(Certification).where(Certification.status == "active",
                                                          Certification.expires_on <= today)).scalars().all()
@@ -202,12 +188,11 @@ def expire_due(today: dt.date | None = None) -> list[Certification]:
                      province_code=cert.product.producer.province_code)
         _after_commit_changed(cert, "active")
         listing.refresh(cert.product, reason="expired")
-    commit()
     return due
 
 
 def warn_expiring(today: dt.date | None = None) -> list[Certification]:
-    """Store a notification (once) for each active certification expiring within the warning window. Commits."""
+    """Store a notification (once) for each active certification expiring within the warning window."""
     today = today or clock.today()
     horizon = today + dt.timedelta(days=warning_days())
     due = db.session.execute(select(Certification).where(
@@ -228,7 +213,6 @@ def warn_expiring(today: dt.date | None = None) -> list[Certification]:
                      "days_left": days_left})
         cert.expiry_warned_at = utcnow()
         on_commit(lambda c=cert, d=days_left: hook.certification_expiring(certification=c, days_left=d))
-    commit()
     return due
 
 

@@ -1,4 +1,8 @@
-"""Administrative units: loading the 2025 structure, retired units and their successors."""
+"""Administrative units: loading the 2025 structure, retired units and their successors.
+
+Following successors and parents is :class:`core.geo.resolver.UnitResolver`'s
+job; the functions here use a fresh resolver for one unit at a time.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,16 +10,15 @@ import json
 from importlib import resources
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from core.db import db, publish
-from core.errors import NotFound, invalid
-from core.geo.models import AdministrativeUnit
-from core.text import fold, nfc
 from core.audit import trail as audit
-from core.db import commit
-from core.errors import Conflict
+from core.db import db, publish
+from core.errors import Conflict, NotFound, invalid
+from core.geo.models import AdministrativeUnit
+from core.geo.resolver import UnitResolver
 from core.pagination import paginate
+from core.text import fold, nfc
 
 
 def get_unit(code: str) -> AdministrativeUnit:
@@ -27,27 +30,17 @@ def get_unit(code: str) -> AdministrativeUnit:
 
 def current_unit(unit: AdministrativeUnit) -> AdministrativeUnit:
     """Follow ``successor`` links from a retired unit to the unit in force today."""
-    seen = set()
-    while unit.successor_code and unit.code not in seen:
-        seen.add(unit.code)
-        unit = db.session.get(AdministrativeUnit, unit.successor_code)
-    return unit
+    return UnitResolver().current(unit)
 
 
 def province_of(unit: AdministrativeUnit) -> AdministrativeUnit:
     """The *current* province a unit belongs to (through successors and parents)."""
-    unit = current_unit(unit)
-    while unit.level != "province" and unit.parent_code:
-        unit = current_unit(db.session.get(AdministrativeUnit, unit.parent_code))
-    return unit
+    return UnitResolver().province_of(unit)
 
 
 def lineage(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
     """The unit and its ancestors as named on the certificate (commune, district, province)."""
-    chain = [unit]
-    while chain[-1].parent_code:
-        chain.append(db.session.get(AdministrativeUnit, chain[-1].parent_code))
-    return chain
+    return UnitResolver().lineage(unit)
 
 
 def require_commune(code: str, field: str = "commune_code") -> AdministrativeUnit:
@@ -88,7 +81,7 @@ def upsert_units(rows: Iterable[dict]) -> int:
 
 def official_units() -> list[dict]:
     """The 34 provinces and 3,321 communes/wards of the 2025 structure from ``vietnam-provinces``."""
-    try:
+    try:  # imported here: the package is an optional extra ('geo'), only this loader needs it
         from vietnam_provinces import Province, Ward
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
@@ -100,7 +93,7 @@ def official_units() -> list[dict]:
 
 def convert_old_address(address: str) -> dict | None:
     """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current units."""
-    try:
+    try:  # imported here: the package is an optional extra ('geo'), only this converter needs it
         from vietnamadminunits import convert_address
     except ImportError as exc:  # pragma: no cover
         raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
@@ -121,7 +114,6 @@ _EDITABLE = ("name", "parent_code", "successor_code", "retired_on", "note")
 
 def list_units(args: dict) -> dict:
     """Units filtered by ``level``, ``parent``, ``q`` (diacritic-insensitive) and ``include_retired``; paginated."""
-    from sqlalchemy import or_
     stmt = select(AdministrativeUnit)
     if not args.get("include_retired"):
         stmt = stmt.where(AdministrativeUnit.retired_on.is_(None))
@@ -143,22 +135,18 @@ def _brief(unit: AdministrativeUnit | None) -> dict | None:
 
 def successor_chain(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
     """The units a retired unit was merged into, in order, ending with the unit in force (empty if current)."""
-    chain, seen = [], {unit.code}
-    while unit.successor_code and unit.successor_code not in seen:
-        unit = db.session.get(AdministrativeUnit, unit.successor_code)
-        seen.add(unit.code)
-        chain.append(unit)
-    return chain
+    return UnitResolver().successor_chain(unit)
 
 
 def unit_detail(unit: AdministrativeUnit) -> dict:
     """A unit with its parent, successor chain, the unit in force today and its current province."""
-    province = province_of(unit)
+    units = UnitResolver()
+    province = units.province_of(unit)
     return {"code": unit.code, "name": unit.name, "level": unit.level, "parent_code": unit.parent_code,
             "successor_code": unit.successor_code, "retired_on": unit.retired_on, "note": unit.note,
             "is_retired": unit.is_retired, "parent": _brief(unit.parent),
-            "successor_chain": [_brief(u) for u in successor_chain(unit)],
-            "current": _brief(current_unit(unit)),
+            "successor_chain": [_brief(u) for u in units.successor_chain(unit)],
+            "current": _brief(units.current(unit)),
             "current_province": _brief(province) if province.level == "province" else None}
 
 
@@ -193,7 +181,7 @@ def _audit_province(unit: AdministrativeUnit) -> str | None:
 
 
 def create_unit(actor, data: dict) -> AdministrativeUnit:
-    """Add a unit (admin). Retired units need a successor. Audited; commits."""
+    """Add a unit (admin). Retired units need a successor. Audited."""
     if db.session.get(AdministrativeUnit, data["code"]) is not None:
         raise Conflict("administrative_unit.exists", "Mã đơn vị hành chính đã tồn tại.",
                        "Administrative unit code already exists.", {"code": data["code"]})
@@ -205,13 +193,12 @@ def create_unit(actor, data: dict) -> AdministrativeUnit:
     db.session.add(unit)
     db.session.flush()
     audit.record("administrative_unit.created", unit, actor=actor, province_code=_audit_province(unit))
-    commit()
     return unit
 
 
 def update_unit(actor, unit: AdministrativeUnit, data: dict) -> AdministrativeUnit:
     """Rename, re-parent, retire (with a successor) or reinstate a unit (admin). Producers whose
-    current province changes follow. Audited; commits."""
+    current province changes follow. Audited."""
     values = {key: data.get(key, getattr(unit, key)) for key in _EDITABLE}
     _validate(unit.code, unit.level, values)
     before = audit.snapshot(unit)
@@ -227,7 +214,6 @@ def update_unit(actor, unit: AdministrativeUnit, data: dict) -> AdministrativeUn
     audit.record(action, unit, actor=actor, before=before, province_code=_audit_province(unit))
     if any(key in data for key in ("parent_code", "successor_code", "retired_on")):
         publish("geo.units_changed", actor=actor)
-    commit()
     return unit
 
 
@@ -239,7 +225,7 @@ def retired_units() -> list[dict]:
 
 def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 500) -> dict:
     """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`),
-    then the retired pre-2025 demo units pointing to their successors. Idempotent; commits.
+    then the retired pre-2025 demo units pointing to their successors. Idempotent.
     ``progress(n)`` is called after each chunk of ``n`` units."""
     rows = official_units() if rows is None else rows
     for start in range(0, len(rows), chunk):
@@ -252,6 +238,5 @@ def load_official_structure(progress=None, rows: list[dict] | None = None, chunk
     if progress:
         progress(len(retired))
     publish("geo.units_changed", actor=None)
-    commit()
     return {"provinces": sum(r["level"] == "province" for r in rows),
             "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}

@@ -1,301 +1,44 @@
 """Bulk import of producers, products, variants and certifications from CSV/XLSX (all-or-nothing).
 
-One row per variant (see README "Bulk import"). Every row goes through the
-same checks as the admin API — the API's input schemas, then the services'
-own rules (``producers.normalise_tax_code``, ``geo.require_commune``,
-``groups.resolve``, ``products.normalise_gtin``, ``certifications.check_rules``,
-province scope) — and every problem becomes a row error ``{row, column, code,
-message, message_en}``. Only when no row fails is anything written: the
-services are called with ``autocommit=False`` inside ONE transaction that is
-committed once at the end and rolled back on any error, so a failure in row
-900 leaves the database exactly as it was. A dry run validates and rehearses
-the writes, then rolls back.
+Every row goes through the same checks as the admin API — the API's input
+schemas, then the services' own rules (``producers.normalise_tax_code``,
+``geo.require_commune``, ``groups.resolve``, ``products.normalise_gtin``,
+``certifications.check_rules``, province scope) — and every problem becomes a
+row error (:mod:`core.imports.row_errors`). Only when no row fails is anything
+written, inside a SAVEPOINT: a failure in row 900 undoes rows 1–899, and a dry
+run rehearses every write, then undoes them. The caller (request, ``ocop
+import``) owns and commits the transaction.
 """
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Callable
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.db import commit, db
-from core.errors import DomainError, Forbidden
-from core.catalogue.models import Producer, Product, Variant
 from core.audit import trail as audit
-from core.certification import certifications
-from core.geo import units as geo
 from core.catalogue import producers, products
-from core.imports.formats import Table, file_error
 from core.catalogue.access import can_manage_producer, require_province
-from core.text import fold, nfc
+from core.catalogue.models import Producer, Product, Variant
+from core.catalogue.schemas import ProducerInSchema, ProductInSchema, VariantInSchema
+from core.certification import certifications
+from core.certification.access import may_record_level
 from core.certification.schemas import CertificationInSchema
-from core.catalogue.schemas import ProducerInSchema
-from core.catalogue.schemas import ProductInSchema
-from core.catalogue.schemas import VariantInSchema
+from core.db import db, savepoint
+from core.errors import DomainError, Forbidden
+from core.geo import units as geo
+from core.imports.access import IMPORT_ROLES, require_importer
+from core.imports.columns import (CERT_FIELDS, COLUMNS, LEGAL_FORM_ALIASES, LEVEL_ALIASES, PRODUCER_FIELDS,
+                                  PRODUCT_FIELDS, REQUIRED_COLUMNS, VARIANT_FIELDS, CellError, cell_alias,
+                                  cell_boolean, cell_code, cell_date, cell_decimal, cell_integer, cell_text)
+from core.imports.formats import Table, file_error
+from core.imports.row_errors import ImportFailed, RowError, load_row, row_error_from
+from core.text import fold
 
-PRODUCER_FIELDS = {"name": "producer_name", "legal_form": "legal_form", "tax_code": "tax_code",
-                   "registration_no": "registration_no", "commune_code": "commune_code", "email": "producer_email"}
-PRODUCT_FIELDS = {"name": "product_name", "group": "group", "product_set": "product_set", "description": "description"}
-VARIANT_FIELDS = {"sku": "variant_sku", "name": "variant_name", "gtin": "gtin", "unit": "unit", "weight_g": "weight_g",
-                  "price": "price", "is_service": "is_service"}
-CERT_FIELDS = {"stars": "cert_stars", "score": "cert_score", "level": "cert_level", "criteria_set": "cert_criteria",
-               "decision_no": "cert_decision_no", "issued_on": "cert_issued_on"}
-COLUMNS = (*PRODUCER_FIELDS.values(), *PRODUCT_FIELDS.values(), *VARIANT_FIELDS.values(), *CERT_FIELDS.values())
-REQUIRED_COLUMNS = ("producer_name", "legal_form", "commune_code", "product_name", "group",
-                    "variant_sku", "variant_name", "price")
-IMPORT_ROLES = ("admin", "organiser")
-MAX_REPORTED_ERRORS = 1000
-
-# Friendly spellings accepted besides the codes (compared folded: no diacritics, lower case).
-LEGAL_FORM_ALIASES = {
-    "dn": "enterprise", "doanh nghiep": "enterprise", "cong ty": "enterprise",
-    "htx": "cooperative", "hop tac xa": "cooperative",
-    "tht": "cooperative_group", "to hop tac": "cooperative_group",
-    "hkd": "household_business", "ho kinh doanh": "household_business",
-}
-LEVEL_ALIASES = {"huyen": "district", "cap huyen": "district", "tinh": "province", "cap tinh": "province",
-                 "trung uong": "central", "cap trung uong": "central", "tw": "central"}
-TRUE_WORDS = {"1", "true", "yes", "y", "x", "co", "dich vu", "service"}
-FALSE_WORDS = {"0", "false", "no", "n", "khong", "hang hoa", "goods"}
-
-# Column each service error code is about, when the error itself names no field.
-CODE_COLUMNS = {
-    "certification.score_stars_mismatch": "cert_stars",
-    "certification.stars_not_allowed_for_level": "cert_stars",
-    "certification.level_not_allowed": "cert_level",
-    "certification.criteria_mismatch": "cert_criteria",
-    "certification.no_rules": "cert_issued_on",
-    "certification.older_than_current": "cert_issued_on",
-    "variant.sku_taken": "variant_sku",
-    "variant.gtin_taken": "gtin",
-    "producer.tax_code_taken": "tax_code",
-    "product.slug_taken": "product_name",
-}
-
-# marshmallow's English messages → Vietnamese (the API answers them in English only).
-_MM_VI = [
-    (r"Missing data for required field\.", lambda m: "Thiếu dữ liệu bắt buộc."),
-    (r"Field may not be null\.", lambda m: "Không được để trống."),
-    (r"Not a valid integer\.", lambda m: "Không phải số nguyên hợp lệ."),
-    (r"Not a valid number\.", lambda m: "Không phải số hợp lệ."),
-    (r"Not a valid email address\.", lambda m: "Địa chỉ email không hợp lệ."),
-    (r"Not a valid date\.", lambda m: "Ngày không hợp lệ."),
-    (r"Not a valid boolean\.", lambda m: "Giá trị có/không không hợp lệ."),
-    (r"Not a valid URL\.", lambda m: "Đường dẫn không hợp lệ."),
-    (r"String does not match expected pattern\.", lambda m: "Sai định dạng."),
-    (r"Length must be between (\d+) and (\d+)\.", lambda m: f"Độ dài phải từ {m[1]} đến {m[2]} ký tự."),
-    (r"Shorter than minimum length (\d+)\.", lambda m: f"Ngắn hơn {m[1]} ký tự."),
-    (r"Longer than maximum length (\d+)\.", lambda m: f"Dài quá {m[1]} ký tự."),
-    (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
-     lambda m: f"Phải từ {m[1]} đến {m[2]}."),
-    (r"Must be greater than or equal to (\S+)\.", lambda m: f"Phải lớn hơn hoặc bằng {m[1]}."),
-    (r"Must be less than or equal to (\S+)\.", lambda m: f"Phải nhỏ hơn hoặc bằng {m[1]}."),
-    (r"Must be one of: (.*)\.", lambda m: f"Phải là một trong: {m[1]}."),
-]
-
-
-# --- report --------------------------------------------------------------------------------------------------------
-
-@dataclass
-class RowError:
-    """One problem in one row (``column`` is None when it concerns the whole row)."""
-
-    row: int
-    column: str | None
-    code: str
-    message: str
-    message_en: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "code": self.code,
-                "message": self.message, "message_en": self.message_en}
-
-
-class ImportFailed(DomainError):
-    """The file has row errors; nothing was written. ``details.rows`` lists them."""
-
-    status = 422
-
-    def __init__(self, errors: list[RowError], total_rows: int):
-        errors = sorted(errors, key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
-        failing = len({e.row for e in errors})
-        super().__init__(
-            "import.invalid",
-            f"{failing} dòng có lỗi ({len(errors)} lỗi); không có dữ liệu nào được ghi.",
-            f"{failing} row(s) have errors ({len(errors)} error(s)); nothing was written.",
-            {"rows": [e.as_dict() for e in errors[:MAX_REPORTED_ERRORS]], "error_count": len(errors),
-             "failed_rows": failing, "total_rows": total_rows, "truncated": len(errors) > MAX_REPORTED_ERRORS})
-        self.errors = errors
-
-
-def _vi_for(message_en: str) -> str:
-    for pattern, build in _MM_VI:
-        match = re.fullmatch(pattern, message_en)
-        if match:
-            return build(match)
-    if "(control character" in message_en:
-        return message_en  # BaseSchema's message is already bilingual
-    return f"Giá trị không hợp lệ ({message_en})"
-
-
-def _from_domain(exc: DomainError, row: int, fields_map: dict | None = None,
-                 default_column: str | None = None) -> RowError:
-    """Turn a service error into a row error, naming the file column it is about."""
-    column = None
-    details = exc.details if isinstance(exc.details, dict) else {}
-    prefix_field = None
-    for key in details:
-        if fields_map and key in fields_map:
-            column, prefix_field = fields_map[key], key
-            break
-        if key in COLUMNS:
-            column, prefix_field = key, key
-            break
-    column = CODE_COLUMNS.get(exc.code) or column
-    message, message_en = exc.message, exc.message_en
-    if prefix_field:  # invalid() prefixes "field: " — the report has its own column
-        message = message.removeprefix(f"{prefix_field}: ")
-        message_en = message_en.removeprefix(f"{prefix_field}: ")
-    return RowError(row, column or default_column, exc.code, message, message_en)
-
-
-def _load(schema, data: dict, fields_map: dict, row: int, errors: list[RowError],
-          already_reported: set | None = None) -> dict | None:
-    """Validate ``data`` with one of the API's input schemas; collect its messages as row errors.
-
-    Fields in ``already_reported`` (cells that could not even be parsed) are not reported twice.
-    """
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        for key, messages in exc.messages.items():
-            if already_reported and key in already_reported:
-                continue
-            flat = messages if isinstance(messages, list) else [str(messages)]
-            for msg in flat:
-                msg = str(msg)
-                errors.append(RowError(row, fields_map.get(key), "validation.invalid", _vi_for(msg), msg))
-        return None
-
-
-# --- cell parsing --------------------------------------------------------------------------------------------------
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = nfc(str(value)).strip()
-    return text or None
-
-
-def _code(value, width: int) -> str | None:
-    """Identifier cell; a number from a spreadsheet lost its leading zeros, so pad it back."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value)).zfill(width)
-    return _text(value)
-
-
-class CellError(Exception):
-    def __init__(self, code: str, vi: str, en: str):
-        super().__init__(en)
-        self.code, self.vi, self.en = code, vi, en
-
-
-_THOUSANDS = re.compile(r"-?\d{1,3}(?:[.,\u00a0 ]\d{3})+")
-
-
-def _integer(value) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise CellError("import.not_integer", "Phải là số nguyên.", "Must be a whole number.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise CellError("import.not_integer", "Phải là số nguyên.", "Must be a whole number.")
-    text = str(value).strip()
-    text = re.sub(r"\s*(đ|₫|vnd|vnđ)$", "", text, flags=re.IGNORECASE)
-    if _THOUSANDS.fullmatch(text):
-        text = re.sub(r"[.,\u00a0 ]", "", text)
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    raise CellError("import.not_integer", "Phải là số nguyên (ví dụ 150000).", "Must be a whole number (e.g. 150000).")
-
-
-def _decimal(value) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(str(value))
-    text = str(value).strip()
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")  # Vietnamese decimal comma: 71,7
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise CellError("import.not_number", "Phải là số (ví dụ 71,7).", "Must be a number (e.g. 71.7).")
-    return number
-
-
-def _boolean(value) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        if value in (0, 1):
-            return bool(value)
-    else:
-        word = fold(str(value).strip())
-        if not word:
-            return None
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-    raise CellError("import.not_boolean", "Phải là có/không (1/0, true/false).", "Must be yes/no (1/0, true/false).")
-
-
-def _date(value) -> str | None:
-    """ISO date text from a date cell, ``YYYY-MM-DD`` or ``DD/MM/YYYY``."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text).isoformat()
-        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
-        if match:
-            return dt.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
-    except ValueError:
-        pass
-    raise CellError("import.bad_date", "Ngày phải theo dạng YYYY-MM-DD hoặc DD/MM/YYYY.",
-                    "Dates must be YYYY-MM-DD or DD/MM/YYYY.")
-
-
-def _alias(value: str | None, aliases: dict) -> str | None:
-    if value is None:
-        return None
-    return aliases.get(fold(value).strip(), value)
+__all__ = ["COLUMNS", "IMPORT_ROLES", "ImportFailed", "Plan", "RowError", "check_columns", "example_rows",
+           "run_import", "system_actor", "validate_table"]
 
 
 # --- plan ----------------------------------------------------------------------------------------------------------
@@ -378,11 +121,11 @@ class _Validator:
     def preload(self) -> None:
         skus, gtins = set(), set()
         for _, raw in self.table.rows:
-            sku = _text(raw.get("variant_sku"))
+            sku = cell_text(raw.get("variant_sku"))
             if sku:
                 skus.add(sku)
             try:
-                gtin = products.normalise_gtin(_code(raw.get("gtin"), 0))
+                gtin = products.normalise_gtin(cell_code(raw.get("gtin"), 0))
             except DomainError:
                 gtin = None
             if gtin:
@@ -412,19 +155,19 @@ class _Validator:
     # --- producer ---
     def producer(self, number: int, raw: dict) -> PlannedProducer:
         values = {
-            "name": _text(raw.get("producer_name")),
-            "legal_form": _alias(_text(raw.get("legal_form")), LEGAL_FORM_ALIASES),
-            "tax_code": _code(raw.get("tax_code"), 10),
-            "registration_no": _code(raw.get("registration_no"), 0),
-            "commune_code": _code(raw.get("commune_code"), 5),
-            "email": _text(raw.get("producer_email")),
+            "name": cell_text(raw.get("producer_name")),
+            "legal_form": cell_alias(cell_text(raw.get("legal_form")), LEGAL_FORM_ALIASES),
+            "tax_code": cell_code(raw.get("tax_code"), 10),
+            "registration_no": cell_code(raw.get("registration_no"), 0),
+            "commune_code": cell_code(raw.get("commune_code"), 5),
+            "email": cell_text(raw.get("producer_email")),
         }
         tax_code = None
         if values["tax_code"]:
             try:
                 tax_code = values["tax_code"] = producers.normalise_tax_code(values["tax_code"])
             except DomainError as exc:
-                self.plan.errors.append(_from_domain(exc, number, PRODUCER_FIELDS))
+                self.plan.errors.append(row_error_from(exc, number, PRODUCER_FIELDS))
         name_key = ("name", fold(values["name"] or ""), values["commune_code"])
         if tax_code:
             key = ("tax", tax_code)
@@ -447,8 +190,8 @@ class _Validator:
 
     def new_producer(self, number: int, key: tuple, values: dict, tax_code: str | None) -> PlannedProducer:
         errors_before = len(self.plan.errors)
-        data = _load(ProducerInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCER_FIELDS,
-                     number, self.plan.errors)
+        data = load_row(ProducerInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCER_FIELDS,
+                        number, self.plan.errors)
         planned = PlannedProducer(key, number, data, values)
         if data is not None and tax_code:
             data["tax_code"] = tax_code
@@ -464,14 +207,14 @@ class _Validator:
             try:
                 geo.require_commune(values["commune_code"])
             except DomainError as exc:
-                self.plan.errors.append(_from_domain(exc, number, PRODUCER_FIELDS))
+                self.plan.errors.append(row_error_from(exc, number, PRODUCER_FIELDS))
         if data is None or len(self.plan.errors) > errors_before or (values["tax_code"] and not tax_code):
             return planned  # already reported (a bad tax code is reported once, by the caller)
         transient = Producer()  # never added to the session: runs the service's rules only
         try:
             producers.apply_fields(transient, dict(data))
         except DomainError as exc:
-            self.plan.errors.append(_from_domain(exc, number, PRODUCER_FIELDS, "producer_name"))
+            self.plan.errors.append(row_error_from(exc, number, PRODUCER_FIELDS, "producer_name"))
             return planned
         try:
             require_province(self.user, transient.province_code)
@@ -499,8 +242,8 @@ class _Validator:
 
     # --- product ---
     def product(self, number: int, raw: dict, producer: PlannedProducer) -> PlannedProduct:
-        values = {"name": _text(raw.get("product_name")), "group": _text(raw.get("group")),
-                  "product_set": _text(raw.get("product_set")), "description": _text(raw.get("description"))}
+        values = {"name": cell_text(raw.get("product_name")), "group": cell_text(raw.get("group")),
+                  "product_set": cell_text(raw.get("product_set")), "description": cell_text(raw.get("description"))}
         key = (producer.key, fold(values["name"] or ""))
         planned = producer.products.get(key)
         if planned is not None:
@@ -508,8 +251,8 @@ class _Validator:
                              "sản phẩm", "product")
             return planned
         errors_before = len(self.plan.errors)
-        data = _load(ProductInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCT_FIELDS,
-                     number, self.plan.errors)
+        data = load_row(ProductInSchema(), {k: v for k, v in values.items() if v is not None}, PRODUCT_FIELDS,
+                        number, self.plan.errors)
         planned = PlannedProduct(key, number, data, values)
         producer.products[key] = planned
         if producer.existing is not None and values["name"]:
@@ -523,15 +266,15 @@ class _Validator:
             with db.session.no_autoflush:
                 products.apply_fields(transient, {**data, "status": "active"})
         except DomainError as exc:
-            self.plan.errors.append(_from_domain(exc, number, PRODUCT_FIELDS, "product_name"))
+            self.plan.errors.append(row_error_from(exc, number, PRODUCT_FIELDS, "product_name"))
         return planned
 
     # --- variant ---
     def variant(self, number: int, raw: dict, product: PlannedProduct) -> None:
-        values = {"sku": _text(raw.get("variant_sku")), "name": _text(raw.get("variant_name")),
-                  "gtin": _code(raw.get("gtin"), 0), "unit": _text(raw.get("unit"))}
+        values = {"sku": cell_text(raw.get("variant_sku")), "name": cell_text(raw.get("variant_name")),
+                  "gtin": cell_code(raw.get("gtin"), 0), "unit": cell_text(raw.get("unit"))}
         unparsed = set()
-        for name, parse in (("weight_g", _integer), ("price", _integer), ("is_service", _boolean)):
+        for name, parse in (("weight_g", cell_integer), ("price", cell_integer), ("is_service", cell_boolean)):
             try:
                 values[name] = parse(raw.get(VARIANT_FIELDS[name]))
             except CellError as exc:
@@ -539,8 +282,8 @@ class _Validator:
                 values[name] = None
                 unparsed.add(name)
         errors_before = len(self.plan.errors)
-        data = _load(VariantInSchema(), {k: v for k, v in values.items() if v is not None}, VARIANT_FIELDS,
-                     number, self.plan.errors, unparsed)
+        data = load_row(VariantInSchema(), {k: v for k, v in values.items() if v is not None}, VARIANT_FIELDS,
+                        number, self.plan.errors, unparsed)
         if unparsed:
             data = None
         sku = values["sku"]
@@ -557,7 +300,7 @@ class _Validator:
             try:
                 gtin = products.normalise_gtin(values["gtin"])
             except DomainError as exc:
-                self.plan.errors.append(_from_domain(exc, number, VARIANT_FIELDS))
+                self.plan.errors.append(row_error_from(exc, number, VARIANT_FIELDS))
         if gtin:
             if gtin in self.gtins:
                 self.error(number, "gtin", "import.duplicate_gtin",
@@ -573,12 +316,12 @@ class _Validator:
 
     # --- certification ---
     def certification(self, number: int, raw: dict, product: PlannedProduct) -> None:
-        if all(_text(raw.get(column)) is None for column in CERT_FIELDS.values()):
+        if all(cell_text(raw.get(column)) is None for column in CERT_FIELDS.values()):
             return  # no certification on this row (or repeated from another row of the product)
-        values: dict = {"level": _alias(_text(raw.get("cert_level")), LEVEL_ALIASES),
-                        "criteria_set": _code(raw.get("cert_criteria"), 0),
-                        "decision_no": _text(raw.get("cert_decision_no"))}
-        for name, parse in (("stars", _integer), ("score", _decimal), ("issued_on", _date)):
+        values: dict = {"level": cell_alias(cell_text(raw.get("cert_level")), LEVEL_ALIASES),
+                        "criteria_set": cell_code(raw.get("cert_criteria"), 0),
+                        "decision_no": cell_text(raw.get("cert_decision_no"))}
+        for name, parse in (("stars", cell_integer), ("score", cell_decimal), ("issued_on", cell_date)):
             try:
                 values[name] = parse(raw.get(CERT_FIELDS[name]))
             except CellError as exc:
@@ -590,16 +333,16 @@ class _Validator:
             return
         product.cert_values, product.cert_row = values, number
         loadable = {k: (str(v) if k == "score" else v) for k, v in values.items() if v is not None}
-        data = _load(CertificationInSchema(), loadable, CERT_FIELDS, number, self.plan.errors)
+        data = load_row(CertificationInSchema(), loadable, CERT_FIELDS, number, self.plan.errors)
         if data is None:
             return
         try:
             certifications.check_rules(data["stars"], data["score"], data["level"], data["issued_on"],
                                        data.get("criteria_set"))
         except DomainError as exc:
-            self.plan.errors.append(_from_domain(exc, number, CERT_FIELDS))
+            self.plan.errors.append(row_error_from(exc, number, CERT_FIELDS))
             return
-        if data["level"] == "central" and self.user.role != "admin":
+        if not may_record_level(self.user, data["level"]):
             self.error(number, "cert_level", "auth.forbidden", "Kết quả cấp trung ương do quản trị viên ghi nhận.",
                        "Central-level results are recorded by an administrator.")
             return
@@ -634,7 +377,7 @@ def validate_table(user, table: Table, progress=None) -> Plan:
 
 
 def _write(user, plan: Plan, progress=None) -> dict:
-    """Create everything in the plan in the current transaction (no commit); returns counts."""
+    """Create everything in the plan (flushes only); returns counts. A failing row raises :class:`ImportFailed`."""
     created = {"producers": 0, "products": 0, "variants": 0, "certifications": 0}
     row, part = 0, None
     try:
@@ -642,7 +385,7 @@ def _write(user, plan: Plan, progress=None) -> dict:
             row, part = planned.row, PRODUCER_FIELDS
             producer = planned.existing
             if producer is None:
-                producer = producers.create_producer(user, planned.data, status="verified", autocommit=False)
+                producer = producers.create_producer(user, planned.data, status="verified")
                 created["producers"] += 1
             for item in planned.products.values():
                 variants = [data for _, data in item.variants]
@@ -650,68 +393,56 @@ def _write(user, plan: Plan, progress=None) -> dict:
                     row, part = item.row, PRODUCT_FIELDS
                     product = products.create_product(user, producer, {
                         **item.data, "status": "active", "origin_commune_code": producer.commune_code,
-                        "variants": variants}, autocommit=False)
+                        "variants": variants})
                     created["products"] += 1
                     created["variants"] += len(variants)
                 else:
                     product = item.existing
                     for row, data in item.variants:
                         part = VARIANT_FIELDS
-                        products.add_variant(user, product, data, autocommit=False)
+                        products.add_variant(user, product, data)
                         created["variants"] += 1
                 if item.cert is not None:
                     row, part = item.cert_row, CERT_FIELDS
-                    certifications.record_certification(user, product, item.cert, autocommit=False)
+                    certifications.record_certification(user, product, item.cert)
                     created["certifications"] += 1
                 if progress:
                     progress("write", len(item.variants))
     except DomainError as exc:
-        db.session.rollback()
-        raise ImportFailed([_from_domain(exc, row, part)], plan.rows)
-    except IntegrityError:
-        db.session.rollback()
+        raise ImportFailed([row_error_from(exc, row, part)], plan.rows) from exc
+    except IntegrityError as exc:
         raise ImportFailed([RowError(row, None, "import.conflict",
                                      "Dữ liệu vừa bị thay đổi bởi thao tác khác (trùng mã); hãy thử lại.",
-                                     "The data changed concurrently (duplicate code); try again.")], plan.rows)
-    except BaseException:
-        db.session.rollback()
-        raise
+                                     "The data changed concurrently (duplicate code); try again.")], plan.rows) from exc
     return created
 
 
 def run_import(user, table: Table, dry_run: bool = False, source: str | None = None,
                progress: Callable[[str, int], None] | None = None) -> dict:
-    """Validate every row, then create producers/products/variants/certifications in ONE transaction.
+    """Validate every row, then create producers/products/variants/certifications, all or nothing.
 
     ``user``: an admin or organiser (organisers only within their province).
     Raises :class:`ImportFailed` (422, ``details.rows``) when any row fails;
-    then nothing is written. ``dry_run`` validates and rehearses the writes,
-    then rolls back. ``progress(phase, n)`` is called as rows are processed
-    (phases ``validate`` and ``write``). Commits on success.
+    then nothing is written. The writes run in a SAVEPOINT, undone when a row
+    fails and, for a ``dry_run``, once they have all been rehearsed.
+    ``progress(phase, n)`` is called as rows are processed (phases ``validate``
+    and ``write``). Flushes only: the caller commits.
     """
-    if user is None or user.role not in IMPORT_ROLES:
-        raise Forbidden(details={"allowed_roles": list(IMPORT_ROLES)})
+    require_importer(user)
     plan = validate_table(user, table, progress)
     if plan.errors:
-        db.session.rollback()
         raise ImportFailed(plan.errors, plan.rows)
     if not table.rows:
         raise file_error("import.empty_file", "Tệp không có dòng dữ liệu nào.", "The file has no data rows.")
-    created = _write(user, plan, progress)
+    with savepoint(keep=not dry_run):
+        created = _write(user, plan, progress)
     matched = {"producers": sum(1 for p in plan.producers.values() if p.existing is not None),
                "products": sum(1 for p in plan.producers.values() for i in p.products.values()
                                if i.existing is not None)}
-    if dry_run:
-        db.session.rollback()
-    else:
-        try:
-            audit.record("import.completed", None, actor=user, entity_type="import", entity_id=(source or "-")[-60:],
-                         province_code=getattr(user, "province_code", None),
-                         after={"rows": plan.rows, "created": created, "matched": matched, "source": source})
-            commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    if not dry_run:
+        audit.record("import.completed", None, actor=user, entity_type="import", entity_id=(source or "-")[-60:],
+                     province_code=getattr(user, "province_code", None),
+                     after={"rows": plan.rows, "created": created, "matched": matched, "source": source})
     return {"created": created, "errors": [], "matched": matched, "rows": plan.rows, "dry_run": dry_run}
 
 

@@ -1,6 +1,6 @@
 """Reading bulk-import tables (CSV in UTF-8 with or without BOM, XLSX) into rows of cell values.
 
-Only the file format lives here; what the columns mean is :mod:`core.services.imports`.
+Only the file format lives here; what the columns mean is :mod:`core.imports.columns`.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
 
 from core.errors import DomainError
 
@@ -98,7 +100,6 @@ def _xlsx_value(value):
 
 def read_xlsx(data: bytes) -> Table:
     """Parse the first worksheet of an XLSX workbook (cached values, not formulas)."""
-    from openpyxl import load_workbook
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for damaged files
@@ -148,7 +149,6 @@ def write_csv(columns: list[str], rows: list[dict]) -> str:
 
 def write_xlsx(columns: list[str], rows: list[dict]) -> bytes:
     """Render rows as an XLSX workbook (code-like columns stored as text)."""
-    from openpyxl import Workbook
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "import"

@@ -1,13 +1,14 @@
 """Stock locations (producer warehouses and the kinds plugins register) and stock list views."""
 from __future__ import annotations
 
-
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.db import commit, db
+from core.db import db
 from core.inventory import ledger
-from core.errors import Conflict, Forbidden, NotFound, invalid
+from core.inventory.access import producer_for_new_location, require_location_access, visible_locations_filter
+from core.inventory.access import can_manage_location  # noqa: F401  (re-exported: plugins/sales_points calls it here)
+from core.errors import Conflict, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer, Product, Variant
 from core.accounts.models import User
@@ -17,25 +18,7 @@ from core.pagination import paginate
 from core.plugins import plugin_manager
 
 
-# --- locations and permissions ---------------------------------------------------
-def can_manage_location(user: User, location: StockLocation) -> bool:
-    """admin: all; organiser: locations in their province; producer: their own producer's locations."""
-    if user.role == "admin":
-        return True
-    if user.role == "organiser":
-        return location.province_code is not None and location.province_code == user.province_code
-    if user.role == "producer":
-        return location.producer_id is not None and location.producer_id == user.producer_id
-    return False
-
-
-def require_location_access(user: User, location: StockLocation) -> None:
-    """Raise 403 unless ``user`` may manage ``location``."""
-    if not can_manage_location(user, location):
-        raise Forbidden("auth.out_of_scope", "Kho hàng này nằm ngoài phạm vi của bạn.",
-                        "This stock location is outside your scope.", {"location_id": location.id})
-
-
+# --- locations --------------------------------------------------------------------
 def get_location(location_id: int) -> StockLocation:
     return ledger.resolve_location(location_id)
 
@@ -52,7 +35,7 @@ def _location_kinds():
 
 
 def create_location(user: User, data: dict) -> StockLocation:
-    """Create a stock location in the caller's scope. Commits.
+    """Create a stock location in the caller's scope.
 
     Producer users create warehouses for their own producer only; organisers
     locations in their province; a ``producer_warehouse`` needs a producer
@@ -64,12 +47,7 @@ def create_location(user: User, data: dict) -> StockLocation:
         raise invalid("kind", "loại kho không được hỗ trợ", "unknown stock location kind",
                       code="stock_location.unknown_kind")
     producer = None
-    producer_id = data.get("producer_id")
-    if user.role == "producer":
-        if producer_id not in (None, user.producer_id):
-            raise Forbidden("auth.out_of_scope", "Bạn chỉ quản lý kho của chủ thể mình.",
-                            "You may only manage your own producer's locations.", {"producer_id": producer_id})
-        producer_id = user.producer_id
+    producer_id = producer_for_new_location(user, data.get("producer_id"))
     if producer_id is not None:
         producer = db.session.get(Producer, producer_id)
         if producer is None:
@@ -89,12 +67,11 @@ def create_location(user: User, data: dict) -> StockLocation:
     db.session.add(location)
     db.session.flush()
     audit.record("stock_location.created", location, actor=user, province_code=province_code)
-    commit()
     return location
 
 
 def update_location(user: User, location: StockLocation, data: dict) -> StockLocation:
-    """Rename, re-address or (de)activate a location in the caller's scope. Commits."""
+    """Rename, re-address or (de)activate a location in the caller's scope."""
     require_location_access(user, location)
     before = audit.snapshot(location)
     for key in ("name", "address", "active", "external_ref"):
@@ -102,12 +79,11 @@ def update_location(user: User, location: StockLocation, data: dict) -> StockLoc
             setattr(location, key, data[key])
     audit.record("stock_location.updated", location, before=before, actor=user,
                  province_code=location.province_code)
-    commit()
     return location
 
 
 def delete_location(user: User, location: StockLocation) -> None:
-    """Delete a location that never held stock; otherwise ``stock_location.in_use`` (deactivate it). Commits."""
+    """Delete a location that never held stock; otherwise ``stock_location.in_use`` (deactivate it)."""
     require_location_access(user, location)
     used = db.session.execute(select(Stock.id).where(Stock.location_id == location.id).limit(1)).first()
     if used or location.channels:
@@ -116,17 +92,11 @@ def delete_location(user: User, location: StockLocation) -> None:
     audit.record("stock_location.deleted", location, before=audit.snapshot(location), actor=user,
                  province_code=location.province_code, after={})
     db.session.delete(location)
-    commit()
 
 
 def _scope_locations(stmt, user: User):
-    if user.role == "organiser":
-        return stmt.where(StockLocation.province_code == user.province_code)
-    if user.role == "producer":
-        return stmt.where(StockLocation.producer_id == (user.producer_id or -1))
-    if user.role != "admin":
-        return stmt.where(False)
-    return stmt
+    scope = visible_locations_filter(user)
+    return stmt if scope is None else stmt.where(scope)
 
 
 def list_locations(user: User, args: dict) -> dict:
@@ -153,6 +123,12 @@ def list_stock(user: User, args: dict) -> dict:
             .where(Product.producer_id == args["producer_id"])
     stmt = stmt.options(selectinload(Stock.lots), selectinload(Stock.variant))
     return paginate(stmt.order_by(Stock.location_id, Stock.variant_id), args["page"], args["limit"])
+
+
+def list_location_stock(user: User, location_id: int, args: dict) -> dict:
+    """Stock rows (with their lots) of one location in the caller's scope (403 outside it), paginated."""
+    view_location(user, location_id)
+    return list_stock(user, {**args, "location_id": location_id})
 
 
 def list_movements(user: User, args: dict) -> dict:

@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from core.celery_app import enqueue
 from core.metrics import register_database_gauge
 from core.db import db, on_commit, utcnow
+from core.notifications.access import visible_notifications_filter
 from core.notifications.models import Notification
-from core.catalogue.models import Producer
 from core.pagination import paginate
 
 
@@ -36,7 +36,7 @@ def notify(kind: str, dedupe_key: str, subject: str, body: str, *, producer_id=N
 
 
 def deliver(notification_id: int) -> str:
-    """Send one notification by SMTP, or mark it ``stored`` when no SMTP is configured. Idempotent."""
+    """Send one notification by SMTP, or mark it ``stored`` when no SMTP is configured. Idempotent; the task commits."""
     note = db.session.get(Notification, notification_id)
     if note is None or note.status in ("sent", "stored"):
         return note.status if note else "missing"
@@ -44,7 +44,6 @@ def deliver(notification_id: int) -> str:
     note.attempts = (note.attempts or 0) + 1
     if not settings.smtp_url or not note.email:
         note.status = "stored"
-        db.session.commit()
         return note.status
     url = urlparse(settings.smtp_url)
     message = EmailMessage()
@@ -59,25 +58,16 @@ def deliver(notification_id: int) -> str:
         smtp.send_message(message)
     note.status = "sent"
     note.sent_at = utcnow()
-    db.session.commit()
     return note.status
 
 
 def list_for(user, args: dict) -> dict:
-    """Notifications visible to ``user``, newest first, filtered (kind, status, producer_id) and paginated.
-
-    admin: all; organiser: those of producers in its province; producer users:
-    their producer's; every non-admin also sees notifications addressed to itself.
-    """
-    from sqlalchemy import or_
+    """Notifications visible to ``user`` (:mod:`core.notifications.access`), newest first, filtered (kind,
+    status, producer_id) and paginated."""
     stmt = select(Notification)
-    if user.role == "organiser":
-        in_province = select(Producer.id).where(Producer.province_code == user.province_code)
-        stmt = stmt.where(or_(Notification.producer_id.in_(in_province), Notification.user_id == user.id))
-    elif user.role == "producer":
-        stmt = stmt.where(or_(Notification.producer_id == (user.producer_id or -1), Notification.user_id == user.id))
-    elif user.role != "admin":
-        stmt = stmt.where(Notification.user_id == user.id)
+    scope = visible_notifications_filter(user)
+    if scope is not None:
+        stmt = stmt.where(scope)
     for key in ("kind", "status", "producer_id"):
         if args.get(key):
             stmt = stmt.where(getattr(Notification, key) == args[key])

@@ -30,8 +30,8 @@ from core.inventory.models import Stock, StockLocation
 from core import clock
 from core.catalogue import groups
 from core.catalogue.models import Product
-from core.catalogue.models import Product
-from core.geo.models import AdministrativeUnit
+from core.catalogue.listing import is_listed, listed_clause
+from core.geo.resolver import UnitResolver
 
 log = logging.getLogger(__name__)
 
@@ -319,59 +319,6 @@ LEGAL_FORM_LABELS = {
 }
 
 
-class UnitResolver:
-    """Administrative units by code, cached; follows parents and successors (current and former names)."""
-
-    def __init__(self, preload: bool = False) -> None:
-        self._db, self._model = db, AdministrativeUnit
-        self._units: dict[str, object] = {}
-        if preload:
-            for unit in db.session.execute(db.select(AdministrativeUnit)).scalars():
-                self._units[unit.code] = unit
-
-    def get(self, code: str | None):
-        """The unit with ``code`` (None for None or unknown codes)."""
-        if not code:
-            return None
-        if code not in self._units:
-            self._units[code] = self._db.session.get(self._model, code)
-        return self._units[code]
-
-    def current(self, unit):
-        """Follow successor links to the unit in force today."""
-        seen = set()
-        while unit is not None and unit.successor_code and unit.code not in seen:
-            seen.add(unit.code)
-            unit = self.get(unit.successor_code) or unit
-            if unit.code in seen:
-                break
-        return unit
-
-    def lineage(self, unit) -> list:
-        """The unit and its parents (commune, district, province)."""
-        chain, seen = [], set()
-        while unit is not None and unit.code not in seen:
-            seen.add(unit.code)
-            chain.append(unit)
-            unit = self.get(unit.parent_code)
-        return chain
-
-    def places(self, unit) -> tuple[list, list]:
-        """(current chain, former chain) of a commune: e.g. ([Phường Tân Triều, Đồng Nai], [Bình Hòa, Vĩnh Cửu, Đồng Nai])."""
-        if unit is None:
-            return [], []
-        former = self.lineage(unit) if unit.is_retired else []
-        current = self.lineage(self.current(unit))
-        return current, former
-
-    def province(self, unit):
-        """The current province of ``unit``."""
-        for u in self.lineage(self.current(unit)):
-            if u.level == "province":
-                return u
-        return None
-
-
 def _product_set_label(group_code: str, set_code: str | None) -> tuple[str | None, str | None]:
     if not set_code:
         return None, None
@@ -417,8 +364,7 @@ def in_stock(product, levels: dict[int, int] | None) -> bool:
 
 def is_indexable(product, today: dt.date | None = None) -> bool:
     """Only listed products are indexed (listed flag set and the certification not past its date)."""
-    today = today or clock.today()
-    return bool(product.is_listed and product.listed_until and product.listed_until > today)
+    return is_listed(product, today)
 
 
 def build_document(product, *, units: UnitResolver | None = None, stock: dict[int, int] | None | bool = False,
@@ -549,8 +495,7 @@ def iter_documents(batch_size: int = 500, today: dt.date | None = None) -> Itera
     """Every listed product's document, in id order, loaded in batches (for rebuilds)."""
     from sqlalchemy import select
     today = today or clock.today()
-    ids = db.session.execute(select(Product.id).where(Product.is_listed.is_(True), Product.listed_until > today)
-                             .order_by(Product.id)).scalars().all()
+    ids = db.session.execute(select(Product.id).where(listed_clause(today)).order_by(Product.id)).scalars().all()
     units = UnitResolver(preload=True)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
@@ -565,6 +510,5 @@ def count_listed(today: dt.date | None = None) -> int:
     """How many products are listed today (the size of a full rebuild)."""
     from sqlalchemy import func, select
     today = today or clock.today()
-    return db.session.execute(select(func.count()).select_from(Product).where(
-        Product.is_listed.is_(True), Product.listed_until > today)).scalar_one()
+    return db.session.execute(select(func.count()).select_from(Product).where(listed_clause(today))).scalar_one()
 

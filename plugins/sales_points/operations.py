@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core import clock
 from core.db import commit, db, utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
+from core.catalogue.listing import is_listed
 from core.catalogue.models import Product, Variant
 from core.inventory.models import StockLocation, StockLot
 from core.accounts.models import User
@@ -51,7 +52,7 @@ def _atomic(func):
 
 def is_listed_now(product: Product) -> bool:
     """Listed in the OCOP catalogue today (active with a valid 3+ star certification)."""
-    return bool(product.is_listed and product.listed_until and product.listed_until > clock.today())
+    return is_listed(product, clock.today())
 
 
 def require_listed(point: SalesPoint, variant: Variant, field: str) -> None:

@@ -1,0 +1,1 @@
+"""The geo domain has no Celery tasks (yet); its work runs inside requests and commands."""

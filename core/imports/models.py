@@ -1,0 +1,1 @@
+"""The imports domain has no tables of its own: it writes producers, products and certifications through their services."""
