@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from typing import Callable
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -166,3 +167,21 @@ def is_postgres() -> bool:
 def insert_ignoring_conflicts(table):
     """A dialect-specific INSERT for ``table`` that supports ``.on_conflict_do_nothing(...)``."""
     return (pg_insert if is_postgres() else sqlite_insert)(table)
+
+
+_autocommit_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def autocommit_engine():
+    """An engine on the app's database whose every statement commits on its own, with a small pool of its own.
+
+    For the rare statement that must not wait for the caller's transaction (taking an order number).
+    Its own pool: a caller already holding a session connection never waits for a second one from the
+    session's pool (which, under load, could be all held by callers waiting the same way).
+    """
+    engine = _autocommit_engines.get(db.engine)
+    if engine is None:
+        engine = _autocommit_engines[db.engine] = create_engine(
+            db.engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8, pool_pre_ping=True)
+    return engine
+

@@ -8,6 +8,7 @@ import click
 
 from core.hookspecs import hookimpl
 from core.commands import command_app
+from core.db import commit
 from core.errors import DomainError
 from plugins.bank_transfer import services
 from plugins.bank_transfer.gateway import BankTransferGateway
@@ -46,6 +47,7 @@ def register_cli(cli):
             rows = len(services.read_statement(text))
             with command_app().app_context(), tqdm(total=rows, unit="line", desc="statement") as bar:
                 report = services.import_statement(text, progress=bar.update)
+                commit()  # the command owns the unit of work (services flush)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} / {exc.message_en}") from None
         if as_json:

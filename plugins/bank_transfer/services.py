@@ -103,7 +103,7 @@ def event_id(row: dict) -> str:
 
 
 def import_statement(text: str, *, actor=None, progress=None) -> dict:
-    """Match a statement's credit lines to pending bank-transfer payments; commits each payment it marks.
+    """Match a statement's credit lines to pending bank-transfer payments. Flushes (the caller commits).
 
     Returns ``{"paid", "already_processed", "amount_mismatch", "unmatched", "skipped", "lines": [...]}``
     where each line carries its outcome.
@@ -130,8 +130,7 @@ def import_statement(text: str, *, actor=None, progress=None) -> dict:
                     changed = order_payments.handle_gateway_event(code, GatewayEvent(
                         event_id=event_id(row), external_id=candidate, kind="succeeded", amount=row["amount"]),
                         actor=actor)
-                except DomainError:
-                    db.session.rollback()
+                except DomainError:  # applied in a savepoint: nothing of it is left behind
                     outcome = "unmatched"
                     continue
                 if outcome != "amount_mismatch":
