@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/13",
                         help="Celery broker for after-commit tasks ('' = in-process)")
     parser.add_argument("--html", help="write the pyinstrument report as HTML here")
+    parser.add_argument("--session", help="save the pyinstrument session here (pyinstrument --load FILE)")
     parser.add_argument("--no-profile", action="store_true", help="measure CPU only (no profiler overhead)")
     args = parser.parse_args()
 
@@ -81,6 +82,8 @@ def main() -> None:
         print(profiler.output_text(unicode=True, color=False, show_all=False))
         if args.html:
             Path(args.html).write_text(profiler.output_html())
+        if args.session:
+            profiler.last_session.save(args.session)
     n = args.orders
     print(json.dumps({"broker": "redis" if broker else "in-process", "profiled": bool(profiler)}))
     print(f"completions={n} app_cpu_ms_per_completion={cpu / n * 1000:.2f} "

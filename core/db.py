@@ -10,7 +10,7 @@ Two ways to learn of a change, and only these two:
   ===============================  ==========================================================
   ``catalogue.listing_refreshed``  ``product, was_listed, reason`` — listing state recomputed
   ``catalogue.document_changed``   ``product, reason`` — a listed product's producer or images
-  ``inventory.stock_changed``      ``variant, reason`` — a ledger movement touched the variant
+  ``inventory.stock_changed``      ``variant, reason`` — stock moved (an allocation: only if it empties a stock)
   ``geo.units_changed``            ``actor`` — units were re-parented, retired or loaded
   ===============================  ==========================================================
 

@@ -52,8 +52,10 @@ Concurrency
 
 Hooks
     Every movement calls ``stock_changed(stock, movement)`` after commit and,
-    inside the transaction, ``core.search.outbox.enqueue_product(product_id,
-    "stock")`` when the search outbox module is installed.
+    inside the transaction, publishes ``inventory.stock_changed`` (the search
+    outbox re-indexes the in-stock flag) — an allocation only when it empties
+    the stock it drew on, the only way an allocation can change whether the
+    variant is in stock.
 """
 from __future__ import annotations
 
@@ -297,6 +299,12 @@ def _record(stock: Stock, lot: StockLot, kind: str, quantity: int, *, actor=None
 def _touch(variant: Variant) -> None:
     """Tell subscribers (the search outbox) that the variant's stock changed, inside the transaction."""
     publish("inventory.stock_changed", variant=variant, reason="stock")
+
+
+def _touch_if_emptied(variant: Variant, stock: Stock) -> None:
+    """After an allocation from ``stock``: only emptying it can change whether the variant is in stock."""
+    if stock.on_hand - stock.allocated <= 0:
+        _touch(variant)
 
 
 # --- FEFO ----------------------------------------------------------------------
@@ -578,14 +586,13 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
         if allocations is None:
             _, got = _fefo(_lots(stock.id), quantity, include_expired=False)
             raise insufficient(variant, quantity, got, location.id)
-        _touch(variant)
+        _touch_if_emptied(variant, stock)
         return allocations
 
     producer_id = variant.product.producer_id  # loaded with the variant by callers (identity map otherwise)
-    # the outbox row first: it is flushed (autoflush) before the locking statement, not while the lock is held
-    _touch(variant)
     allocations = _allocate_fast(variant, producer_id, quantity, reference, actor)
     if allocations is not None:
+        _touch_if_emptied(variant, db.session.get(Stock, allocations[0].stock_id))  # locked, in the identity map
         return allocations
     # Nothing could cover the line in that snapshot (a lot received while we waited for the lock is not
     # in it): re-check candidate by candidate with fresh reads, and find the best ``available``.
@@ -604,7 +611,7 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
         stock = _lock(stock_id)  # the figures may have moved since the candidate query
         allocations = _allocate_at(stock, variant, quantity, reference, actor)
         if allocations is not None:
-            _touch(variant)
+            _touch_if_emptied(variant, stock)
             return allocations
         best = max(best, _fefo(_lots(stock.id), quantity, include_expired=False)[1])
     raise insufficient(variant, quantity, best, None)

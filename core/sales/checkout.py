@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.orm import load_only
 
 from core import clock
 from core.db import db, utcnow
@@ -54,6 +55,7 @@ class Row:
     product: Product
     producer: Producer
     listed: bool
+    free: int | None = None  # largest free quantity at one active location, when read with the line
 
 
 # --- lookups -------------------------------------------------------------------------
@@ -145,10 +147,13 @@ _FREE_PER_VARIANT = (
     .group_by(Stock.variant_id))
 
 
-def check_stock(wanted: dict[int, int], variants: dict[int, Variant]) -> None:
-    """Early, non-locking check so a shopper hears about missing stock when adding (allocation decides)."""
+def check_stock(wanted: dict[int, int], variants: dict[int, Variant], free: dict[int, int] | None = None) -> None:
+    """Early, non-locking check so a shopper hears about missing stock when adding (allocation decides).
+
+    ``free``: the free quantities already read (:attr:`Row.free`), else they are queried.
+    """
     stocked = {vid: q for vid, q in wanted.items() if not variants[vid].is_service}
-    free = available_quantities(stocked)
+    free = available_quantities(stocked) if free is None else free
     for variant_id, quantity in stocked.items():
         if quantity > free.get(variant_id, 0):
             raise ledger.insufficient(variants[variant_id], quantity, free.get(variant_id, 0))
@@ -209,24 +214,36 @@ def normalise_phone(value: str | None) -> str | None:
 
 # --- lines and shipping context ---------------------------------------------------------------
 def load(token: str) -> tuple[Checkout, list[Row]]:
-    """The checkout behind ``token`` and its rows in ONE query (404 ``checkout.not_found``)."""
+    """The checkout behind ``token`` and its rows (with their free stock) in ONE query (404 ``checkout.not_found``)."""
     found = db.session.execute(_checkout_with_rows(clock.today()), {"token": token}).all() if token else []
     if not found:
         raise NotFound("checkout", "giỏ hàng")
-    rows = [Row(line, variant, product, producer, bool(listed))
-            for _, line, variant, product, producer, listed in found if line is not None]
+    rows = [Row(line, variant, product, producer, bool(listed), int(free or 0))
+            for _, line, variant, product, producer, listed, free in found if line is not None]
     return found[0][0], rows
 
 
 @functools.lru_cache(maxsize=2)
 def _checkout_with_rows(today):
-    """The statement behind :func:`load`, built once per day (the listing condition holds today's date)."""
-    return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column())
+    """The statement behind :func:`load`, built once per day (the listing condition holds today's date).
+
+    Only the catalogue columns a checkout uses are read (not descriptions and stories): each column
+    read costs on every checkout request.
+    """
+    free = (select(func.max(Stock.on_hand - Stock.allocated)).join(StockLocation, StockLocation.id == Stock.location_id)
+            .where(Stock.variant_id == CheckoutLine.variant_id, StockLocation.active.is_(True))
+            .correlate(CheckoutLine).scalar_subquery())
+    return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"))
             .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
             .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
             .outerjoin(Product, Product.id == Variant.product_id)
             .outerjoin(Producer, Producer.id == Product.producer_id)
-            .where(Checkout.token == bindparam("token", type_=String)).order_by(CheckoutLine.id))
+            .where(Checkout.token == bindparam("token", type_=String)).order_by(CheckoutLine.id)
+            .options(load_only(Variant.product_id, Variant.sku, Variant.name, Variant.weight_g, Variant.price,
+                               Variant.is_service, Variant.active),
+                     load_only(Product.producer_id, Product.name, Product.slug, Product.status, Product.is_listed,
+                               Product.listed_until),
+                     load_only(Producer.name, Producer.slug, Producer.province_code)))
 
 
 def _line_rows(checkout: Checkout) -> list[Row]:
@@ -457,7 +474,7 @@ def add_line(token: str, data: dict) -> dict:
         rows.append(Row(line, variant, product, producer, listed))
     else:
         total = _check_quantity(row.line.quantity + quantity)
-        check_stock({variant.id: total}, {variant.id: variant})
+        check_stock({variant.id: total}, {variant.id: variant}, {variant.id: row.free})
         row.line.quantity = total
     checkout.updated_at = utcnow()
     db.session.flush()
@@ -478,7 +495,7 @@ def update_line(token: str, line_id: int, data: dict) -> dict:
     row = _row(rows, line_id)
     quantity = _check_quantity(data["quantity"])
     require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
-    check_stock({row.variant.id: quantity}, {row.variant.id: row.variant})
+    check_stock({row.variant.id: quantity}, {row.variant.id: row.variant}, {row.variant.id: row.free})
     row.line.quantity = quantity
     checkout.updated_at = utcnow()
     return _finish(checkout, rows)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import attributes
+from sqlalchemy.orm import attributes, make_transient_to_detached
 
 from core.db import UTCDateTime, db, utcnow
 from core.errors import Conflict, DomainError, ValidationFailed
@@ -105,7 +105,7 @@ def prepare(checkout: Checkout, rows: list[Row]) -> Draft:
                   subtotal=sum(r.variant.price * r.line.quantity for r in rows))
     if pickup is None:
         checkouts.check_stock({r.variant.id: r.line.quantity for r in draft.stocked_rows},
-                              {r.variant.id: r.variant for r in rows})
+                              {r.variant.id: r.variant for r in rows}, {r.variant.id: r.free for r in rows})
     return draft
 
 
@@ -144,11 +144,14 @@ def claim(checkout: Checkout) -> bool:
 
 
 def _insert_order(insert):
-    return insert(Order).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Order)
+    table = Order.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
 
 
-# an INSERT that yields nothing (instead of failing the transaction) when the key placed another order
+# an INSERT that yields no id (instead of failing the transaction) when the key placed another order
 _INSERT_ORDER = {"postgresql": _insert_order(pg_insert), "sqlite": _insert_order(sqlite_insert)}
+_INSERT_EVENT = insert(OrderEvent.__table__)
+_INSERT_LINES = insert(OrderLine.__table__).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
 
 
 def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Order:
@@ -161,14 +164,15 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
     values.update(number=number, token=checkouts.new_token(), channel_id=draft.channel_id, checkout_id=checkout.id,
                   idempotency_key=idempotency_key, status="unconfirmed", delivery_name=draft.delivery_name,
                   subtotal=draft.subtotal, shipping_fee=draft.shipping_fee, total=draft.total, paid_amount=0,
-                  refunded_amount=0, created_at=now, updated_at=now)
-    order = db.session.scalars(_INSERT_ORDER[db.session.get_bind().dialect.name], [values]).first()
-    if order is None:  # the key placed an order for another checkout (this one was only just claimed)
+                  refunded_amount=0, attribution=None, cancel_reason=None, created_at=now, updated_at=now,
+                  confirmed_at=None, paid_at=None, fulfilled_at=None, completed_at=None, cancelled_at=None)
+    order_id = db.session.execute(_INSERT_ORDER[db.session.get_bind().dialect.name], values).scalar()
+    if order_id is None:  # the key placed an order for another checkout (this one was only just claimed)
         raise Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
                        "This Idempotency-Key was already used for another checkout.")
-    db.session.execute(OrderEvent.__table__.insert(), {
-        "order_id": order.id, "kind": "placed", "status_after": "unconfirmed", "created_at": now,
-        "data": {"checkout": checkout.id, "total": order.total}})
+    db.session.execute(_INSERT_EVENT, {"order_id": order_id, "kind": "placed", "status_after": "unconfirmed",
+                                       "created_at": now, "data": {"checkout": checkout.id, "total": draft.total}})
+    order = _as_loaded(Order(id=order_id, **values))
     for name in ("payments", "fulfilments"):  # a new order has none: no query when they are read
         attributes.set_committed_value(order, name, [])
     return order
@@ -182,13 +186,18 @@ def allocate_and_write_lines(order: Order, draft: Draft) -> list[OrderLine]:
     reference = orders.stock_reference(order.number)
     allocated = {r.variant.id: ledger.allocate(r.variant, r.line.quantity, location=draft.pickup,
                                                reference=reference) for r in draft.stocked_rows}
-    lines = db.session.scalars(_INSERT_LINES, [line_snapshot(order, r, allocated.get(r.variant.id))
-                                               for r in draft.rows]).all()
+    snapshots = [line_snapshot(order, r, allocated.get(r.variant.id)) for r in draft.rows]
+    ids = db.session.execute(_INSERT_LINES, snapshots).scalars().all()
+    lines = [_as_loaded(OrderLine(id=line_id, **values)) for line_id, values in zip(ids, snapshots)]
     attributes.set_committed_value(order, "lines", lines)
     return lines
 
 
-_INSERT_LINES = insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True)
+def _as_loaded(obj):
+    """Put ``obj``, whose row a Core INSERT has just written, into the session as if it had been loaded (no SQL)."""
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
 
 
 def line_snapshot(order: Order, row: Row, allocations: list[ledger.Allocation] | None) -> dict:
