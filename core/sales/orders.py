@@ -36,6 +36,7 @@ from collections import defaultdict
 from sqlalchemy import Integer, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from core import clock
@@ -120,7 +121,13 @@ def reserve_number() -> str:
     """
     if not is_postgres():
         return next_number()
-    with autocommit_engine().connect() as connection:
+    try:
+        with autocommit_engine().connect() as connection:
+            return next_number(connection=connection)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with autocommit_engine().connect() as connection:  # once more, after a dropped pooled connection
         return next_number(connection=connection)
 
 

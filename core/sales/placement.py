@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import attributes, make_transient_to_detached
+from sqlalchemy.orm import attributes
 
-from core.db import UTCDateTime, db, utcnow
+from core.db import UTCDateTime, add_as_loaded, db, utcnow
 from core.errors import Conflict, DomainError, ValidationFailed
 from core.inventory import ledger
 from core.inventory.models import StockLocation
@@ -172,7 +172,7 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
                        "This Idempotency-Key was already used for another checkout.")
     db.session.execute(_INSERT_EVENT, {"order_id": order_id, "kind": "placed", "status_after": "unconfirmed",
                                        "created_at": now, "data": {"checkout": checkout.id, "total": draft.total}})
-    order = _as_loaded(Order(id=order_id, **values))
+    order = add_as_loaded(Order(id=order_id, **values))
     for name in ("payments", "fulfilments"):  # a new order has none: no query when they are read
         attributes.set_committed_value(order, name, [])
     return order
@@ -188,16 +188,9 @@ def allocate_and_write_lines(order: Order, draft: Draft) -> list[OrderLine]:
                                                reference=reference) for r in draft.stocked_rows}
     snapshots = [line_snapshot(order, r, allocated.get(r.variant.id)) for r in draft.rows]
     ids = db.session.execute(_INSERT_LINES, snapshots).scalars().all()
-    lines = [_as_loaded(OrderLine(id=line_id, **values)) for line_id, values in zip(ids, snapshots)]
+    lines = [add_as_loaded(OrderLine(id=line_id, **values)) for line_id, values in zip(ids, snapshots)]
     attributes.set_committed_value(order, "lines", lines)
     return lines
-
-
-def _as_loaded(obj):
-    """Put ``obj``, whose row a Core INSERT has just written, into the session as if it had been loaded (no SQL)."""
-    make_transient_to_detached(obj)
-    db.session.add(obj)
-    return obj
 
 
 def line_snapshot(order: Order, row: Row, allocations: list[ledger.Allocation] | None) -> dict:
