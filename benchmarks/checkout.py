@@ -15,7 +15,8 @@ completion places an order and allocates stock in one transaction, or answers 40
 broker when it is reachable (``--broker``), as in production; no worker drains them during the run.
 
 Oversold units = units ordered beyond the stock + Σ max(0, allocated − on hand) + ledger mismatches;
-it must be 0. Last line: ``orders=… rejected=… oversold_units=… orders_per_s=… p50_ms=… p95_ms=…``.
+it must be 0. Last line: ``orders=… rejected=… oversold_units=… orders_per_s=… p50_ms=… p95_ms=…
+app_cpu_ms=… pg_cpu_ms=…`` (CPU per completion of the gunicorn workers and the PostgreSQL backends).
 """
 from __future__ import annotations
 
@@ -193,17 +194,22 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids) -> float:
-    """User + system CPU seconds of ``pids`` (Linux /proc; 0 elsewhere)."""
+def cpu_by_pid(pids) -> dict[int, float]:
+    """User + system CPU seconds per pid (Linux /proc; processes gone or unreadable are left out)."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
         except (OSError, IndexError, ValueError):
             continue
-    return total / ticks
+    return found
+
+
+def cpu_since(before: dict[int, float], pids) -> float:
+    """CPU seconds spent since ``before`` by ``pids`` (a pid absent from ``before`` started meanwhile: all of it)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid(pids).items())
 
 
 def postgres_backends(database_url: str) -> list[int]:
@@ -275,10 +281,12 @@ def main() -> None:
         print(f"prepared {attempts} checkouts in {seconds:.1f}s ({attempts / seconds:.0f}/s over HTTP)")
 
         app_pids = _children(server.pid)
-        pg_pids = postgres_backends(args.database_url)
-        cpu_before = cpu_seconds(app_pids), cpu_seconds(pg_pids)
+        pg_before = cpu_by_pid(postgres_backends(args.database_url))
+        app_before = cpu_by_pid(app_pids)
         results, seconds = run_load(port, tokens, args.clients, "complete")
-        cpu_after = cpu_seconds(app_pids), cpu_seconds(pg_pids)
+        app_cpu = cpu_since(app_before, app_pids)
+        pg_pids = postgres_backends(args.database_url)  # connections opened during the run count too
+        pg_cpu = cpu_since(pg_before, pg_pids)
     finally:
         server.terminate()
         server.wait()
@@ -301,14 +309,13 @@ def main() -> None:
           f"placed only: p50 {percentile(placed_lat, 50):.1f} ms, p95 {percentile(placed_lat, 95):.1f} ms")
     print(f"check: {json.dumps(check)}")
     n = max(len(results), 1)
-    print(f"CPU per completion: gunicorn workers {(cpu_after[0] - cpu_before[0]) / n * 1000:.1f} ms, "
-          f"PostgreSQL backends {(cpu_after[1] - cpu_before[1]) / n * 1000:.1f} ms "
-          f"({len(app_pids)} workers, {len(pg_pids)} backends)")
+    print(f"CPU per completion: gunicorn workers {app_cpu / n * 1000:.1f} ms, "
+          f"PostgreSQL backends {pg_cpu / n * 1000:.1f} ms ({len(app_pids)} workers, {len(pg_pids)} backends)")
     if other:
         print(f"unexpected answers: {sorted({(s, c) for s, c, _ in other})}")
     print(f"orders={len(placed)} rejected={len(rejected)} oversold_units={over} "
           f"orders_per_s={len(placed) / seconds:.1f} p50_ms={percentile(latencies, 50):.1f} "
-          f"p95_ms={percentile(latencies, 95):.1f}")
+          f"p95_ms={percentile(latencies, 95):.1f} app_cpu_ms={app_cpu / n * 1000:.1f} pg_cpu_ms={pg_cpu / n * 1000:.1f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ Two ways to learn of a change, and only these two:
   ===============================  ==========================================================
   ``catalogue.listing_refreshed``  ``product, was_listed, reason`` — listing state recomputed
   ``catalogue.document_changed``   ``product, reason`` — a listed product's producer or images (flush)
-  ``inventory.stock_changed``      ``variant, reason`` — a ledger movement touched the variant
+  ``inventory.stock_changed``      ``variant, reason`` — stock moved (an allocation: only if it empties a stock)
   ``geo.units_changed``            ``actor`` — units were re-parented, retired or loaded
   ===============================  ==========================================================
 
@@ -30,10 +30,10 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -225,3 +225,34 @@ def is_postgres() -> bool:
 def insert_ignoring_conflicts(table):
     """A dialect-specific INSERT for ``table`` that supports ``.on_conflict_do_nothing(...)``."""
     return (pg_insert if is_postgres() else sqlite_insert)(table)
+
+
+_autocommit_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def autocommit_engine():
+    """An engine on the app's database whose every statement commits on its own, with a small pool of its own.
+
+    For the rare statement that must not wait for the caller's transaction (taking an order number).
+    Its own pool: a caller already holding a session connection never waits for a second one from the
+    session's pool (which, under load, could be all held by callers waiting the same way). Pooled
+    connections are not pinged (a round trip per use): a caller retries once when a statement fails
+    with ``connection_invalidated``.
+    """
+    engine = _autocommit_engines.get(db.engine)
+    if engine is None:
+        engine = _autocommit_engines[db.engine] = create_engine(
+            db.engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
+    return engine
+
+
+def add_as_loaded(obj):
+    """Put ``obj``, whose row a Core INSERT has just written, into the session as if it had been loaded.
+
+    Hot paths write rows with one prebuilt INSERT (far cheaper than the unit of work) and still hand
+    hooks and views a persistent ORM object — no second write, no read. Give ``obj`` every column.
+    """
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
+

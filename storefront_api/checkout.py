@@ -8,11 +8,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.errors import invalid
-from core.sales.schemas import (LineInSchema, QuantitySchema, CheckoutPatchSchema, CheckoutInSchema, PaymentInSchema, CheckoutOutSchema, DeliveryOptionsSchema, OrderOutSchema, PaymentStartOutSchema, PaymentGatewaySchema)
-from core.sales import checkout, orders
 from core.payments import gateways
-from core.sales import order_payments
-from core.errors import DomainError
+from core.sales import checkout, order_payments, orders, placement
+from core.sales.schemas import (CheckoutInSchema, CheckoutOutSchema, CheckoutPatchSchema, DeliveryOptionsSchema,
+                                LineInSchema, OrderOutSchema, PaymentGatewaySchema, PaymentInSchema,
+                                PaymentStartOutSchema, QuantitySchema)
 
 blp = Blueprint("storefront_checkout", __name__, url_prefix="/storefront/v1",
                 description="Checkout (cart, contact, Vietnamese address, delivery), orders and payments")
@@ -97,20 +97,8 @@ class CompleteCheckout(MethodView):
         if key is not None and not IDEMPOTENCY_KEY_RE.match(key):
             raise invalid("Idempotency-Key", "khoá không hợp lệ (1–200 ký tự ASCII in được)",
                           "invalid key (1–200 printable ASCII characters)")
-        result, created = checkout.complete(token, key)
-        if created and result.get("payment_gateway"):
-            result = _start_first_payment(result)
-        return result, (201 if created else 200)
-
-
-def _start_first_payment(result: dict) -> dict:
-    order = orders.get_by_token(result["token"])
-    try:
-        order_payments.start_payment(order, order.payment_gateway)
-    except DomainError as exc:
-        result["payment_error"] = exc.envelope()["error"]
-        return result
-    return orders.shopper_view(orders.get_by_token(result["token"]))
+        order, created = placement.place_from_checkout(token, key)
+        return order, (201 if created else 200)
 
 
 @blp.route("/orders/<token>")
@@ -128,12 +116,8 @@ class OrderPayments(MethodView):
     def post(self, data, token):
         """Start paying what is due with a gateway; ``payment.client_data`` is what the storefront needs
         (Stripe client secret, bank transfer reference and account, COD amount)."""
-        order = orders.get_by_token(token)
-        payment = order_payments.start_payment(order, data["gateway"])
-        payment_id = payment.id
-        order = orders.get_by_token(token)
-        payment = next(p for p in order.payments if p.id == payment_id)
-        return {"payment": orders.payment_view(payment), "order": orders.shopper_view(order)}
+        payment = order_payments.start_payment(orders.get_by_token(token), data["gateway"])
+        return {"payment": orders.payment_view(payment), "order": orders.shopper_view(payment.order)}
 
 
 @blp.route("/payment-gateways")

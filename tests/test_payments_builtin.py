@@ -81,6 +81,7 @@ def test_bad_payment_requests(client, demo):
 
 
 def test_gateway_events_are_idempotent(app, client, demo):
+    from core.db import commit
     from core.errors import NotFound
     from core.sales import order_payments
     from core.payments.gateways import GatewayEvent
@@ -89,12 +90,16 @@ def test_gateway_events_are_idempotent(app, client, demo):
     ref = payment["transfer_reference"]
     short = GatewayEvent(event_id="evt-1", external_id=ref, kind="succeeded", amount=payment["amount"] - 1)
     assert order_payments.handle_gateway_event("bank_transfer", short) is True  # recorded as amount_mismatch
+    commit()  # the test owns the unit of work, as a webhook request or task would
     assert client.get(f"/storefront/v1/orders/{order['token']}").get_json()["status"] == "unconfirmed"
     event = GatewayEvent(event_id="evt-2", external_id=ref, kind="succeeded", amount=payment["amount"])
     assert order_payments.handle_gateway_event("bank_transfer", event) is True
+    commit()
     before = row_counts()
     assert order_payments.handle_gateway_event("bank_transfer", event) is False
+    commit()
     assert order_payments.handle_gateway_event("bank_transfer", short) is False
+    commit()
     assert row_counts() == before
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["status"] == "paid" and body["paid_amount"] == payment["amount"]
@@ -104,17 +109,21 @@ def test_gateway_events_are_idempotent(app, client, demo):
     # a gateway-side refund event records the missing part once
     refunded = GatewayEvent(event_id="evt-4", external_id=ref, kind="refunded", amount=50000)
     assert order_payments.handle_gateway_event("bank_transfer", refunded) is True
+    commit()
     assert order_payments.handle_gateway_event("bank_transfer", refunded) is False
+    commit()
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["refunded_amount"] == 50000 and body["payment_status"] == "partially_refunded"
 
 
 def test_failed_event_marks_a_pending_payment_failed(app, client, demo):
+    from core.db import commit
     from core.sales import order_payments
     from core.payments.gateways import GatewayEvent
     order = place_order(client, [("BL-BDX-1", 1)])
     payment = _pay(client, order["token"], "cod").get_json()["payment"]
     assert order_payments.handle_gateway_event("cod", GatewayEvent("f-1", payment["external_id"], "failed")) is True
+    commit()
     body = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert body["payments"][0]["status"] == "failed" and body["status"] == "unconfirmed"
 

@@ -544,7 +544,7 @@ def test_declined_card_fails_the_payment_and_leaves_the_order_unpaid(stripe_env,
 
 def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     from sqlalchemy import select
-    from core.db import db
+    from core.db import commit, db
     from core.sales.models import Order
     from core.payments.models import Refund
     from core.accounts.models import User
@@ -555,6 +555,7 @@ def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     refunds = order_payments.refund(admin, order_id, 100000, reason="Khách trả một thùng")
     assert len(refunds) == 1 and refunds[0].external_id.startswith("re_")
     refund_id = refunds[0].external_id
+    commit()  # the test owns the unit of work, as the admin request would
     at_stripe = stripe_env.stripe.v1.refunds.retrieve(refund_id)
     assert (at_stripe.amount, at_stripe.status, at_stripe.payment_intent) == (
         100000, "succeeded", payment["external_id"])

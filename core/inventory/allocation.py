@@ -30,7 +30,7 @@ from core.catalogue.models import Variant
 from core.db import db, is_postgres
 from core.errors import DomainError, invalid
 from core.inventory.models import ALLOCATION_KINDS, Stock, StockLocation, StockLot, StockMovement
-from core.inventory.stock_rows import (PRODUCER_WAREHOUSE, announce_stock_change, apply_change, check_stockable,
+from core.inventory.stock_rows import (PRODUCER_WAREHOUSE, announce_if_emptied, announce_stock_change, apply_change, check_stockable,
                                        find_stock, insufficient, lock_stock, lock_stocks, lots_in_fefo_order,
                                        pick_free, record_movement, require_positive, resolve_location,
                                        resolve_variant)
@@ -137,14 +137,13 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
         if allocations is None:
             _, got = pick_free(lots_in_fefo_order(stock.id), quantity, include_expired=False)
             raise insufficient(variant, quantity, got, location.id)
-        announce_stock_change(variant)
+        announce_if_emptied(variant, stock)
         return allocations
 
     producer_id = variant.product.producer_id  # loaded with the variant by callers (identity map otherwise)
-    # the outbox row first: it is flushed (autoflush) before the locking statement, not while the lock is held
-    announce_stock_change(variant)
     allocations = _allocate_fast(variant, producer_id, quantity, reference, actor)
     if allocations is not None:
+        announce_if_emptied(variant, db.session.get(Stock, allocations[0].stock_id))  # locked, in the identity map
         return allocations
     # Nothing could cover the line in that snapshot (a lot received while we waited for the lock is not
     # in it): re-check candidate by candidate with fresh reads, and find the best ``available``.
@@ -163,7 +162,7 @@ def allocate(variant, quantity: int, *, location=None, reference: str, actor=Non
         stock = lock_stock(stock_id)  # the figures may have moved since the candidate query
         allocations = _allocate_at(stock, variant, quantity, reference, actor)
         if allocations is not None:
-            announce_stock_change(variant)
+            announce_if_emptied(variant, stock)
             return allocations
         best = max(best, pick_free(lots_in_fefo_order(stock.id), quantity, include_expired=False)[1])
     raise insufficient(variant, quantity, best, None)

@@ -1,4 +1,4 @@
-"""Checkout: the shopper's cart, contact, Vietnamese shipping address, delivery method — and placing the order.
+"""Checkout: the shopper's cart, contact, Vietnamese shipping address and delivery method.
 
 Rules
     * Only listed products (active, unexpired 3+ star certification) and
@@ -13,30 +13,25 @@ Rules
       hook, or ``pickup`` at an active stock location holding the goods.
     * Totals are integer VND: subtotal (current prices) + shipping fee.
 
-Placing the order (:func:`complete`) happens in ONE transaction: claim the
-checkout, write the order, its lines (price snapshots) and history, allocate
-stock for every stocked line (ascending variant id; location by the strategy
-of :func:`core.services.stock.allocate`, or the pickup location), commit. Any
-failure rolls everything back — no order, no allocation. The stock rows are
-locked last, so concurrent shoppers queue on them only for the allocation
-and the commit. ``Idempotency-Key``: a repeat with the same key returns the
-first order.
+Placing the order is :func:`core.sales.placement.place_from_checkout`. Every function here flushes;
+the request (or command, or task) commits.
 """
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.orm import load_only
 
-from core.db import commit, db, utcnow
-from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
+from core import clock
+from core.db import db, utcnow
+from core.errors import Conflict, DomainError, NotFound, invalid
 from core.geo.models import AdministrativeUnit
-from core.sales.models import Checkout, CheckoutLine, Order, OrderEvent, OrderLine
+from core.sales.models import Checkout, CheckoutLine, Order
 from core.catalogue.models import Producer, Product, Variant
 from core.inventory.models import Stock, StockLocation
 from core.sales import orders, shipping
@@ -44,7 +39,6 @@ from core.catalogue.browse import listed_filter
 from core.geo.units import province_of
 from core.inventory import ledger
 from core.payments import gateways
-from core.plugins import hooks
 from core.sales import channels
 
 MAX_QUANTITY = 99
@@ -61,6 +55,7 @@ class Row:
     product: Product
     producer: Producer
     listed: bool
+    free: int | None = None  # largest free quantity at one active location, when read with the line
 
 
 # --- lookups -------------------------------------------------------------------------
@@ -78,7 +73,8 @@ def get(token: str) -> Checkout:
     return checkout
 
 
-def _open(checkout: Checkout) -> None:
+def require_open(checkout: Checkout) -> None:
+    """Raise ``checkout.completed`` (409) unless the checkout is still open."""
     if checkout.status != "open":
         raise Conflict("checkout.completed", "Giỏ hàng đã được đặt thành đơn hàng.",
                        "This checkout has already been completed.", {"token": checkout.token})
@@ -104,7 +100,8 @@ def _variants(ids=(), skus=()) -> tuple[dict, dict]:
     return by_id, by_sku
 
 
-def _require_listed(entry, reference) -> tuple:
+def require_listed(entry, reference) -> tuple:
+    """``entry`` (``(variant, product, producer, listed)``) when sellable: 404 unknown, 422 ``product.not_listed``."""
     if entry is None:
         raise NotFound("variant", "sản phẩm", {"variant": reference})
     variant, _, _, listed = entry
@@ -123,7 +120,7 @@ def listed_variant(variant_id: int | None = None, sku: str | None = None) -> tup
     """
     by_id, by_sku = _variants([variant_id], [sku] if variant_id is None else [])
     entry = by_id.get(variant_id) if variant_id is not None else by_sku.get(sku)
-    return _require_listed(entry, variant_id if variant_id is not None else sku)
+    return require_listed(entry, variant_id if variant_id is not None else sku)
 
 
 def _check_quantity(quantity) -> int:
@@ -138,18 +135,25 @@ def available_quantities(variant_ids) -> dict[int, int]:
     variant_ids = list(variant_ids)
     if not variant_ids:
         return {}
-    rows = db.session.execute(
-        select(Stock.variant_id, func.max(Stock.on_hand - Stock.allocated))
-        .join(StockLocation, StockLocation.id == Stock.location_id)
-        .where(Stock.variant_id.in_(variant_ids), StockLocation.active.is_(True))
-        .group_by(Stock.variant_id)).all()
+    rows = db.session.execute(_FREE_PER_VARIANT, {"variant_ids": variant_ids}).all()
     return {variant_id: int(free or 0) for variant_id, free in rows}
 
 
-def _check_stock(wanted: dict[int, int], variants: dict[int, Variant]) -> None:
-    """Early, non-locking check so a shopper hears about missing stock when adding (allocation decides)."""
+# statements used on every checkout request are built once (building them showed up in the profile)
+_FREE_PER_VARIANT = (
+    select(Stock.variant_id, func.max(Stock.on_hand - Stock.allocated))
+    .join(StockLocation, StockLocation.id == Stock.location_id)
+    .where(Stock.variant_id.in_(bindparam("variant_ids", expanding=True)), StockLocation.active.is_(True))
+    .group_by(Stock.variant_id))
+
+
+def check_stock(wanted: dict[int, int], variants: dict[int, Variant], free: dict[int, int] | None = None) -> None:
+    """Early, non-locking check so a shopper hears about missing stock when adding (allocation decides).
+
+    ``free``: the free quantities already read (:attr:`Row.free`), else they are queried.
+    """
     stocked = {vid: q for vid, q in wanted.items() if not variants[vid].is_service}
-    free = available_quantities(stocked)
+    free = available_quantities(stocked) if free is None else free
     for variant_id, quantity in stocked.items():
         if quantity > free.get(variant_id, 0):
             raise ledger.insufficient(variants[variant_id], quantity, free.get(variant_id, 0))
@@ -210,19 +214,36 @@ def normalise_phone(value: str | None) -> str | None:
 
 # --- lines and shipping context ---------------------------------------------------------------
 def load(token: str) -> tuple[Checkout, list[Row]]:
-    """The checkout behind ``token`` and its rows in ONE query (404 ``checkout.not_found``)."""
-    found = db.session.execute(
-        select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column())
-        .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
-        .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
-        .outerjoin(Product, Product.id == Variant.product_id)
-        .outerjoin(Producer, Producer.id == Product.producer_id)
-        .where(Checkout.token == token).order_by(CheckoutLine.id)).all() if token else []
+    """The checkout behind ``token`` and its rows (with their free stock) in ONE query (404 ``checkout.not_found``)."""
+    found = db.session.execute(_checkout_with_rows(clock.today()), {"token": token}).all() if token else []
     if not found:
         raise NotFound("checkout", "giỏ hàng")
-    rows = [Row(line, variant, product, producer, bool(listed))
-            for _, line, variant, product, producer, listed in found if line is not None]
+    rows = [Row(line, variant, product, producer, bool(listed), int(free or 0))
+            for _, line, variant, product, producer, listed, free in found if line is not None]
     return found[0][0], rows
+
+
+@functools.lru_cache(maxsize=2)
+def _checkout_with_rows(today):
+    """The statement behind :func:`load`, built once per day (the listing condition holds today's date).
+
+    Only the catalogue columns a checkout uses are read (not descriptions and stories): each column
+    read costs on every checkout request.
+    """
+    free = (select(func.max(Stock.on_hand - Stock.allocated)).join(StockLocation, StockLocation.id == Stock.location_id)
+            .where(Stock.variant_id == CheckoutLine.variant_id, StockLocation.active.is_(True))
+            .correlate(CheckoutLine).scalar_subquery())
+    return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"))
+            .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
+            .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
+            .outerjoin(Product, Product.id == Variant.product_id)
+            .outerjoin(Producer, Producer.id == Product.producer_id)
+            .where(Checkout.token == bindparam("token", type_=String)).order_by(CheckoutLine.id)
+            .options(load_only(Variant.product_id, Variant.sku, Variant.name, Variant.weight_g, Variant.price,
+                               Variant.is_service, Variant.active),
+                     load_only(Product.producer_id, Product.name, Product.slug, Product.status, Product.is_listed,
+                               Product.listed_until),
+                     load_only(Producer.name, Producer.slug, Producer.province_code)))
 
 
 def _line_rows(checkout: Checkout) -> list[Row]:
@@ -262,7 +283,8 @@ def shipping_address(checkout: Checkout, rows: list[Row]) -> dict | None:
             "parcels": list(parcels.values())}
 
 
-def _pickup_location(location_id: int | None, rows: list[Row]) -> StockLocation:
+def pickup_location(location_id: int | None, rows: list[Row]) -> StockLocation:
+    """The active location ``location_id`` if it can hand over every stocked line (422 otherwise)."""
     location = db.session.get(StockLocation, location_id) if location_id else None
     if location is None or not location.active:
         raise invalid("pickup_location_id", "điểm nhận hàng không tồn tại hoặc đã ngừng",
@@ -346,49 +368,43 @@ def view(checkout: Checkout, rows: list[Row] | None = None) -> dict:
 
 
 def _finish(checkout: Checkout, rows: list[Row]) -> dict:
-    """Recompute totals, flush, build the view, commit (the view is built before commit: no re-reads)."""
+    """Recompute totals, flush, build the view."""
     _recompute(checkout, rows)
     db.session.flush()
-    result = view(checkout, rows)
-    commit()
-    return result
+    return view(checkout, rows)
 
 
 # --- editing ------------------------------------------------------------------------------
 def create(data: dict) -> dict:
-    """Start a checkout on the online store, optionally with lines and details. Commits."""
-    try:
-        channel = channels.get_or_create_channel(ledger.ONLINE_STORE)
-        checkout = Checkout(token=new_token(), channel_id=channel.id, status="open", subtotal=0, shipping_fee=0,
-                            total=0, created_at=utcnow(), updated_at=utcnow())
-        items = data.get("lines") or []
-        if len(items) > MAX_LINES:
-            raise invalid("lines", f"tối đa {MAX_LINES} dòng hàng", f"at most {MAX_LINES} lines")
-        by_id, by_sku = _variants([i.get("variant_id") for i in items], [i.get("sku") for i in items])
-        merged: dict[int, int] = defaultdict(int)
-        entries = {}
-        for item in items:
-            reference = item.get("variant_id") if item.get("variant_id") is not None else item.get("sku")
-            entry = _require_listed(by_id.get(reference) if item.get("variant_id") is not None
-                                    else by_sku.get(reference), reference)
-            merged[entry[0].id] += _check_quantity(item["quantity"])
-            entries[entry[0].id] = entry
-        for quantity in merged.values():
-            _check_quantity(quantity)
-        _check_stock(merged, {vid: e[0] for vid, e in entries.items()})
-        rows = []
-        for variant_id, quantity in merged.items():
-            variant, product, producer, listed = entries[variant_id]
-            line = CheckoutLine(variant_id=variant_id, quantity=quantity, created_at=utcnow())
-            checkout.lines.append(line)
-            rows.append(Row(line, variant, product, producer, listed))
-        with db.session.no_autoflush:
-            _apply_details(checkout, {k: v for k, v in data.items() if k != "lines"}, rows)
-        db.session.add(checkout)
-        return _finish(checkout, rows)
-    except Exception:
-        db.session.rollback()
-        raise
+    """Start a checkout on the online store, optionally with lines and details. Flushes."""
+    channel = channels.get_or_create_channel(ledger.ONLINE_STORE)
+    checkout = Checkout(token=new_token(), channel_id=channel.id, status="open", subtotal=0, shipping_fee=0,
+                        total=0, created_at=utcnow(), updated_at=utcnow())
+    items = data.get("lines") or []
+    if len(items) > MAX_LINES:
+        raise invalid("lines", f"tối đa {MAX_LINES} dòng hàng", f"at most {MAX_LINES} lines")
+    by_id, by_sku = _variants([i.get("variant_id") for i in items], [i.get("sku") for i in items])
+    merged: dict[int, int] = defaultdict(int)
+    entries = {}
+    for item in items:
+        reference = item.get("variant_id") if item.get("variant_id") is not None else item.get("sku")
+        entry = require_listed(by_id.get(reference) if item.get("variant_id") is not None
+                                else by_sku.get(reference), reference)
+        merged[entry[0].id] += _check_quantity(item["quantity"])
+        entries[entry[0].id] = entry
+    for quantity in merged.values():
+        _check_quantity(quantity)
+    check_stock(merged, {vid: e[0] for vid, e in entries.items()})
+    rows = []
+    for variant_id, quantity in merged.items():
+        variant, product, producer, listed = entries[variant_id]
+        line = CheckoutLine(variant_id=variant_id, quantity=quantity, created_at=utcnow())
+        checkout.lines.append(line)
+        rows.append(Row(line, variant, product, producer, listed))
+    with db.session.no_autoflush:
+        _apply_details(checkout, {k: v for k, v in data.items() if k != "lines"}, rows)
+    db.session.add(checkout)
+    return _finish(checkout, rows)
 
 
 def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
@@ -418,7 +434,7 @@ def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
         if not code:
             checkout.delivery_method = checkout.delivery_name = checkout.pickup_location_id = None
         elif code == shipping.PICKUP:
-            location = _pickup_location(data.get("pickup_location_id"), rows)
+            location = pickup_location(data.get("pickup_location_id"), rows)
             checkout.delivery_method, checkout.pickup_location_id = shipping.PICKUP, location.id
             checkout.delivery_name = shipping.pickup_quote(location).name
         else:
@@ -431,46 +447,38 @@ def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
 
 
 def update(token: str, data: dict) -> dict:
-    """Change contact, shipping address, delivery method, payment gateway or note. Commits."""
-    try:
-        checkout, rows = load(token)
-        _open(checkout)
-        with db.session.no_autoflush:
-            _apply_details(checkout, data, rows)
-        checkout.updated_at = utcnow()
-        return _finish(checkout, rows)
-    except Exception:
-        db.session.rollback()
-        raise
+    """Change contact, shipping address, delivery method, payment gateway or note. Flushes."""
+    checkout, rows = load(token)
+    require_open(checkout)
+    with db.session.no_autoflush:
+        _apply_details(checkout, data, rows)
+    checkout.updated_at = utcnow()
+    return _finish(checkout, rows)
 
 
 def add_line(token: str, data: dict) -> dict:
-    """Add a listed variant (or raise the quantity of its line). Commits."""
-    try:
-        checkout, rows = load(token)
-        _open(checkout)
-        variant, product, producer, listed = listed_variant(data.get("variant_id"), data.get("sku"))
-        quantity = _check_quantity(data["quantity"])
-        row = next((r for r in rows if r.variant.id == variant.id), None)
-        if row is None:
-            if len(rows) >= MAX_LINES:
-                raise Conflict("checkout.too_many_lines", f"Giỏ hàng tối đa {MAX_LINES} dòng.",
-                               f"A checkout holds at most {MAX_LINES} lines.")
-            _check_stock({variant.id: quantity}, {variant.id: variant})
-            line = CheckoutLine(checkout_id=checkout.id, variant_id=variant.id, quantity=quantity,
-                                created_at=utcnow())
-            db.session.add(line)
-            rows.append(Row(line, variant, product, producer, listed))
-        else:
-            total = _check_quantity(row.line.quantity + quantity)
-            _check_stock({variant.id: total}, {variant.id: variant})
-            row.line.quantity = total
-        checkout.updated_at = utcnow()
-        db.session.flush()
-        return _finish(checkout, rows)
-    except Exception:
-        db.session.rollback()
-        raise
+    """Add a listed variant (or raise the quantity of its line). Flushes."""
+    checkout, rows = load(token)
+    require_open(checkout)
+    variant, product, producer, listed = listed_variant(data.get("variant_id"), data.get("sku"))
+    quantity = _check_quantity(data["quantity"])
+    row = next((r for r in rows if r.variant.id == variant.id), None)
+    if row is None:
+        if len(rows) >= MAX_LINES:
+            raise Conflict("checkout.too_many_lines", f"Giỏ hàng tối đa {MAX_LINES} dòng.",
+                           f"A checkout holds at most {MAX_LINES} lines.")
+        check_stock({variant.id: quantity}, {variant.id: variant})
+        line = CheckoutLine(checkout_id=checkout.id, variant_id=variant.id, quantity=quantity,
+                            created_at=utcnow())
+        db.session.add(line)
+        rows.append(Row(line, variant, product, producer, listed))
+    else:
+        total = _check_quantity(row.line.quantity + quantity)
+        check_stock({variant.id: total}, {variant.id: variant}, {variant.id: row.free})
+        row.line.quantity = total
+    checkout.updated_at = utcnow()
+    db.session.flush()
+    return _finish(checkout, rows)
 
 
 def _row(rows: list[Row], line_id: int) -> Row:
@@ -481,183 +489,26 @@ def _row(rows: list[Row], line_id: int) -> Row:
 
 
 def update_line(token: str, line_id: int, data: dict) -> dict:
-    """Set a line's quantity (1…99; remove a line with DELETE). Commits."""
-    try:
-        checkout, rows = load(token)
-        _open(checkout)
-        row = _row(rows, line_id)
-        quantity = _check_quantity(data["quantity"])
-        _require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
-        _check_stock({row.variant.id: quantity}, {row.variant.id: row.variant})
-        row.line.quantity = quantity
-        checkout.updated_at = utcnow()
-        return _finish(checkout, rows)
-    except Exception:
-        db.session.rollback()
-        raise
+    """Set a line's quantity (1…99; remove a line with DELETE). Flushes."""
+    checkout, rows = load(token)
+    require_open(checkout)
+    row = _row(rows, line_id)
+    quantity = _check_quantity(data["quantity"])
+    require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
+    check_stock({row.variant.id: quantity}, {row.variant.id: row.variant}, {row.variant.id: row.free})
+    row.line.quantity = quantity
+    checkout.updated_at = utcnow()
+    return _finish(checkout, rows)
 
 
 def remove_line(token: str, line_id: int) -> dict:
-    """Remove a line. Commits."""
-    try:
-        checkout, rows = load(token)
-        _open(checkout)
-        row = _row(rows, line_id)
-        db.session.delete(row.line)
-        rows.remove(row)
-        if checkout.delivery_method == shipping.PICKUP and not rows:
-            checkout.delivery_method = checkout.delivery_name = checkout.pickup_location_id = None
-        checkout.updated_at = utcnow()
-        return _finish(checkout, rows)
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-# --- placing the order -----------------------------------------------------------------------
-def _missing(checkout: Checkout, rows: list[Row]) -> dict:
-    problems = {}
-    if not rows:
-        problems["lines"] = ["the checkout is empty"]
-    if not checkout.full_name:
-        problems["full_name"] = ["required"]
-    if not checkout.phone and not checkout.email:
-        problems["phone"] = ["a phone number or an email is required"]
-    if not checkout.delivery_method:
-        problems["delivery_method"] = ["required"]
-    elif checkout.delivery_method != shipping.PICKUP and not checkout.commune_code:
-        problems["shipping_address"] = ["required for home delivery"]
-    return problems
-
-
-def _existing_for_key(checkout: Checkout, key: str) -> Order | None:
-    order = db.session.execute(select(Order).where(Order.idempotency_key == key)).scalar_one_or_none()
-    if order is not None and order.checkout_id != checkout.id:
-        raise Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
-                       "This Idempotency-Key was already used for another checkout.")
-    return order
-
-
-def _completed(checkout: Checkout, token: str, idempotency_key: str | None) -> tuple[dict, bool]:
-    """A completed checkout: the first order for the same key, else ``checkout.completed`` (409)."""
-    if idempotency_key:
-        existing = _existing_for_key(checkout, idempotency_key)
-        if existing is not None:
-            return orders.shopper_view(existing), False
-    raise Conflict("checkout.completed", "Giỏ hàng đã được đặt thành đơn hàng.",
-                   "This checkout has already been completed.", {"token": token})
-
-
-def complete(token: str, idempotency_key: str | None = None) -> tuple[dict, bool]:
-    """Place the order and allocate its stock in one transaction. Commits.
-
-    Returns ``(order view, created)``; ``created`` is False when the
-    ``idempotency_key`` already placed an order for this checkout (that first
-    order is returned). Errors leave nothing behind: ``checkout.incomplete``
-    (422), ``product.not_listed`` (422), ``stock.insufficient`` (409),
-    ``checkout.completed`` (409, completed without the same key),
-    ``idempotency.key_reused`` (409).
-
-    Locks: the order number is taken and committed first in its own short
-    transaction (:func:`core.services.orders.next_number`); the order's
-    transaction then locks the checkout row and, last, the stock rows in
-    ascending variant id (no lock-order deadlocks).
-    """
+    """Remove a line. Flushes."""
     checkout, rows = load(token)
-    if checkout.status != "open":
-        return _completed(checkout, token, idempotency_key)
-    problems = _missing(checkout, rows)
-    if problems:
-        raise ValidationFailed(problems, code="checkout.incomplete", message="Giỏ hàng chưa đủ thông tin để đặt.",
-                               message_en="The checkout is not ready to be completed.")
-    for row in rows:
-        _require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
-    pickup = None
-    if checkout.delivery_method == shipping.PICKUP:
-        pickup = _pickup_location(checkout.pickup_location_id, rows)
-        fee, delivery_name = 0, shipping.pickup_quote(pickup).name
-    else:
-        quote = shipping.choose(checkout, shipping_address(checkout, rows), checkout.delivery_method)
-        fee, delivery_name = quote.fee, quote.name
-    subtotal = sum(r.variant.price * r.line.quantity for r in rows)
-    channel_id = checkout.channel_id or channels.get_or_create_channel(ledger.ONLINE_STORE).id
-    producers = {r.producer.id: r.producer for r in rows}
-
-    # Everything that needs no lock comes first: a non-locking stock check (a sold-out variant is refused
-    # before an order number is taken), the number, the order rows. Then the stock rows are locked
-    # (ascending variant id) and the transaction commits right after the allocations.
-    to_allocate = sorted((r for r in rows if not r.variant.is_service), key=lambda r: r.variant.id)
-    if pickup is None:
-        _check_stock({r.variant.id: r.line.quantity for r in to_allocate}, {r.variant.id: r.variant for r in rows})
-    now = utcnow()
-    order = Order(token=new_token(), channel_id=channel_id, checkout_id=checkout.id,
-                  idempotency_key=idempotency_key, status="unconfirmed", email=checkout.email,
-                  phone=checkout.phone, full_name=checkout.full_name, province_code=checkout.province_code,
-                  district_code=checkout.district_code, commune_code=checkout.commune_code,
-                  street=checkout.street, note=checkout.note, delivery_method=checkout.delivery_method,
-                  delivery_name=delivery_name, pickup_location_id=checkout.pickup_location_id,
-                  payment_gateway=checkout.payment_gateway, subtotal=subtotal, shipping_fee=fee,
-                  total=subtotal + fee, paid_amount=0, refunded_amount=0, created_at=now, updated_at=now)
-    line_of = {}
-    for r in rows:
-        line_of[r.variant.id] = OrderLine(
-            variant_id=r.variant.id, product_id=r.product.id, producer_id=r.product.producer_id,
-            product_name=r.product.name, variant_name=r.variant.name, sku=r.variant.sku,
-            unit_price=r.variant.price, quantity=r.line.quantity, line_total=r.variant.price * r.line.quantity,
-            is_service=r.variant.is_service, allocated_quantity=0, fulfilled_quantity=0)
-    lines = list(line_of.values())
-    order.lines, order.payments, order.fulfilments = lines, [], []
-    order.events = [OrderEvent(kind="placed", status_after="unconfirmed", created_at=now,
-                               data={"checkout": checkout.id, "total": order.total})]
-    # The number is committed on its own (one short transaction on the counter row), so the counter is
-    # never held while an order waits for stock. An order failing after this leaves a gap in the numbers.
-    session = db.session()
-    number = orders.next_number()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-    try:
-        # claim the checkout as read: open and unchanged since (a concurrent edit makes this attempt fail)
-        claimed = db.session.execute(sql_update(Checkout).where(Checkout.id == checkout.id, Checkout.status == "open",
-                                                                Checkout.updated_at == checkout.updated_at)
-                                     .values(status="completed", updated_at=now)
-                                     .execution_options(synchronize_session=False)).rowcount
-        if claimed != 1:
-            db.session.rollback()
-            checkout = get(token)
-            if checkout.status != "open":
-                return _completed(checkout, token, idempotency_key)
-            raise Conflict("checkout.changed", "Giỏ hàng vừa được thay đổi; vui lòng kiểm tra lại rồi đặt hàng.",
-                           "The checkout changed meanwhile; review it and complete again.", {"token": token})
-        order.number = number
-        order.attribution = hooks().order_attribution(order=order)
-        db.session.add(order)
-        db.session.flush()
-        reference = orders.stock_reference(order.number)
-        for r in to_allocate:
-            line = line_of[r.variant.id]
-            allocated = ledger.allocate(r.variant, line.quantity, location=pickup, reference=reference)
-            line.location_id = allocated[0].location_id
-            line.allocated_quantity = sum(a.quantity for a in allocated)
-            line.allocations = [{"location_id": a.location_id, "stock_id": a.stock_id, "lot_id": a.lot_id,
-                                 "lot_no": a.lot_no, "quantity": a.quantity} for a in allocated]
-        orders.fire_after_commit("order_created", order)
-        session.expire_on_commit = False  # the answer is built from these objects after the commit
-        try:
-            commit()
-        finally:
-            session.expire_on_commit = True
-    except IntegrityError:
-        db.session.rollback()
-        if idempotency_key:
-            existing = _existing_for_key(checkout, idempotency_key)
-            if existing is not None:
-                return orders.shopper_view(existing), False
-        raise
-    except Exception:
-        db.session.rollback()
-        raise
-    result = orders.shopper_view(order, lines, producers)
-    return result, True
+    require_open(checkout)
+    row = _row(rows, line_id)
+    db.session.delete(row.line)
+    rows.remove(row)
+    if checkout.delivery_method == shipping.PICKUP and not rows:
+        checkout.delivery_method = checkout.delivery_name = checkout.pickup_location_id = None
+    checkout.updated_at = utcnow()
+    return _finish(checkout, rows)

@@ -19,21 +19,16 @@ ORDER_STATUSES = ("unconfirmed", "confirmed", "paid", "fulfilled", "completed", 
 CHECKOUT_STATUSES = ("open", "completed")
 
 
-class Checkout(db.Model):
-    """A shopper's cart with contact, Vietnamese shipping address and delivery choice (totals in VND)."""
+class ContactAndDelivery:
+    """Columns a checkout and its order share: contact, street, note, delivery choice, gateway, VND totals.
 
-    __tablename__ = "checkout"
+    The unit codes of the address are declared by each class (foreign keys on the checkout, a plain
+    snapshot on the order). :data:`COPIED_TO_ORDER` names what placing an order copies from the checkout.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    channel_id: Mapped[int | None] = mapped_column(ForeignKey("sales_channel.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(30))
     full_name: Mapped[str | None] = mapped_column(String(200))
-    province_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
-    district_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
-    commune_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
     street: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(String(1000))
     delivery_method: Mapped[str | None] = mapped_column(String(60))
@@ -43,6 +38,23 @@ class Checkout(db.Model):
     subtotal: Mapped[int] = mapped_column(Integer, default=0)
     shipping_fee: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
+
+    COPIED_TO_ORDER = ("email", "phone", "full_name", "province_code", "district_code", "commune_code", "street",
+                       "note", "delivery_method", "pickup_location_id", "payment_gateway")
+
+
+class Checkout(ContactAndDelivery, db.Model):
+    """A shopper's cart with contact, Vietnamese shipping address and delivery choice (totals in VND)."""
+
+    __tablename__ = "checkout"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("sales_channel.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    province_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -76,7 +88,7 @@ class OrderNumberCounter(db.Model):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Order(db.Model):
+class Order(ContactAndDelivery, db.Model):
     __tablename__ = "order"
     __table_args__ = (Index("ix_order_status_created", "status", "created_at"),)
 
@@ -87,21 +99,10 @@ class Order(db.Model):
     checkout_id: Mapped[int | None] = mapped_column(Integer, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="unconfirmed")
-    email: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(30))
-    full_name: Mapped[str | None] = mapped_column(String(200))
+    # a snapshot: no foreign keys, the order keeps the codes it was placed with
     province_code: Mapped[str | None] = mapped_column(String(20))
     district_code: Mapped[str | None] = mapped_column(String(20))
     commune_code: Mapped[str | None] = mapped_column(String(20))
-    street: Mapped[str | None] = mapped_column(String(300))
-    note: Mapped[str | None] = mapped_column(String(1000))
-    delivery_method: Mapped[str | None] = mapped_column(String(60))
-    delivery_name: Mapped[str | None] = mapped_column(String(200))
-    pickup_location_id: Mapped[int | None] = mapped_column(ForeignKey("stock_location.id"))
-    payment_gateway: Mapped[str | None] = mapped_column(String(40))
-    subtotal: Mapped[int] = mapped_column(Integer, default=0)
-    shipping_fee: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer, default=0)
     paid_amount: Mapped[int] = mapped_column(Integer, default=0)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     attribution = mapped_column(JSON, nullable=True)

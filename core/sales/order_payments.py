@@ -1,14 +1,15 @@
-"""How money moves an order: start the first payment, apply gateway events, refund, mark paid, cancel.
+"""How money moves an order: start a payment, apply gateway events, refund, mark paid, cancel.
 
 The payments domain (:mod:`core.payments.gateways`) knows gateways and
 payment records; this module applies them to orders (paid, completed,
-refunded transitions, stock released on a refund before shipping).
+refunded transitions, stock released on a refund before shipping). Nothing
+here commits: the request, command or task that calls it does.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.db import commit, db, utcnow
+from core.db import db, utcnow
 from core.errors import Conflict, NotFound, invalid
 from core.inventory import ledger
 from core.payments.gateways import GatewayEvent, get_gateway, get_gateway_for_refund, gateways, record_gateway_event
@@ -18,13 +19,14 @@ from core.sales import orders
 
 
 def start_payment(order, gateway_code: str):
-    """Start collecting what is still due on ``order`` with ``gateway_code``. Commits.
+    """Start collecting what is still due on ``order`` with ``gateway_code``. Flushes.
 
-    Returns the :class:`~core.models.Payment` (its ``client_data`` holds what the
-    storefront needs). Idempotent per gateway: while a pending payment of the
-    same gateway and amount exists it is returned again. Starting with another
-    gateway cancels earlier pending payments. Refused for cancelled, refunded
-    or fully paid orders (``payment.not_due``, 409).
+    Returns the :class:`~core.payments.models.Payment` (its ``client_data``
+    holds what the storefront needs; ``payment.order`` is the order).
+    Idempotent per gateway: while a pending payment of the same gateway and
+    amount exists it is returned again. Starting with another gateway cancels
+    earlier pending payments. Refused for cancelled, refunded or fully paid
+    orders (``payment.not_due``, 409).
     """
     gateway = get_gateway(gateway_code)
     order = orders.lock_order(order)
@@ -37,15 +39,10 @@ def start_payment(order, gateway_code: str):
             if existing.gateway == gateway.code and existing.amount == due:
                 return existing
             existing.status = "cancelled"
-    payment = Payment(order_id=order.id, gateway=gateway.code, amount=due, status="pending",
-                      created_at=utcnow())
-    db.session.add(payment)
+    payment = Payment(gateway=gateway.code, amount=due, status="pending", created_at=utcnow())
+    order.payments.append(payment)
     db.session.flush()
-    try:
-        started = gateway.start(order, payment)
-    except Exception:
-        db.session.rollback()
-        raise
+    started = gateway.start(order, payment)
     payment.status = started.status if started.status in ("pending", "authorised") else "pending"
     payment.external_id = started.external_id
     payment.client_data = started.client_data or {}
@@ -53,16 +50,22 @@ def start_payment(order, gateway_code: str):
     order.payment_gateway = gateway.code
     orders.add_event(order, "payment_started", data={"payment_id": payment.id, "gateway": gateway.code,
                                                      "amount": payment.amount})
-    commit()
+    db.session.flush()
     return payment
 
 
+class _AlreadyApplied(Exception):
+    """The same gateway event was recorded meanwhile (a concurrent delivery of it)."""
+
+
 def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) -> bool:
-    """Apply a verified gateway notification to its payment and order, exactly once. Commits.
+    """Apply a verified gateway notification to its payment and order, exactly once. Flushes.
 
     Returns True when the event changed something, False for a replay (the
     same ``event_id`` of the same gateway seen before — nothing changes).
     Raises ``payment.not_found`` (404) for an external id no payment carries.
+    The event is applied in a savepoint: a replay or an error leaves the
+    caller's transaction as it was.
 
     ``succeeded``: the payment is captured (its amount must match, otherwise
     the event is recorded as ``amount_mismatch`` for an operator); an order
@@ -82,73 +85,93 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
         raise NotFound("payment", "khoản thanh toán", {"gateway": gateway_code, "external_id": event.external_id})
     order = orders.lock_order(payment.order)
     db.session.refresh(payment)
-    outcome = "ignored"
     try:
-        if event.kind == "succeeded":
-            if payment.status in ("succeeded", "refunded", "partially_refunded"):
-                outcome = "already_succeeded"
-            elif event.amount is not None and event.amount != payment.amount:
-                outcome = "amount_mismatch"
-                orders.add_event(order, "payment_amount_mismatch", actor=actor,
-                                 data={"payment_id": payment.id, "expected": payment.amount,
-                                       "received": event.amount, "event_id": event.event_id})
-            else:
-                outcome = "succeeded"
-                payment.status = "succeeded"
-                payment.succeeded_at = utcnow()
-                order.paid_amount += payment.amount
-                orders.add_event(order, "payment_succeeded", actor=actor,
-                                 data={"payment_id": payment.id, "gateway": gateway_code,
-                                       "amount": payment.amount, "event_id": event.event_id})
-                if order.paid_amount >= order.total:
-                    if order.status in ("unconfirmed", "confirmed"):
-                        orders.transition(order, "paid", actor=actor)
-                    elif order.status == "fulfilled":
-                        orders.transition(order, "completed", actor=actor)
-                    if order.status in ("paid", "completed"):
-                        orders.fire_after_commit("order_paid", order, payment=payment)
-        elif event.kind == "failed":
-            if payment.status in ("pending", "authorised"):
-                outcome = "failed"
-                payment.status = "failed"
-                orders.add_event(order, "payment_failed", actor=actor,
-                                 data={"payment_id": payment.id, "event_id": event.event_id})
-        elif event.kind == "refunded":
-            recorded = payment.refunded_amount or 0
-            target = min(event.amount if event.amount is not None else payment.amount, payment.amount)
-            if target > recorded and payment.status in ("succeeded", "partially_refunded"):
-                outcome = "refunded"
-                db.session.add(Refund(order_id=order.id, payment_id=payment.id, amount=target - recorded,
-                                      external_id=event.event_id, reason="refunded at the gateway",
-                                      status="succeeded", created_at=utcnow()))
-                _apply_refund(order, payment, target - recorded, actor=actor)
-        if not record_gateway_event(gateway_code, event, payment.id, outcome):
-            db.session.rollback()
-            return False
-        commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        with db.session.begin_nested():
+            outcome = _apply_event(order, payment, gateway_code, event, actor)
+            if not record_gateway_event(gateway_code, event, payment.id, outcome):
+                raise _AlreadyApplied
+    except _AlreadyApplied:
+        return False
+    if outcome == "succeeded" and order.status in ("paid", "completed") and order.paid_amount >= order.total:
+        orders.fire_after_commit("order_paid", order, payment=payment)
     return outcome not in ("ignored", "already_succeeded")
 
 
+def _apply_event(order, payment, gateway_code: str, event: GatewayEvent, actor) -> str:
+    """Change the payment and order as ``event`` says; return the outcome recorded with the event."""
+    if event.kind == "succeeded":
+        if payment.status in ("succeeded", "refunded", "partially_refunded"):
+            return "already_succeeded"
+        if event.amount is not None and event.amount != payment.amount:
+            orders.add_event(order, "payment_amount_mismatch", actor=actor,
+                             data={"payment_id": payment.id, "expected": payment.amount,
+                                   "received": event.amount, "event_id": event.event_id})
+            return "amount_mismatch"
+        _capture(order, payment, gateway_code, event, actor)
+        return "succeeded"
+    if event.kind == "failed":
+        if payment.status not in ("pending", "authorised"):
+            return "ignored"
+        payment.status = "failed"
+        orders.add_event(order, "payment_failed", actor=actor,
+                         data={"payment_id": payment.id, "event_id": event.event_id})
+        return "failed"
+    if event.kind == "refunded":
+        recorded = payment.refunded_amount or 0
+        target = min(event.amount if event.amount is not None else payment.amount, payment.amount)
+        if target <= recorded or payment.status not in ("succeeded", "partially_refunded"):
+            return "ignored"
+        db.session.add(Refund(order_id=order.id, payment_id=payment.id, amount=target - recorded,
+                              external_id=event.event_id, reason="refunded at the gateway",
+                              status="succeeded", created_at=utcnow()))
+        _apply_refund(order, payment, target - recorded, actor=actor)
+        return "refunded"
+    return "ignored"
+
+
+def _capture(order, payment, gateway_code: str, event: GatewayEvent, actor) -> None:
+    """The payment succeeded: count it; an order now covered becomes paid (completed if it had shipped)."""
+    payment.status = "succeeded"
+    payment.succeeded_at = utcnow()
+    order.paid_amount += payment.amount
+    orders.add_event(order, "payment_succeeded", actor=actor,
+                     data={"payment_id": payment.id, "gateway": gateway_code, "amount": payment.amount,
+                           "event_id": event.event_id})
+    if order.paid_amount >= order.total:
+        if order.status in ("unconfirmed", "confirmed"):
+            orders.transition(order, "paid", actor=actor)
+        elif order.status == "fulfilled":
+            orders.transition(order, "completed", actor=actor)
+
+
 def _apply_refund(order, payment, amount: int, *, actor=None, set_status: bool = True) -> None:
+    """Count ``amount`` refunded on ``payment``; once everything paid is refunded the order is refunded."""
     payment.refunded_amount = (payment.refunded_amount or 0) + amount
     payment.status = "refunded" if payment.refunded_amount >= payment.amount else "partially_refunded"
     order.refunded_amount += amount
     orders.add_event(order, "refund", actor=actor, data={"payment_id": payment.id, "amount": amount})
     if set_status and order.refunded_amount >= order.paid_amount and order.status in ("paid", "fulfilled",
                                                                                       "completed"):
-        if order.status == "paid":
-            ledger.release(orders.stock_reference(order), actor=actor, reason="order refunded")
-            for line in order.lines:
-                line.allocated_quantity = 0
-        orders.transition(order, "refunded", actor=actor)
+        _mark_refunded(order, actor=actor)
+
+
+def _mark_refunded(order, *, actor=None) -> None:
+    """Refunded in full: a paid order that has not shipped gives its allocated stock back, then is refunded."""
+    if order.status == "paid":
+        release_stock(order, actor=actor, reason="order refunded")
+    orders.transition(order, "refunded", actor=actor)
+
+
+def release_stock(order, *, actor=None, reason: str) -> None:
+    """Release whatever stock the order still holds (idempotent, per the ledger)."""
+    ledger.release(orders.stock_reference(order), actor=actor, reason=reason)
+    for line in order.lines:
+        line.allocated_quantity = 0
 
 
 def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_id: int | None = None,
                  set_status: bool = True) -> list:
-    """Refund ``amount`` VND of the order's captured payments through their gateways. Does not commit.
+    """Refund ``amount`` VND of the order's captured payments through their gateways. Flushes.
 
     Takes the newest captured payments first (or only ``payment_id``). When
     everything paid is refunded the order becomes ``refunded`` (a paid order
@@ -177,25 +200,19 @@ def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_
         refunds.append(refund)
         _apply_refund(order, payment, part, actor=actor, set_status=set_status)
         left -= part
+    db.session.flush()
     return refunds
 
 
 def refund(user, order_id: int, amount: int, reason: str | None = None, payment_id: int | None = None) -> list:
-    """Admin refund of ``amount`` VND on an order in the caller's scope. Commits."""
+    """Admin refund of ``amount`` VND on an order in the caller's scope. Flushes."""
     order = orders.get_order(order_id)
     orders.require_manage(user, order)
-    order = orders.lock_order(order)
-    try:
-        refunds = refund_order(order, amount, reason, actor=user, payment_id=payment_id)
-        commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return refunds
+    return refund_order(orders.lock_order(order), amount, reason, actor=user, payment_id=payment_id)
 
 
 def mark_paid(user, order_id: int, payment_id: int, note: str | None = None) -> bool:
-    """An admin records that an offline payment (bank transfer, cash on delivery) was received. Commits.
+    """An admin records that an offline payment (bank transfer, cash on delivery) was received. Flushes.
 
     Goes through :func:`handle_gateway_event` with the event id
     ``manual:<payment id>``, so marking twice changes nothing the second time.
@@ -217,14 +234,13 @@ def mark_paid(user, order_id: int, payment_id: int, note: str | None = None) -> 
         event_id=f"manual:{payment.id}", external_id=payment.external_id, kind="succeeded",
         amount=payment.amount), actor=user)
     if changed and note:
-        orders.add_event(orders.get_order(order_id), "note", actor=user, message=note,
-                         data={"payment_id": payment.id})
-        commit()
+        orders.add_event(order, "note", actor=user, message=note, data={"payment_id": payment.id})
+        db.session.flush()
     return changed
 
 
 def cancel_order(user: User | None, order_id: int, reason: str | None = None) -> dict:
-    """Cancel an order that has not shipped anything, releasing its stock allocations. Commits.
+    """Cancel an order that has not shipped anything, releasing its stock allocations. Flushes.
 
     A paid order is refunded through its gateway(s) first. ``order_cancelled``
     fires after commit.
@@ -238,18 +254,12 @@ def cancel_order(user: User | None, order_id: int, reason: str | None = None) ->
     if any(line.fulfilled_quantity for line in order.lines):
         raise Conflict("order.already_shipped", "Đơn hàng đã có hàng được gửi đi, không thể huỷ.",
                        "Part of the order has shipped; it cannot be cancelled.", {"order_id": order.id})
-    try:
-        refundable = order.paid_amount - order.refunded_amount
-        if refundable > 0:
-            refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
-        ledger.release(orders.stock_reference(order), actor=user, reason="order cancelled")
-        for line in order.lines:
-            line.allocated_quantity = 0
-        order.cancel_reason = reason
-        orders.transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)
-        orders.fire_after_commit("order_cancelled", order)
-        commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    refundable = order.paid_amount - order.refunded_amount
+    if refundable > 0:
+        refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
+    release_stock(order, actor=user, reason="order cancelled")
+    order.cancel_reason = reason
+    orders.transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)
+    orders.fire_after_commit("order_cancelled", order)
+    db.session.flush()
     return orders.admin_view(order, user) if user is not None else orders.shopper_view(order)

@@ -19,7 +19,7 @@ tracking number). Organisers see orders with at least one line of a producer
 in their province; admins see everything.
 
 Stock: lines are allocated when the order is placed
-(:func:`core.services.checkout.complete`), under the ledger reference
+(:func:`core.sales.placement.place_from_checkout`), under the ledger reference
 ``order:<number>``; fulfilment deducts them (``release`` + ``sale``
 movements), cancellation releases whatever is still allocated.
 
@@ -29,16 +29,20 @@ Celery task stores them, then delivers them by SMTP when configured).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Integer, bindparam, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from core import clock
-from core.celery_app import enqueue
+from core.celery_app import celery_app, enqueue
+from core.db import autocommit_engine, db, is_postgres, on_commit, utcnow
 from core.metrics import register_database_gauge
-from core.db import commit, db, on_commit, utcnow
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.geo.models import AdministrativeUnit
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter
@@ -65,6 +69,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 TIMESTAMPS = {"confirmed": "confirmed_at", "paid": "paid_at", "fulfilled": "fulfilled_at",
               "completed": "completed_at", "cancelled": "cancelled_at"}
+log = logging.getLogger(__name__)
 ORDER_VIEWERS = ("admin", "organiser", "producer")
 MANAGERS = ("admin", "organiser")
 
@@ -76,33 +81,55 @@ def stock_reference(order_or_number) -> str:
 
 
 # --- numbering --------------------------------------------------------------------
-def _counter_upsert(dialect: str, year: int):
+def _counter_upsert(insert):
     table = OrderNumberCounter.__table__
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(year=year, value=1)
-    return stmt.on_conflict_do_update(index_elements=["year"], set_={"value": table.c.value + 1}) \
-        .returning(table.c.value)
+    return (insert(table).values(year=bindparam("year", type_=Integer), value=1)
+            .on_conflict_do_update(index_elements=["year"], set_={"value": table.c.value + 1})
+            .returning(table.c.value))
+
+
+# built once per dialect (building the statement on every call showed up in the checkout profile)
+_COUNTER_UPSERT = {"postgresql": _counter_upsert(pg_insert), "sqlite": _counter_upsert(sqlite_insert)}
 
 
 def format_number(year: int, value: int) -> str:
     return f"OCOP-{year}-{value:06d}"
 
 
-def next_number(year: int | None = None) -> str:
+def next_number(year: int | None = None, connection=None) -> str:
     """Take the next order number of ``year`` (Vietnam's calendar), e.g. ``OCOP-2026-000123``. Does not commit.
 
     One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the per-year row of
-    ``order_number_counter``: concurrent callers queue on that row until the
-    caller's transaction ends, so numbers are unique. Commit soon after:
-    :func:`core.services.checkout.complete` commits the number on its own,
-    before any stock is locked, so the counter row is held for one statement.
+    ``order_number_counter`` (on ``connection``, default the session):
+    concurrent callers queue on that row until the taker's transaction ends,
+    so numbers are unique. Placing an order uses :func:`reserve_number`,
+    which holds the row for one statement only.
     """
     year = year or clock.today().year
-    value = db.session.execute(_counter_upsert(db.session.get_bind().dialect.name, year)).scalar_one()
+    executor = connection if connection is not None else db.session
+    dialect = connection.dialect if connection is not None else db.session.get_bind().dialect
+    value = executor.execute(_COUNTER_UPSERT[dialect.name], {"year": year}).scalar_one()
     return format_number(year, value)
+
+
+def reserve_number() -> str:
+    """Take an order number that stays taken whatever becomes of the caller's transaction.
+
+    PostgreSQL: on a connection of its own in autocommit, so the counter row is
+    locked for one statement and never while an order waits for stock (an
+    order failing afterwards leaves a gap in the numbers). SQLite: in the
+    caller's transaction (its writers queue on one database lock anyway).
+    """
+    if not is_postgres():
+        return next_number()
+    try:
+        with autocommit_engine().connect() as connection:
+            return next_number(connection=connection)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with autocommit_engine().connect() as connection:  # once more, after a dropped pooled connection
+        return next_number(connection=connection)
 
 
 # --- status machine -----------------------------------------------------------------
@@ -185,19 +212,18 @@ NOTIFY_KINDS = {"order_created": "order_placed", "order_paid": "order_paid",
 def notify_after_commit(order_id: int, hook_name: str, kwargs: dict) -> None:
     """Enqueue the Celery task that stores (and, with SMTP, emails) the order's notifications.
 
-    With the broker unreachable the notifications are stored right here instead
-    (their delivery waits), so an order never loses its notifications.
+    With the broker unreachable the task runs right here instead (its own unit
+    of work; the deliveries wait), so an order never loses its notifications.
     """
     extra = {}
     if "fulfilment" in kwargs:
         extra["fulfilment_id"] = kwargs["fulfilment"].id
+    args = (order_id, NOTIFY_KINDS[hook_name], extra)
     try:
-        enqueue("ocop.orders.notify", order_id, NOTIFY_KINDS[hook_name], extra)
+        enqueue("ocop.orders.notify", *args)
     except Exception as exc:  # broker down: store them now
-        import logging
-        logging.getLogger(__name__).warning("order notifications stored in-process (%s: %s)",
-                                            type(exc).__name__, exc)
-        send_notifications(order_id, NOTIFY_KINDS[hook_name], extra)
+        log.warning("order notifications stored in-process (%s: %s)", type(exc).__name__, exc)
+        celery_app.tasks["ocop.orders.notify"].apply(args)
 
 
 def _money(value: int) -> str:
@@ -205,7 +231,7 @@ def _money(value: int) -> str:
 
 
 def send_notifications(order_id: int, kind: str, extra: dict | None = None) -> int:
-    """Store the notifications of one order event (shopper + producers concerned). Idempotent. Commits.
+    """Store the notifications of one order event (shopper + producers concerned). Idempotent. Does not commit.
 
     ``kind``: ``order_placed``, ``order_paid``, ``order_shipped`` (``extra``:
     ``fulfilment_id``) or ``order_cancelled``. Returns how many were stored now.
@@ -257,7 +283,6 @@ def send_notifications(order_id: int, kind: str, extra: dict | None = None) -> i
             notify(kind, f"order:{order.id}:{kind}:producer:{producer_id}", subject, body,
                    producer_id=producer_id, email=producer.email if producer else None,
                    data={**data, "recipient": "producer", "producer_id": producer_id})
-    commit()
     after = db.session.execute(select(func.count()).select_from(Notification)
                                .where(Notification.dedupe_key.like(f"order:{order.id}:{kind}:%"))).scalar_one()
     return after - before
@@ -503,17 +528,17 @@ def lock_order(order: Order) -> Order:
 
 
 def confirm(user: User, order_id: int) -> dict:
-    """Confirm an unconfirmed order (admin / organiser in scope). Commits."""
+    """Confirm an unconfirmed order (admin / organiser in scope). Does not commit."""
     order = get_order(order_id)
     require_manage(user, order)
     order = lock_order(order)
     transition(order, "confirmed", actor=user)
-    commit()
+    db.session.flush()
     return admin_view(order, user)
 
 
 def complete_order(user: User, order_id: int) -> dict:
-    """Mark a fulfilled, fully paid order completed (delivered). Commits."""
+    """Mark a fulfilled, fully paid order completed (delivered). Does not commit."""
     order = get_order(order_id)
     require_manage(user, order)
     order = lock_order(order)
@@ -521,12 +546,12 @@ def complete_order(user: User, order_id: int) -> dict:
         raise Conflict("order.unpaid", "Đơn hàng chưa được thanh toán đủ.", "The order is not fully paid.",
                        {"paid_amount": order.paid_amount, "total": order.total})
     transition(order, "completed", actor=user)
-    commit()
+    db.session.flush()
     return admin_view(order, user)
 
 
 def fulfil(user: User, order_id: int, data: dict) -> dict:
-    """Ship lines of ONE producer with a carrier and tracking number; deducts their allocated stock. Commits.
+    """Ship lines of ONE producer with a carrier and tracking number; deducts their allocated stock. Does not commit.
 
     Producer users ship their own lines (default: all their unshipped lines);
     admins and organisers name ``line_ids`` (all of one producer). Only
@@ -573,31 +598,27 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
     producer_id = producers_in.pop()
     if user.role == "organiser":
         require_producer_access(user, db.session.get(Producer, producer_id))
-    try:
-        fulfilment = Fulfilment(order_id=order.id, producer_id=producer_id, carrier=data["carrier"],
-                                tracking_no=data["tracking_no"], status="shipped", created_by_id=user.id,
-                                created_at=utcnow())
-        db.session.add(fulfilment)
-        db.session.flush()
-        reference = stock_reference(order)
-        for line in sorted(chosen, key=lambda l: l.variant_id):
-            qty = line.quantity - line.fulfilled_quantity
-            if not line.is_service and line.location_id is not None:
-                ledger.deduct_allocated(line.variant_id, qty, line.location_id, reference=reference, actor=user,
-                                       reason=f"shipped {data['carrier']} {data['tracking_no']}")
-                line.allocated_quantity = max(0, line.allocated_quantity - qty)
-            line.fulfilled_quantity = line.quantity
-            db.session.add(FulfilmentLine(fulfilment_id=fulfilment.id, order_line_id=line.id, quantity=qty))
-        add_event(order, "fulfilment_created", actor=user, producer_id=producer_id,
-                  data={"fulfilment_id": fulfilment.id, "carrier": fulfilment.carrier,
-                        "tracking_no": fulfilment.tracking_no, "line_ids": [l.id for l in chosen]})
-        if all(l.fulfilled_quantity >= l.quantity for l in order.lines):
-            transition(order, "fulfilled", actor=user)
-        fire_after_commit("order_fulfilled", order, fulfilment=fulfilment)
-        commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    fulfilment = Fulfilment(order_id=order.id, producer_id=producer_id, carrier=data["carrier"],
+                            tracking_no=data["tracking_no"], status="shipped", created_by_id=user.id,
+                            created_at=utcnow())
+    db.session.add(fulfilment)
+    db.session.flush()
+    reference = stock_reference(order)
+    for line in sorted(chosen, key=lambda l: l.variant_id):
+        qty = line.quantity - line.fulfilled_quantity
+        if not line.is_service and line.location_id is not None:
+            ledger.deduct_allocated(line.variant_id, qty, line.location_id, reference=reference, actor=user,
+                                   reason=f"shipped {data['carrier']} {data['tracking_no']}")
+            line.allocated_quantity = max(0, line.allocated_quantity - qty)
+        line.fulfilled_quantity = line.quantity
+        db.session.add(FulfilmentLine(fulfilment_id=fulfilment.id, order_line_id=line.id, quantity=qty))
+    add_event(order, "fulfilment_created", actor=user, producer_id=producer_id,
+              data={"fulfilment_id": fulfilment.id, "carrier": fulfilment.carrier,
+                    "tracking_no": fulfilment.tracking_no, "line_ids": [l.id for l in chosen]})
+    if all(l.fulfilled_quantity >= l.quantity for l in order.lines):
+        transition(order, "fulfilled", actor=user)
+    fire_after_commit("order_fulfilled", order, fulfilment=fulfilment)
+    db.session.flush()
     return admin_view(order, user)
 
 
