@@ -25,6 +25,9 @@ class OrderQuerySchema(PageArgsSchema):
     producer_id = fields.Integer()
     created_from = fields.AwareDateTime(default_timezone=None)
     created_to = fields.AwareDateTime(default_timezone=None)
+    channel = fields.String(validate=validate.Length(1, 80),
+                            metadata={"description": "sales channel code, e.g. online_store, sales_point:SP-75-001"})
+    channel_id = fields.Integer()
 
 
 class AdminOrderSchema(OutputSchema):
