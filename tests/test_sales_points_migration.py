@@ -265,7 +265,8 @@ def test_pos_sales_recorded_before_sp002_become_core_orders(old_app):
     with old_app.app_context():
         assert db.session.get(Order, new.get_json()["order_id"]).number == "OCOP-2026-000004"
         # allocations [EARLY 2, LATE 1], one unit (LATE) came back before: these two go back to EARLY
-        lots = dict(db.session.execute(select(StockLot.lot_no, StockLot.on_hand).join(Stock, Stock.id == StockLot.stock_id)
+        lots = dict(db.session.execute(select(StockLot.lot_no, StockLot.on_hand)
+                                       .join(Stock, Stock.id == StockLot.stock_id)
                                        .where(Stock.location_id == location_id,
                                               Stock.variant_id == _variant("BL-BDX-1").id)).all())
         assert lots == {"EARLY": 2, "LATE": 2}

@@ -278,7 +278,7 @@ def _new_order(channel: SalesChannel, location, lines: list[OrderLine], total: i
 
 
 def _hand_over(order: Order, location, variants: list[tuple[Variant, int]], actor) -> list[Fulfilment]:
-    """Take the goods off the location's stock (FEFO by lot) and record them handed over, one fulfilment per producer."""
+    """Take the goods off the location's stock (FEFO by lot) and hand them over: one fulfilment per producer."""
     reference = orders.stock_reference(order)
     line_of = {line.variant_id: line for line in order.lines}
     for variant, quantity in sorted(variants, key=lambda pair: pair[0].id):  # two tills never lock in opposite orders

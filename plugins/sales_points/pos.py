@@ -74,14 +74,14 @@ def _existing(point: SalesPoint, client_ref: str | None) -> PosSale | None:
 
 
 def create_sale(user: User, point: SalesPoint, data: dict) -> tuple[PosSale, bool]:
-    """Record a counter sale (a core order, stock FEFO) and its till receipt; returns ``(sale, created)``. Does not commit.
+    """Record a counter sale (a core order, stock FEFO) and its till receipt; returns ``(sale, created)``.
 
     ``client_ref`` makes the call idempotent: a retry with the same key — also
     a concurrent one — returns the first sale (``created`` False). Errors:
     ``sales_point.unknown_code`` (422), ``sales_point.product_not_listed``
     (422), ``stock.insufficient`` (409), ``sales_point.insufficient_payment``
     (422 when cash tendered is below the total); the request then rolls back
-    and nothing is written.
+    and nothing is written. Does not commit.
     """
     access.require_operate(user, point)
     found = _existing(point, data.get("client_ref"))

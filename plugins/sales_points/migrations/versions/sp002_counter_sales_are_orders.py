@@ -127,8 +127,8 @@ def _backfill_orders(conn) -> dict[int, int]:
         returns_of[ret.sale_id].append(ret)
     variant_names = dict(conn.execute(sa.select(variant_t.c.id, variant_t.c.name)).all())
     lots = {(location, variant, lot_no): (stock_id, lot_id) for location, variant, stock_id, lot_id, lot_no in
-            conn.execute(sa.select(stock_t.c.location_id, stock_t.c.variant_id, stock_t.c.id, lot_t.c.id, lot_t.c.lot_no)
-                         .join(lot_t, lot_t.c.stock_id == stock_t.c.id))}
+            conn.execute(sa.select(stock_t.c.location_id, stock_t.c.variant_id, stock_t.c.id, lot_t.c.id,
+                                   lot_t.c.lot_no).join(lot_t, lot_t.c.stock_id == stock_t.c.id))}
     numbers = _Numbers(conn)
     order_line_of: dict[int, int] = {}
     for sale in sales:
@@ -266,11 +266,14 @@ def downgrade():
         sa.CheckConstraint("quantity > 0", name=op.f("ck_sales_point_sale_line_quantity_positive")),
         sa.CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity",
                            name=op.f("ck_sales_point_sale_line_returned_within_quantity")),
-        sa.ForeignKeyConstraint(["producer_id"], ["producer.id"], name=op.f("fk_sales_point_sale_line_producer_id_producer")),
-        sa.ForeignKeyConstraint(["product_id"], ["product.id"], name=op.f("fk_sales_point_sale_line_product_id_product")),
+        sa.ForeignKeyConstraint(["producer_id"], ["producer.id"],
+                                name=op.f("fk_sales_point_sale_line_producer_id_producer")),
+        sa.ForeignKeyConstraint(["product_id"], ["product.id"],
+                                name=op.f("fk_sales_point_sale_line_product_id_product")),
         sa.ForeignKeyConstraint(["sale_id"], ["sales_point_sale.id"],
                                 name=op.f("fk_sales_point_sale_line_sale_id_sales_point_sale"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["variant_id"], ["variant.id"], name=op.f("fk_sales_point_sale_line_variant_id_variant")),
+        sa.ForeignKeyConstraint(["variant_id"], ["variant.id"],
+                                name=op.f("fk_sales_point_sale_line_variant_id_variant")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_point_sale_line")),
         info={"component": "sales_points"},
     )
