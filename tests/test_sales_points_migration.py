@@ -225,7 +225,8 @@ def test_pos_sales_recorded_before_sp002_become_core_orders(old_app):
         assert return_line.order_line_id == pomelo.id
         # S2: voided → refunded with its reason; S3: card
         o2 = orders[s2]
-        assert (o2.status, o2.cancel_reason, o2.refunded_amount) == ("refunded", "bấm nhầm", s2_total)
+        assert (o2.status, o2.cancel_reason, o2.refunded_amount) == ("refunded", f"POS-{code}-000002: bấm nhầm",
+                                                                     s2_total)
         assert [(p.gateway, p.status, p.external_id) for p in o2.payments] == [
             ("counter_transfer", "refunded", "FT26324000777")]
         assert [(p.gateway, p.status) for p in orders[s3].payments] == [("counter_card", "succeeded")]

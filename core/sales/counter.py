@@ -31,6 +31,7 @@ DELIVERY_METHOD = "counter"  # Order.delivery_method of every counter sale
 CARRIER = "counter"          # Fulfilment.carrier of goods handed over at the counter
 HANDED_OVER = "handed_over"  # Fulfilment.status of those goods
 MAX_CLIENT_REF = 120
+TEXT_COLUMN = 500  # Refund.reason, Order.cancel_reason, StockMovement.reason
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def record_counter_sale(channel, location, lines: list[CounterLine], payments: l
     it by the change). ``client_ref`` makes the call idempotent per channel, also between
     concurrent callers (unique index on ``(channel_id, client_ref)``): a repeat returns the first
     order with ``created`` False. Does not commit; on an error the caller rolls back (the request
-    does) and nothing is written.
+    does) and nothing is written. Who may sell on ``channel`` is the caller's check (the till:
+    the point's operators), and so is which products it may sell (listing rules).
     """
     channel = _counter_channel(channel)
     location = _counter_location(channel, location)
@@ -114,21 +116,17 @@ def record_counter_sale(channel, location, lines: list[CounterLine], payments: l
     if existing is not None:
         return existing, False
     variants = _variants(lines)
-    priced = _priced_lines(channel, variants)
+    priced = _priced_lines(channel, variants)  # not in the session yet: written with their lots
     total = sum(line.line_total for line in priced)
     charges = _charges(payments, total)
-    order = _new_order(channel, location, priced, total, charges, client_ref)
+    order = _new_order(channel, total, charges, client_ref)
     if order.id is None:  # the same client_ref was recorded meanwhile
         return _existing(channel, client_ref), False
-    orders.add_event(order, "placed", actor=actor, status_after="unconfirmed",
-                     data={"channel": channel.code, "location_id": location.id, "total": total,
-                           **({"client_ref": client_ref} if client_ref else {})})
-    fulfilments = _hand_over(order, location, variants, actor)
-    payment = _take_payments(order, charges, actor)
-    orders.transition(order, "paid", actor=actor)
-    orders.transition(order, "fulfilled", actor=actor)
-    orders.transition(order, "completed", actor=actor)
-    _fire_after_commit(order, payment, fulfilments)
+    fulfilments = _hand_over(order, location, variants, priced, actor)
+    payments_made = _take_payments(order, charges)
+    db.session.flush()  # one flush for the lines, fulfilments and payments
+    _record_history(order, channel, location, payments_made, fulfilments, actor)
+    _fire_after_commit(order, payments_made[-1], fulfilments)
     return order, True
 
 
@@ -254,17 +252,14 @@ def _charges(payments: list[CounterPayment], total: int) -> list[_Charge]:
     return charges
 
 
-def _new_order(channel: SalesChannel, location, lines: list[OrderLine], total: int, charges: list[_Charge],
-               client_ref: str | None) -> Order:
-    """Number and insert the order with its lines; ``order.id`` stays None when ``client_ref`` was taken meanwhile."""
+def _new_order(channel: SalesChannel, total: int, charges: list[_Charge], client_ref: str | None) -> Order:
+    """Number and insert the order; ``order.id`` stays None when ``client_ref`` was taken meanwhile."""
     now = utcnow()
     order = Order(number=orders.next_number(), token=new_token(), channel_id=channel.id, client_ref=client_ref,
                   status="unconfirmed", delivery_method=DELIVERY_METHOD, delivery_name=channel.name,
                   payment_gateway=charges[0].gateway, subtotal=total, shipping_fee=0, total=total, paid_amount=0,
                   refunded_amount=0, created_at=now, updated_at=now)
-    for line in lines:
-        line.location_id = location.id
-    order.lines, order.payments, order.fulfilments = lines, [], []
+    order.lines, order.payments, order.fulfilments = [], [], []
     order.attribution = hooks().order_attribution(order=order)
     try:
         with db.session.begin_nested():  # a concurrent sale with the same client_ref wins; this one steps back
@@ -277,50 +272,57 @@ def _new_order(channel: SalesChannel, location, lines: list[OrderLine], total: i
     return order
 
 
-def _hand_over(order: Order, location, variants: list[tuple[Variant, int]], actor) -> list[Fulfilment]:
+def _hand_over(order: Order, location, variants: list[tuple[Variant, int]], lines: list[OrderLine],
+               actor) -> list[Fulfilment]:
     """Take the goods off the location's stock (FEFO by lot) and hand them over: one fulfilment per producer."""
     reference = orders.stock_reference(order)
-    line_of = {line.variant_id: line for line in order.lines}
+    line_of = {line.variant_id: line for line in lines}
     for variant, quantity in sorted(variants, key=lambda pair: pair[0].id):  # two tills never lock in opposite orders
         movements = ledger.sell_now(location, variant, quantity, reference=reference, actor=actor,
                                     reason=f"{order.number}: bán tại quầy / counter sale")
         line = line_of[variant.id]
+        line.location_id = location.id
         line.allocations = [{"location_id": location.id, "stock_id": m.stock_id, "lot_id": m.lot_id,
                              "lot_no": m.lot.lot_no, "best_before": _iso(m.lot.best_before), "quantity": -m.quantity}
                             for m in movements]
         line.fulfilled_quantity = quantity
+    order.lines.extend(lines)  # the lines are written once, with their lots
     by_producer: dict[int, list[OrderLine]] = defaultdict(list)
-    for line in order.lines:
+    for line in lines:
         by_producer[line.producer_id].append(line)
     fulfilments = []
-    for producer_id, lines in sorted(by_producer.items()):
-        fulfilment = Fulfilment(order_id=order.id, producer_id=producer_id, carrier=CARRIER,
-                                tracking_no=order.number, status=HANDED_OVER, created_by_id=getattr(actor, "id", None),
-                                created_at=utcnow())
-        fulfilment.lines = [FulfilmentLine(order_line_id=line.id, quantity=line.quantity) for line in lines]
+    for producer_id, handed in sorted(by_producer.items()):
+        fulfilment = Fulfilment(producer_id=producer_id, carrier=CARRIER, tracking_no=order.number,
+                                status=HANDED_OVER, created_by_id=getattr(actor, "id", None), created_at=utcnow())
+        fulfilment.lines = [FulfilmentLine(order_line=line, quantity=line.quantity) for line in handed]
         order.fulfilments.append(fulfilment)
         fulfilments.append(fulfilment)
-    db.session.flush()
-    for fulfilment in fulfilments:
-        orders.add_event(order, "fulfilment_created", actor=actor, producer_id=fulfilment.producer_id,
-                         data={"fulfilment_id": fulfilment.id, "carrier": CARRIER,
-                               "line_ids": [fl.order_line_id for fl in fulfilment.lines]})
     return fulfilments
 
 
-def _take_payments(order: Order, charges: list[_Charge], actor) -> Payment:
-    """The payments, captured; returns the one that completed the total."""
+def _take_payments(order: Order, charges: list[_Charge]) -> list[Payment]:
+    """The payments, captured (the last one completes the total)."""
     now = utcnow()
-    payments = [Payment(order_id=order.id, gateway=c.gateway, amount=c.amount, status="succeeded",
-                        external_id=c.reference, client_data=c.client_data, refunded_amount=0, created_at=now,
-                        updated_at=now, succeeded_at=now) for c in charges]
+    payments = [Payment(gateway=c.gateway, amount=c.amount, status="succeeded", external_id=c.reference,
+                        client_data=c.client_data, refunded_amount=0, created_at=now, updated_at=now,
+                        succeeded_at=now) for c in charges]
     order.payments.extend(payments)
-    db.session.flush()
-    for payment in payments:
-        order.paid_amount += payment.amount
-        orders.add_event(order, "payment_succeeded", actor=actor,
-                         data={"payment_id": payment.id, "gateway": payment.gateway, "amount": payment.amount})
-    return payments[-1]
+    order.paid_amount = sum(payment.amount for payment in payments)
+    return payments
+
+
+def _record_history(order: Order, channel: SalesChannel, location, payments: list[Payment],
+                    fulfilments: list[Fulfilment], actor) -> None:
+    """placed → paid → fulfilled → completed, in the order history and the audit trail."""
+    orders.add_event(order, "placed", actor=actor, status_after="unconfirmed",
+                     data={"channel": channel.code, "location_id": location.id, "total": order.total,
+                           **({"client_ref": order.client_ref} if order.client_ref else {})})
+    orders.transition(order, "paid", actor=actor, data={"payments": [
+        {"payment_id": p.id, "gateway": p.gateway, "amount": p.amount} for p in payments]})
+    orders.transition(order, "fulfilled", actor=actor, data={"fulfilments": [
+        {"fulfilment_id": f.id, "producer_id": f.producer_id, "carrier": CARRIER,
+         "line_ids": [fl.order_line.id for fl in f.lines]} for f in fulfilments]})
+    orders.transition(order, "completed", actor=actor)
 
 
 def _fire_after_commit(order: Order, payment: Payment, fulfilments: list[Fulfilment]) -> None:
@@ -350,6 +352,7 @@ def return_counter_sale(order: Order, lines: list[ReturnLine], actor, reason: st
     sold less earlier returns (``counter_sale.return_exceeds_sale``, 422), a sale no longer
     completed (``counter_sale.not_completed``, 409). Does not commit.
     """
+    _require_reason(reason)
     order = _lock_counter_order(order)
     by_id = {line.id: line for line in order.lines}
     wanted: dict[int, int] = defaultdict(int)
@@ -388,6 +391,7 @@ def void_counter_sale(order: Order, actor, reason: str) -> CounterReturn:
     409) or when the sale is no longer completed (``counter_sale.not_completed``, 409). How late a
     sale may still be voided is the caller's rule. Does not commit.
     """
+    _require_reason(reason)
     order = _lock_counter_order(order)
     _require_completed(order)
     if any(line.returned_quantity for line in order.lines):
@@ -395,7 +399,7 @@ def void_counter_sale(order: Order, actor, reason: str) -> CounterReturn:
                        "Goods of this sale were returned; it can no longer be voided.", {"order": order.number})
     result = _take_back(order, {line: line.quantity for line in order.lines}, actor, reason, restock=True,
                         returned=False)
-    order.cancel_reason = reason
+    order.cancel_reason = _fit(reason)
     orders.add_event(order, "counter_sale_voided", actor=actor, message=reason, data={"amount": result.amount})
     return result
 
@@ -415,6 +419,16 @@ def _require_completed(order: Order) -> None:
                        {"order": order.number, "status": order.status})
 
 
+def _require_reason(reason) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise invalid("reason", "cần ghi lý do", "a reason is required")
+
+
+def _fit(text: str) -> str:
+    """``text`` cut to the size of the text columns it goes to (the order history keeps it whole)."""
+    return text if len(text) <= TEXT_COLUMN else text[:TEXT_COLUMN - 1] + "…"
+
+
 def _refund_method(method: str | None) -> None:
     if method is not None and method not in COUNTER_GATEWAYS:
         raise invalid("refund_method", "phương thức hoàn tiền không hợp lệ",
@@ -429,14 +443,15 @@ def _take_back(order: Order, quantities: dict[OrderLine, int], actor, reason: st
     why = "khách trả hàng / customer return" if returned else "huỷ hoá đơn / void"
     for line, quantity in sorted(quantities.items(), key=lambda kv: kv[0].variant_id):
         if restock:
-            _restock(order, line, quantity, actor, f"{order.number}: {why}: {reason}")
+            _restock(order, line, quantity, actor, _fit(f"{order.number}: {why}: {reason}"))
         if returned:
             line.returned_quantity += quantity
         amount = line.unit_price * quantity
         result.lines.append((line, quantity, amount))
         result.amount += amount
     if result.amount:
-        result.refunds = order_payments.refund_order(order, result.amount, reason, actor=actor, outside_gateway=True)
+        result.refunds = order_payments.refund_order(order, result.amount, _fit(reason), actor=actor,
+                                                     outside_gateway=True)
     return result
 
 

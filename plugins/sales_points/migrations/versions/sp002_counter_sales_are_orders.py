@@ -179,7 +179,8 @@ def _backfill_sale(conn, sale, point, channels, lines, returns, variant_names, l
         number=number, token=secrets.token_urlsafe(24), channel_id=sale.sales_channel_id, client_ref=sale.client_ref,
         status=status, delivery_method="counter", delivery_name=channels.get(sale.sales_channel_id),
         payment_gateway=gateway, subtotal=sale.total, shipping_fee=0, total=sale.total, paid_amount=sale.total,
-        refunded_amount=refunded, cancel_reason=sale.void_reason if voided else None, created_at=sold_at,
+        refunded_amount=refunded, cancel_reason=f"{sale.number}: {sale.void_reason}"[:500] if voided else None,
+        created_at=sold_at,
         updated_at=sale.voided_at or sold_at, paid_at=sold_at, fulfilled_at=sold_at, completed_at=sold_at).returning(ID)
     ).scalar_one()
     order_line_of, by_producer = {}, defaultdict(list)
