@@ -123,7 +123,8 @@ class Orders(MethodView):
     @blp.response(200, AdminOrderPageSchema)
     def get(self, args):
         """Orders in the caller's scope: admin all; organiser orders with a line of a producer in their
-        province; producer orders with its lines (and only those lines)."""
+        province; producer orders with its lines (and only those lines). ``channel`` (code) or
+        ``channel_id`` selects one sales channel — a sales point's counter sales, say."""
         return orders.list_for(current_user(), args)
 
 

@@ -119,9 +119,9 @@ def record_counter_sale(channel, location, lines: list[CounterLine], payments: l
     priced = _priced_lines(channel, variants)  # not in the session yet: written with their lots
     total = sum(line.line_total for line in priced)
     charges = _charges(payments, total)
-    order = _new_order(channel, total, charges, client_ref)
-    if order.id is None:  # the same client_ref was recorded meanwhile
-        return _existing(channel, client_ref), False
+    order, created = _new_order(channel, total, charges, client_ref)
+    if not created:  # the same client_ref was recorded meanwhile
+        return order, False
     fulfilments = _hand_over(order, location, variants, priced, actor)
     payments_made = _take_payments(order, charges)
     db.session.flush()  # one flush for the lines, fulfilments and payments
@@ -252,8 +252,9 @@ def _charges(payments: list[CounterPayment], total: int) -> list[_Charge]:
     return charges
 
 
-def _new_order(channel: SalesChannel, total: int, charges: list[_Charge], client_ref: str | None) -> Order:
-    """Number and insert the order; ``order.id`` stays None when ``client_ref`` was taken meanwhile."""
+def _new_order(channel: SalesChannel, total: int, charges: list[_Charge],
+               client_ref: str | None) -> tuple[Order, bool]:
+    """Number and insert the order; ``(the first order, False)`` when ``client_ref`` was recorded meanwhile."""
     now = utcnow()
     order = Order(number=orders.next_number(), token=new_token(), channel_id=channel.id, client_ref=client_ref,
                   status="unconfirmed", delivery_method=DELIVERY_METHOD, delivery_name=channel.name,
@@ -266,10 +267,11 @@ def _new_order(channel: SalesChannel, total: int, charges: list[_Charge], client
             db.session.add(order)
             db.session.flush()
     except IntegrityError:
-        if client_ref is None:
+        existing = _existing(channel, client_ref)
+        if existing is None:
             raise
-        order.id = None
-    return order
+        return existing, False
+    return order, True
 
 
 def _hand_over(order: Order, location, variants: list[tuple[Variant, int]], lines: list[OrderLine],
