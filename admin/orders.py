@@ -25,6 +25,9 @@ class OrderQuerySchema(PageArgsSchema):
     producer_id = fields.Integer()
     created_from = fields.AwareDateTime(default_timezone=None)
     created_to = fields.AwareDateTime(default_timezone=None)
+    channel = fields.String(validate=validate.Length(1, 80),
+                            metadata={"description": "sales channel code, e.g. online_store, sales_point:SP-75-001"})
+    channel_id = fields.Integer()
 
 
 class AdminOrderSchema(OutputSchema):
@@ -120,7 +123,8 @@ class Orders(MethodView):
     @blp.response(200, AdminOrderPageSchema)
     def get(self, args):
         """Orders in the caller's scope: admin all; organiser orders with a line of a producer in their
-        province; producer orders with its lines (and only those lines)."""
+        province; producer orders with its lines (and only those lines). ``channel`` (code) or
+        ``channel_id`` selects one sales channel — a sales point's counter sales, say."""
         return orders.list_for(current_user(), args)
 
 

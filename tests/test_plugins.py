@@ -28,7 +28,8 @@ from support.checks import error_of
 
 HELLO_HOOKS = {"register_blueprints", "register_migrations", "register_cli", "register_tasks",
                "register_sales_channel_kinds", "register_stock_location_kinds", "search_document", "reports",
-               "product_listed", "product_delisted", "certification_changed", "certification_expiring"}
+               "product_listed", "product_delisted", "certification_changed", "certification_expiring",
+               "order_created", "order_paid", "order_fulfilled"}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
-from core.db import db
+from core.db import commit, db
 from support.checks import error_of
 from support.sales_points import BASE, ledger_ok, on_hand, receive, setup_points
 
@@ -37,7 +37,7 @@ def test_kinds_migrations_and_openapi(app, client):
     tables = set(inspect(db.engine).get_table_names())
     assert {"sales_point", "sales_point_sale", "alembic_version_sales_points"} <= tables
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_sales_points").scalar() == "sp001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_sales_points").scalar() == "sp002"
     paths = client.get("/openapi.json").get_json()["paths"]
     assert "/admin/v1/sales-points/{point_id}/sales" in paths
     assert "/storefront/v1/sales-points" in paths and "/storefront/v1/products/{slug}/sales-points" in paths
@@ -131,7 +131,9 @@ def test_two_operators_selling_the_last_unit_never_oversell(postgres_url, app, c
                 try:
                     sale, _ = pos.create_sale(user, point, {"payment_method": "cash", "client_ref": f"{user_id}-{n}",
                                                             "lines": [{"sku": "BL-TDB-10", "quantity": 1}]})
-                    return ("sold", sale.number)
+                    number = sale.number
+                    commit()  # the caller owns the transaction (here: the till's thread)
+                    return ("sold", number)
                 except Exception as exc:  # the loser must get a clean domain error
                     return ("refused", getattr(exc, "code", repr(exc)))
             finally:

@@ -90,7 +90,8 @@ class OrderNumberCounter(db.Model):
 
 class Order(ContactAndDelivery, db.Model):
     __tablename__ = "order"
-    __table_args__ = (Index("ix_order_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_order_status_created", "status", "created_at"),
+                      Index("uq_order_channel_client_ref", "channel_id", "client_ref", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -114,6 +115,7 @@ class Order(ContactAndDelivery, db.Model):
     fulfilled_at = mapped_column(UTCDateTime, nullable=True)
     completed_at = mapped_column(UTCDateTime, nullable=True)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
+    client_ref: Mapped[str | None] = mapped_column(String(120))  # counter sales: the till's key, unique per channel
 
     lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.id")
     payments = relationship("Payment", back_populates="order", order_by="Payment.id")
@@ -142,6 +144,7 @@ class OrderLine(db.Model):
     allocations = mapped_column(JSON, nullable=True)  # [{"location_id", "quantity", "lot_id"}] as allocated
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0)  # counter sales: taken back by returns
 
     order = relationship("Order", back_populates="lines")
 

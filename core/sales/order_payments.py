@@ -170,12 +170,14 @@ def release_stock(order, *, actor=None, reason: str) -> None:
 
 
 def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_id: int | None = None,
-                 set_status: bool = True) -> list:
+                 set_status: bool = True, outside_gateway: bool = False) -> list:
     """Refund ``amount`` VND of the order's captured payments through their gateways. Flushes.
 
     Takes the newest captured payments first (or only ``payment_id``). When
     everything paid is refunded the order becomes ``refunded`` (a paid order
     that had not shipped also releases its stock). Returns the Refund rows.
+    ``outside_gateway``: the money was already handed back outside any gateway
+    (cash at a till): the refund is recorded and no gateway is called.
     """
     if amount <= 0:
         raise invalid("amount", "số tiền hoàn phải dương", "the refund amount must be positive")
@@ -192,7 +194,7 @@ def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_
         part = min(left, payment.amount - (payment.refunded_amount or 0))
         if part <= 0:
             continue
-        external_id = get_gateway_for_refund(payment.gateway).refund(payment, part)
+        external_id = None if outside_gateway else get_gateway_for_refund(payment.gateway).refund(payment, part)
         refund = Refund(order_id=order.id, payment_id=payment.id, amount=part, external_id=external_id,
                         reason=reason, status="succeeded", actor_id=getattr(actor, "id", None),
                         created_at=utcnow())

@@ -45,7 +45,7 @@ from core.db import autocommit_engine, db, is_postgres, on_commit, utcnow
 from core.metrics import register_database_gauge
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.geo.models import AdministrativeUnit
-from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter
+from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter, SalesChannel
 from core.catalogue.models import Producer
 from core.accounts.models import User
 from core.accounts.security import current_user
@@ -355,8 +355,13 @@ def _scoped(stmt, user: User):
 
 
 def list_for(user: User, args: dict) -> dict:
-    """Orders in the caller's scope, newest first (filters: status, number, producer_id, created_from/to)."""
+    """Orders in the caller's scope, newest first (filters: status, number, producer_id, created_from/to,
+    channel (code) and channel_id — counter sales are orders of their point's or booth's channel)."""
     stmt = _scoped(select(Order), user)
+    if args.get("channel_id") is not None:
+        stmt = stmt.where(Order.channel_id == args["channel_id"])
+    if args.get("channel"):
+        stmt = stmt.where(Order.channel_id.in_(select(SalesChannel.id).where(SalesChannel.code == args["channel"])))
     if args.get("status"):
         stmt = stmt.where(Order.status == args["status"])
     if args.get("number"):

@@ -1,9 +1,10 @@
 """Tables of the sales points plugin (component ``sales_points``, migrations in ``migrations/versions``).
 
 Stock quantities are never stored here: every quantity change is a core
-``StockMovement`` posted through ``core.services.stock``; the documents below
-(receipts, transfers, counts, sales, returns) record *why* and reference the
-movements by their ``reference`` string (``<document number>``).
+``StockMovement`` posted through ``core.inventory.ledger``; the documents below
+(receipts, transfers, counts) record *why* and reference the movements by their
+``reference`` string (``<document number>``). Counter sales are core orders
+(``core.sales.counter``); the till keeps only its receipt and return slips.
 """
 from __future__ import annotations
 
@@ -278,25 +279,21 @@ class ProducerReturnLine(db.Model):
 
 
 class PosSale(db.Model):
-    """A counter sale, paid and handed over at once (status completed), possibly voided later."""
+    """A till's receipt for a counter sale: point, cashier, receipt number, till status.
+
+    The sale itself — lines with their price snapshot and lots, payments, refunds, stock
+    movements, the till's idempotency key — is the core order ``order_id`` (``core.sales.counter``).
+    """
 
     __tablename__ = "sales_point_sale"
-    __table_args__ = _args(UniqueConstraint("sales_point_id", "client_ref", name="uq_sales_point_sale_client_ref"),
-                           Index("ix_sales_point_sale_point_sold", "sales_point_id", "sold_at"))
+    __table_args__ = _args(Index("ix_sales_point_sale_point_sold", "sales_point_id", "sold_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str | None] = mapped_column(String(60), unique=True)
+    number: Mapped[str | None] = mapped_column(String(60), unique=True)  # receipt number POS-<point>-<n>
     sales_point_id: Mapped[int] = mapped_column(ForeignKey("sales_point.id"), index=True)
-    sales_channel_id: Mapped[int] = mapped_column(ForeignKey("sales_channel.id"), index=True)
-    client_ref: Mapped[str | None] = mapped_column(String(80))  # idempotency key sent by the till
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="completed")  # completed / voided
-    payment_method: Mapped[str] = mapped_column(String(20))
-    payment_reference: Mapped[str | None] = mapped_column(String(120))
-    total: Mapped[int] = mapped_column(Integer)
-    amount_tendered: Mapped[int | None] = mapped_column(Integer)
-    change_due: Mapped[int | None] = mapped_column(Integer)
-    order_id: Mapped[int | None] = mapped_column(Integer)  # core order, when the orders service records one
-    sold_by_id: Mapped[int | None] = mapped_column(Integer)
+    sold_by_id: Mapped[int | None] = mapped_column(Integer)  # the cashier
     sold_at = mapped_column(UTCDateTime, default=utcnow)
     sold_on: Mapped[dt.date] = mapped_column(Date, index=True)  # business date (Vietnam)
     voided_at = mapped_column(UTCDateTime, nullable=True)
@@ -305,38 +302,12 @@ class PosSale(db.Model):
     void_reason: Mapped[str | None] = mapped_column(String(500))
 
     sales_point = relationship("SalesPoint")
-    lines = relationship("PosSaleLine", back_populates="sale", order_by="PosSaleLine.id",
-                         cascade="all, delete-orphan")
+    order = relationship("Order")
     returns = relationship("PosReturn", back_populates="sale", order_by="PosReturn.id")
 
 
-class PosSaleLine(db.Model):
-    __tablename__ = "sales_point_sale_line"
-    __table_args__ = _args(CheckConstraint("quantity > 0", name="quantity_positive"),
-                           CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity",
-                                           name="returned_within_quantity"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    sale_id: Mapped[int] = mapped_column(ForeignKey("sales_point_sale.id", ondelete="CASCADE"), index=True)
-    variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
-    group_code: Mapped[str] = mapped_column(String(60))
-    sku: Mapped[str] = mapped_column(String(64))
-    gtin: Mapped[str | None] = mapped_column(String(14))
-    name: Mapped[str] = mapped_column(String(400))
-    unit_price: Mapped[int] = mapped_column(Integer)
-    quantity: Mapped[int] = mapped_column(Integer)
-    line_total: Mapped[int] = mapped_column(Integer)
-    returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
-    lots = mapped_column(JSON, nullable=True)  # [{"lot_no", "best_before", "quantity"}] as picked (FEFO)
-
-    sale = relationship("PosSale", back_populates="lines")
-    variant = relationship("Variant")
-
-
 class PosReturn(db.Model):
-    """A customer return (part of a sale) with a reason; restocked into the lots it was sold from."""
+    """A till's customer-return slip (part of a sale, with a reason); the refund and restock are the core order's."""
 
     __tablename__ = "sales_point_sale_return"
     __table_args__ = _args()
@@ -347,7 +318,7 @@ class PosReturn(db.Model):
     reason: Mapped[str] = mapped_column(String(500))
     restock: Mapped[bool] = mapped_column(Boolean, default=True)
     refund_amount: Mapped[int] = mapped_column(Integer)
-    refund_method: Mapped[str] = mapped_column(String(20))
+    refund_method: Mapped[str] = mapped_column(String(20))  # how the till paid the money back
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
     returned_on: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -363,12 +334,12 @@ class PosReturnLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     return_id: Mapped[int] = mapped_column(ForeignKey("sales_point_sale_return.id", ondelete="CASCADE"), index=True)
-    sale_line_id: Mapped[int] = mapped_column(ForeignKey("sales_point_sale_line.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(Integer)
 
     pos_return = relationship("PosReturn", back_populates="lines")
-    sale_line = relationship("PosSaleLine")
+    order_line = relationship("OrderLine")
 
 
 class StockThreshold(db.Model):

@@ -1,10 +1,11 @@
 """Stock documents at a sales point: receipts, reversals, two-step transfers, counts, returns to producers,
 stock views, low-stock thresholds and the daily alerts.
 
-Every quantity change goes through :mod:`core.services.stock` (which locks
+Every quantity change goes through :mod:`core.inventory.ledger` (which locks
 the stock rows and writes the ledger); these functions validate first, write
-their document, call the core, and commit once — on any error the session
-is rolled back, so nothing is half-written.
+their document and call the core. They flush, never commit: the request (or
+the CLI command, the Celery task) commits, or rolls back on any error, so
+nothing is half-written.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from core import clock
-from core.db import commit, db, utcnow
+from core.db import db, utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
 from core.catalogue.listing import is_listed
 from core.catalogue.models import Product, Variant
@@ -36,18 +37,6 @@ from core.pagination import next_link
 #: product groups whose goods must be received with a lot number and a best-before date
 DATED_GROUPS = ("food", "beverages")
 OPEN_STATUSES = ("active",)
-
-
-def _atomic(func):
-    """Roll the session back when the wrapped service fails (nothing half-written)."""
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception:
-            db.session.rollback()
-            raise
-    wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
-    return wrapper
 
 
 def is_listed_now(product: Product) -> bool:
@@ -103,9 +92,8 @@ def _numbered(doc, prefix: str, point_code: str) -> str:
 
 
 # --- receipts --------------------------------------------------------------------------
-@_atomic
 def create_receipt(user: User, point: SalesPoint, data: dict) -> GoodsReceipt:
-    """Post a goods receipt note from one producer (the point's operators). Commits.
+    """Post a goods receipt note from one producer (the point's operators). Does not commit.
 
     Rules: every line is the producer's own, listed product (unless the point
     allows unlisted ones); food and beverages need ``lot_no`` and
@@ -158,7 +146,7 @@ def create_receipt(user: User, point: SalesPoint, data: dict) -> GoodsReceipt:
                                               unit_cost=line.get("unit_cost", 0), lot_no=_lot_label(movements[0]),
                                               best_before=line.get("best_before")))
     audit.record("sales_point.receipt_posted", receipt, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return receipt
 
 
@@ -173,9 +161,8 @@ def get_receipt(user: User, receipt_id: int) -> GoodsReceipt:
     return receipt
 
 
-@_atomic
 def reverse_receipt(user: User, receipt: GoodsReceipt, reason: str) -> GoodsReceipt:
-    """Correct a receipt by reversing it: negative adjustments of the same lots (never an edit). Commits.
+    """Correct a receipt by reversing it: negative adjustments of the same lots (never an edit). Does not commit.
 
     Fails with ``sales_point.reversal_impossible`` (409) when the goods have
     already left (sold, transferred): count or return them instead.
@@ -207,7 +194,7 @@ def reverse_receipt(user: User, receipt: GoodsReceipt, reason: str) -> GoodsRece
     receipt.reversal_reason = reason
     audit.record("sales_point.receipt_reversed", receipt, before=before, actor=user,
                  province_code=point.province_code)
-    commit()
+    db.session.flush()
     return receipt
 
 
@@ -232,9 +219,8 @@ def list_receipts(user: User, point: SalesPoint, args: dict) -> dict:
 
 
 # --- transfers ------------------------------------------------------------------------------
-@_atomic
 def dispatch_transfer(user: User, source: SalesPoint, data: dict) -> Transfer:
-    """Step 1: goods leave ``source`` for another point (or a producer warehouse) and wait in transit. Commits.
+    """Step 1: goods leave ``source`` for another point (or a producer warehouse) and wait in transit. Does not commit.
 
     Lines name a lot or are picked first-expiry-first-out from unexpired lots.
     Ledger: ``transfer_out`` at the source, ``transfer_in`` at the in-transit location.
@@ -283,7 +269,7 @@ def dispatch_transfer(user: User, source: SalesPoint, data: dict) -> Transfer:
                 transfer.lines.append(TransferLine(variant_id=variant.id, lot_no=lot.lot_no or None,
                                                    best_before=lot.best_before, quantity_sent=m.quantity))
     audit.record("sales_point.transfer_dispatched", transfer, actor=user, province_code=source.province_code)
-    commit()
+    db.session.flush()
     return transfer
 
 
@@ -314,9 +300,8 @@ def _require_receiver(user: User, transfer: Transfer) -> None:
     raise access.out_of_scope(None, location_id=location.id)
 
 
-@_atomic
 def receive_transfer(user: User, transfer: Transfer, data: dict) -> Transfer:
-    """Step 2: the destination confirms what arrived; shortfalls are written off with a reason. Commits.
+    """Step 2: the destination confirms what arrived; shortfalls are written off with a reason. Does not commit.
 
     Lines not mentioned arrived in full. ``quantity_received`` above what was
     sent is refused (receive extra goods with a receipt). Ledger: transit →
@@ -367,7 +352,7 @@ def receive_transfer(user: User, transfer: Transfer, data: dict) -> Transfer:
     transfer.receive_note = data.get("note")
     point = transfer.to_point or transfer.from_point
     audit.record("sales_point.transfer_received", transfer, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return transfer
 
 
@@ -381,9 +366,8 @@ def list_transfers(user: User, point: SalesPoint, args: dict) -> dict:
 
 
 # --- counts -------------------------------------------------------------------------------
-@_atomic
 def post_count(user: User, point: SalesPoint, data: dict) -> StockCount:
-    """Post a stock count (kiểm kê): each line sets on hand of a variant (or one lot) to what was counted. Commits.
+    """Post a stock count (kiểm kê): each line sets on hand of a variant (or one lot) to the count. Does not commit.
 
     A variance needs a reason (``sales_point.variance_reason_required``); the
     core writes one ``count`` movement per differing line. Counted quantities
@@ -419,7 +403,7 @@ def post_count(user: User, point: SalesPoint, data: dict) -> StockCount:
                                           variance=variance, reason=reason if variance else None,
                                           note=line.get("note")))
     audit.record("sales_point.count_posted", count, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return count
 
 
@@ -431,9 +415,8 @@ def list_counts(user: User, point: SalesPoint, args: dict) -> dict:
 
 
 # --- returns to producers -----------------------------------------------------------------------
-@_atomic
 def return_to_producer(user: User, point: SalesPoint, data: dict) -> ProducerReturn:
-    """Hand goods back to their producer (unsold consignment stock, recalls). Commits.
+    """Hand goods back to their producer (unsold consignment stock, recalls). Does not commit.
 
     Lines name a lot or take expired lots first, then first-expiry-first-out.
     """
@@ -456,7 +439,7 @@ def return_to_producer(user: User, point: SalesPoint, data: dict) -> ProducerRet
         for m in movements:
             doc.lines.append(ProducerReturnLine(variant_id=variant.id, lot_no=_lot_label(m), quantity=-m.quantity))
     audit.record("sales_point.producer_return", doc, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return doc
 
 
@@ -540,9 +523,8 @@ def list_thresholds(user: User, point: SalesPoint) -> dict:
     return {"results": results, "total": len(results), "next": None}
 
 
-@_atomic
 def set_thresholds(user: User, point: SalesPoint, data: dict) -> dict:
-    """Set (upsert) per-variant low-stock thresholds. Commits."""
+    """Set (upsert) per-variant low-stock thresholds. Does not commit."""
     access.require_operate(user, point)
     for i, (line, variant) in enumerate(_resolve_lines(data["thresholds"])):
         row = db.session.execute(select(StockThreshold).where(StockThreshold.sales_point_id == point.id,
@@ -552,14 +534,14 @@ def set_thresholds(user: User, point: SalesPoint, data: dict) -> dict:
                                           min_quantity=line["min_quantity"]))
         else:
             row.min_quantity = line["min_quantity"]
-    commit()
+    db.session.flush()
     return list_thresholds(user, point)
 
 
 def run_alerts(today: dt.date | None = None) -> dict:
     """Daily: raise low-stock, near-expiry and expired-lot alerts for every active point; resolve cleared ones.
 
-    Idempotent (one open alert per point, kind, variant and lot). Commits.
+    Idempotent (one open alert per point, kind, variant and lot). Does not commit.
     """
     today = today or clock.today()
     raised = resolved = 0
@@ -596,7 +578,7 @@ def run_alerts(today: dt.date | None = None) -> dict:
                                       threshold=info["threshold"], raised_on=today,
                                       dedupe_key=f"{kind}:{point.id}:{variant_id}:{lot_no or ''}:{today.isoformat()}"))
             raised += 1
-    commit()
+    db.session.flush()
     return {"raised": raised, "resolved": resolved}
 
 
@@ -612,7 +594,7 @@ def list_alerts(user: User, point: SalesPoint, args: dict) -> dict:
 
 
 def acknowledge_alert(user: User, alert_id: int) -> StockAlert:
-    """An operator marks an alert as seen. Commits."""
+    """An operator marks an alert as seen. Does not commit."""
     alert = db.session.get(StockAlert, alert_id)
     if alert is None:
         raise NotFound("sales_point_alert", "cảnh báo")
@@ -620,7 +602,7 @@ def acknowledge_alert(user: User, alert_id: int) -> StockAlert:
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by_id = user.id
-        commit()
+        db.session.flush()
     return alert
 
 

@@ -10,36 +10,62 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from core import clock
 from core.db import db
 from core.errors import invalid
-from core.catalogue.models import Producer
+from core.catalogue.models import Producer, Product
 from core.accounts.models import User
 from core.catalogue import groups
+from core.sales.models import OrderLine
 from plugins.sales_points import access
 from plugins.sales_points.models import (LOCATION_KINDS, POINT_STATUSES, GoodsReceipt, GoodsReceiptLine, PosReturn,
-                                         PosReturnLine, PosSale, PosSaleLine, SalesPoint, SalesPointOperator)
+                                         PosReturnLine, PosSale, SalesPoint, SalesPointOperator)
 from plugins.sales_points.operations import _producer_scope, stock_rows
 
 
+@dataclass(frozen=True)
+class SoldLine:
+    """A counter-sale line (the core order line) with its product group."""
+
+    product_id: int
+    product_name: str
+    producer_id: int
+    group_code: str
+    variant_id: int
+    sku: str
+    name: str
+
+
+def _sold_line(line: OrderLine, group_code: str) -> SoldLine:
+    return SoldLine(line.product_id, line.product_name, line.producer_id, group_code, line.variant_id, line.sku,
+                    f"{line.product_name} – {line.variant_name}")
+
+
 def _net_lines(point_ids: list[int], date_from: dt.date, date_to: dt.date, producer_id: int | None = None):
-    """``(sale_line, quantity, value)`` rows: sales in the period (+) and returns in the period (−)."""
-    stmt = (select(PosSaleLine, PosSale.sales_point_id).join(PosSale, PosSale.id == PosSaleLine.sale_id)
+    """``(sold_line, point_id, quantity, value, returned)`` rows: sales in the period (+) and returns in it (−)."""
+    stmt = (select(OrderLine, PosSale.sales_point_id, Product.group_code)
+            .join(PosSale, PosSale.order_id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
             .where(PosSale.sales_point_id.in_(point_ids), PosSale.status == "completed",
                    PosSale.sold_on >= date_from, PosSale.sold_on <= date_to))
-    rstmt = (select(PosSaleLine, PosSale.sales_point_id, PosReturnLine)
-             .join(PosReturnLine, PosReturnLine.sale_line_id == PosSaleLine.id)
+    rstmt = (select(OrderLine, PosSale.sales_point_id, Product.group_code, PosReturnLine)
+             .join(PosReturnLine, PosReturnLine.order_line_id == OrderLine.id)
              .join(PosReturn, PosReturn.id == PosReturnLine.return_id)
-             .join(PosSale, PosSale.id == PosSaleLine.sale_id)
+             .join(PosSale, PosSale.id == PosReturn.sale_id)
+             .join(Product, Product.id == OrderLine.product_id)
              .where(PosSale.sales_point_id.in_(point_ids), PosReturn.returned_on >= date_from,
                     PosReturn.returned_on <= date_to))
     if producer_id is not None:
-        stmt = stmt.where(PosSaleLine.producer_id == producer_id)
-        rstmt = rstmt.where(PosSaleLine.producer_id == producer_id)
-    rows = [(line, pid, line.quantity, line.line_total, 0) for line, pid in db.session.execute(stmt).all()]
-    rows += [(line, pid, -r.quantity, -r.amount, r.quantity) for line, pid, r in db.session.execute(rstmt).all()]
+        stmt = stmt.where(OrderLine.producer_id == producer_id)
+        rstmt = rstmt.where(OrderLine.producer_id == producer_id)
+    rows = [(_sold_line(line, group), pid, line.quantity, line.line_total, 0)
+            for line, pid, group in db.session.execute(stmt).all()]
+    rows += [(_sold_line(line, group), pid, -r.quantity, -r.amount, r.quantity)
+             for line, pid, group, r in db.session.execute(rstmt).all()]
     return rows
 
 
@@ -51,7 +77,7 @@ def sales_report(user: User, point: SalesPoint, args: dict) -> dict:
     producers = {}
     for line, _pid, qty, value, returned in _net_lines([point.id], args["date_from"], args["date_to"], producer_id):
         if by == "product":
-            key, label = line.product_id, line.name.split(" – ")[0]
+            key, label = line.product_id, line.product_name
         elif by == "producer":
             if line.producer_id not in producers:
                 producers[line.producer_id] = db.session.get(Producer, line.producer_id).name
@@ -106,9 +132,9 @@ def slow_movers(user: User, point: SalesPoint, args: dict) -> dict:
     for line, _pid, qty, _value, _ret in _net_lines([point.id], start, today, producer_id):
         sold[line.variant_id] += qty
     last = dict(db.session.execute(
-        select(PosSaleLine.variant_id, func.max(PosSale.sold_on)).join(PosSale, PosSale.id == PosSaleLine.sale_id)
+        select(OrderLine.variant_id, func.max(PosSale.sold_on)).join(PosSale, PosSale.order_id == OrderLine.order_id)
         .where(PosSale.sales_point_id == point.id, PosSale.status == "completed")
-        .group_by(PosSaleLine.variant_id)).all())
+        .group_by(OrderLine.variant_id)).all())
     rows = []
     for row in stock_rows(point, producer_id):
         if row["on_hand"] > 0 and sold[row["variant_id"]] <= args["max_sold"]:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_dump, validate, validates_schema
 
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 from plugins.sales_points.models import (COUNT_REASONS, LOCATION_KINDS, PAYMENT_METHODS, POINT_STATUSES,
-                                         RECEIPT_MODES, WEEKDAYS)
-from plugins.sales_points.pos import receipt_data
+                                         RECEIPT_MODES, WEEKDAYS, PosSale)
+from plugins.sales_points.pos import sale_view
 
 ML = {"multiline": True}
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -508,7 +508,7 @@ class SpSaleLineOutSchema(OutputSchema):
 
 
 class SpSaleReturnLineOutSchema(OutputSchema):
-    sale_line_id = fields.Integer()
+    sale_line_id = fields.Integer(attribute="order_line_id", metadata={"description": "the sale's (order) line"})
     quantity = fields.Integer()
     amount = fields.Integer()
 
@@ -555,7 +555,7 @@ class SpSaleOutSchema(OutputSchema):
     payment_method = fields.String()
     payment_reference = fields.String(allow_none=True)
     total = fields.Integer()
-    refunded = fields.Function(lambda s: sum(r.refund_amount for r in s.returns))
+    refunded = fields.Integer()
     amount_tendered = fields.Integer(allow_none=True)
     change_due = fields.Integer(allow_none=True)
     sold_at = fields.DateTime()
@@ -565,10 +565,10 @@ class SpSaleOutSchema(OutputSchema):
     returns = fields.List(fields.Nested(SpSaleReturnOutSchema))
     receipt = fields.Nested(SpReceiptPrintSchema)
 
-    def get_attribute(self, obj, attr, default):
-        if attr == "receipt":
-            return receipt_data(obj)
-        return super().get_attribute(obj, attr, default)
+    @pre_dump
+    def _view(self, sale, **kwargs):
+        """A till receipt is shown with its core order's lines, payment and totals."""
+        return sale_view(sale) if isinstance(sale, PosSale) else sale
 
 
 SalePageSchema = paginated(SpSaleOutSchema, "SalesPointSalePage")

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
-from core.db import commit, db
+from core.db import db
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Producer, Variant
 from core.accounts.models import User
@@ -75,7 +75,7 @@ def _next_code(province_code: str) -> str:
 
 
 def create_point(user: User, data: dict) -> SalesPoint:
-    """Register a sales point (organiser of its province, or admin). Commits.
+    """Register a sales point (organiser of its province, or admin). Does not commit.
 
     Creates the point's core stock location (kind ``sales_point``), its
     in-transit location (``sales_point_transit``) and its sales channel
@@ -90,35 +90,32 @@ def create_point(user: User, data: dict) -> SalesPoint:
     if db.session.execute(select(SalesPoint.id).where(SalesPoint.code == code)).first():
         raise Conflict("sales_point.code_taken", "Mã điểm bán đã tồn tại.", "Sales point code already exists.",
                        {"code": code})
-    # Everything is validated: the core creates (and commits) the two locations, then the point is written.
+    # Everything is validated: the core creates the two locations, then the point is written.
     location = locations.create_location(user, {
         "kind": SALES_POINT_KIND, "name": data["name"], "province_code": province.code,
         "address": data["address"], "external_ref": f"sales_point:{code}"})
     transit = locations.create_location(user, {
         "kind": TRANSIT_KIND, "name": f"Hàng đang chuyển đến {data['name']}", "province_code": province.code,
         "external_ref": f"sales_point_transit:{code}"})
+    channel = channels.get_or_create_channel(f"sales_point:{code}", kind=SALES_POINT_KIND, name=data["name"],
+                                             location=location)
+    point = SalesPoint(code=code, province_code=province.code, commune_code=commune.code,
+                       stock_location_id=location.id, transit_location_id=transit.id,
+                       sales_channel_id=channel.id, status=data.get("status", "active"),
+                       allow_unlisted=data.get("allow_unlisted", False),
+                       commission_rate_bp=data.get("commission_rate_bp", 0),
+                       low_stock_default=data.get("low_stock_default", 3),
+                       near_expiry_days=data.get("near_expiry_days", 30))
+    _apply(point, data)
     try:
-        channel = channels.get_or_create_channel(f"sales_point:{code}", kind=SALES_POINT_KIND, name=data["name"],
-                                                   location=location)
-        point = SalesPoint(code=code, province_code=province.code, commune_code=commune.code,
-                           stock_location_id=location.id, transit_location_id=transit.id,
-                           sales_channel_id=channel.id, status=data.get("status", "active"),
-                           allow_unlisted=data.get("allow_unlisted", False),
-                           commission_rate_bp=data.get("commission_rate_bp", 0),
-                           low_stock_default=data.get("low_stock_default", 3),
-                           near_expiry_days=data.get("near_expiry_days", 30))
-        _apply(point, data)
-        db.session.add(point)
-        db.session.flush()
-        audit.record("sales_point.created", point, actor=user, province_code=point.province_code)
-        commit()
-    except IntegrityError as exc:  # the same code registered concurrently
-        db.session.rollback()
+        with db.session.begin_nested():  # the same code registered concurrently: a clean 409
+            db.session.add(point)
+            db.session.flush()
+    except IntegrityError as exc:
         raise Conflict("sales_point.code_taken", "Mã điểm bán đã tồn tại.", "Sales point code already exists.",
                        {"code": code}) from exc
-    except Exception:
-        db.session.rollback()
-        raise
+    audit.record("sales_point.created", point, actor=user, province_code=point.province_code)
+    db.session.flush()
     return point
 
 
@@ -132,7 +129,7 @@ def _apply(point: SalesPoint, data: dict) -> None:
 
 
 def update_point(user: User, point: SalesPoint, data: dict) -> SalesPoint:
-    """Edit a point in the caller's registry scope; moving it keeps it inside the organiser's province. Commits.
+    """Edit a point in the caller's registry scope; moving it keeps it inside the organiser's province. Does not commit.
 
     A point that is ``closed`` or ``suspended`` cannot sell; its stock location
     is deactivated only when it is closed and empty.
@@ -147,7 +144,7 @@ def update_point(user: User, point: SalesPoint, data: dict) -> SalesPoint:
         point.commune_code, point.province_code = commune.code, province.code
     _apply(point, data)
     audit.record("sales_point.updated", point, before=before, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return point
 
 
@@ -193,7 +190,7 @@ def list_operators(user: User, point: SalesPoint) -> dict:
 
 
 def bind_operator(user: User, point: SalesPoint, data: dict) -> dict:
-    """Bind an ``operator`` user to ``point``; with ``password`` the operator account is created. Commits."""
+    """Bind an ``operator`` user to ``point``; with ``password`` the operator account is created. Does not commit."""
     access.require_registry(user, point.province_code)
     operator = db.session.execute(select(User).where(User.username == data["username"])).scalar_one_or_none()
     if operator is None:
@@ -216,13 +213,13 @@ def bind_operator(user: User, point: SalesPoint, data: dict) -> dict:
         db.session.flush()
         audit.record("sales_point.operator_bound", exists, actor=user, province_code=point.province_code,
                      after={"sales_point_id": point.id, "user_id": operator.id, "username": operator.username})
-    commit()
+    db.session.flush()
     return {"user_id": operator.id, "username": operator.username, "full_name": operator.full_name,
             "bound_at": exists.created_at}
 
 
 def unbind_operator(user: User, point: SalesPoint, user_id: int) -> None:
-    """Remove an operator from ``point``. Commits."""
+    """Remove an operator from ``point``. Does not commit."""
     access.require_registry(user, point.province_code)
     binding = db.session.execute(select(SalesPointOperator).where(
         SalesPointOperator.sales_point_id == point.id, SalesPointOperator.user_id == user_id)).scalar_one_or_none()
@@ -231,7 +228,7 @@ def unbind_operator(user: User, point: SalesPoint, user_id: int) -> None:
     audit.record("sales_point.operator_unbound", binding, actor=user, province_code=point.province_code,
                  before={"sales_point_id": point.id, "user_id": user_id}, after={})
     db.session.delete(binding)
-    commit()
+    db.session.flush()
 
 
 # --- consignment agreements ---------------------------------------------------------------------
@@ -275,7 +272,7 @@ def _overlaps(point_id: int, producer_id: int, start: dt.date, end: dt.date | No
 
 
 def create_agreement(user: User, point: SalesPoint, data: dict) -> ConsignmentAgreement:
-    """Record a consignment agreement (registry managers or the point's operators). Commits.
+    """Record a consignment agreement (registry managers or the point's operators). Does not commit.
 
     Agreements of one producer at one point may not overlap in time.
     """
@@ -293,12 +290,12 @@ def create_agreement(user: User, point: SalesPoint, data: dict) -> ConsignmentAg
     db.session.add(agreement)
     db.session.flush()
     audit.record("sales_point.agreement_created", agreement, actor=user, province_code=point.province_code)
-    commit()
+    db.session.flush()
     return agreement
 
 
 def end_agreement(user: User, agreement_id: int, valid_to: dt.date) -> ConsignmentAgreement:
-    """End an agreement on ``valid_to`` (not before it started). Commits."""
+    """End an agreement on ``valid_to`` (not before it started). Does not commit."""
     agreement = db.session.get(ConsignmentAgreement, agreement_id)
     if agreement is None:
         raise NotFound("consignment_agreement", "hợp đồng ký gửi")
@@ -312,7 +309,7 @@ def end_agreement(user: User, agreement_id: int, valid_to: dt.date) -> Consignme
     agreement.status = "ended" if valid_to <= clock.today() else "active"
     audit.record("sales_point.agreement_ended", agreement, before=before, actor=user,
                  province_code=point.province_code)
-    commit()
+    db.session.flush()
     return agreement
 
 

@@ -31,8 +31,9 @@ from core.catalogue.models import Product, Variant
 from core.accounts.models import User
 from core.inventory.models import Stock
 from plugins.sales_points import access
+from core.sales.models import OrderLine
 from plugins.sales_points.models import (ConsignmentAgreement, GoodsReceipt, GoodsReceiptLine, PosReturn,
-                                         PosReturnLine, PosSale, PosSaleLine, ProducerReturn, ProducerReturnLine,
+                                         PosReturnLine, PosSale, ProducerReturn, ProducerReturnLine,
                                          SalesPoint, StockCount, StockCountLine, Transfer, TransferLine)
 from plugins.sales_points.services import get_producer
 from core.errors import invalid
@@ -63,15 +64,15 @@ def _events(point: SalesPoint, producer_id: int) -> list[tuple[dt.date, int, str
         if transfer.to_point_id == point.id and transfer.status == "received" and line.quantity_received:
             events.append((transfer.received_on, line.variant_id, "transferred_in", line.quantity_received, 0))
     for line, sale in db.session.execute(
-            select(PosSaleLine, PosSale).join(PosSale, PosSale.id == PosSaleLine.sale_id)
+            select(OrderLine, PosSale).join(PosSale, PosSale.order_id == OrderLine.order_id)
             .where(PosSale.sales_point_id == point.id, PosSale.status == "completed",
-                   PosSaleLine.producer_id == producer_id)).all():
+                   OrderLine.producer_id == producer_id)).all():
         events.append((sale.sold_on, line.variant_id, "sold", line.quantity, line.line_total))
     for rline, ret, sline in db.session.execute(
-            select(PosReturnLine, PosReturn, PosSaleLine).join(PosReturn, PosReturn.id == PosReturnLine.return_id)
-            .join(PosSaleLine, PosSaleLine.id == PosReturnLine.sale_line_id)
+            select(PosReturnLine, PosReturn, OrderLine).join(PosReturn, PosReturn.id == PosReturnLine.return_id)
+            .join(OrderLine, OrderLine.id == PosReturnLine.order_line_id)
             .join(PosSale, PosSale.id == PosReturn.sale_id)
-            .where(PosSale.sales_point_id == point.id, PosSaleLine.producer_id == producer_id)).all():
+            .where(PosSale.sales_point_id == point.id, OrderLine.producer_id == producer_id)).all():
         events.append((ret.returned_on, sline.variant_id, "sold", -rline.quantity, -rline.amount))
         events.append((ret.returned_on, sline.variant_id, "customer_returns", rline.quantity, 0))
         if not ret.restock:

@@ -114,3 +114,18 @@ def certification_changed(certification, previous_status):
 @hookimpl
 def certification_expiring(certification, days_left):
     RECEIVED.append(("certification_expiring", (certification.id, days_left)))
+
+
+@hookimpl
+def order_created(order):
+    RECEIVED.append(("order_created", order.number))
+
+
+@hookimpl
+def order_paid(order, payment):
+    RECEIVED.append(("order_paid", (order.number, payment.gateway, payment.amount)))
+
+
+@hookimpl
+def order_fulfilled(order, fulfilment):
+    RECEIVED.append(("order_fulfilled", (order.number, fulfilment.producer_id)))
