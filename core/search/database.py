@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import threading
 import time
+import uuid
 from bisect import bisect_left
 from typing import Callable, Iterable
 
@@ -32,13 +33,16 @@ from sqlalchemy import delete, func, insert, select, text
 
 from core import clock
 from core.db import db, utcnow
-from core.models.search import SearchDocument, SearchDocumentSource
+from core.models.search import SearchDocument, SearchDocumentSource, SearchIndexChange
+from core.search import facets, sql
 from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, document_text, highlight, parse_query, price_bucket)
 
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
 BATCH = 500
+#: rows of ``search_index_change`` kept (a process further behind reloads its facet columns)
+CHANGES_KEPT = 1000
 
 
 NARROW = ("product_id", "producer_id", "group_code", "stars", "province_code", "legal_form", "price_min", "price_max",
@@ -204,6 +208,15 @@ class DatabaseBackend(SearchBackend):
             db.session.execute(insert(SearchDocument), [narrow for narrow, _ in rows])
         db.session.execute(insert(SearchDocumentSource), [source for _, source in rows])
 
+    def _log_change(self, product_ids: list[int] | None) -> None:
+        """Record this write in ``search_index_change`` (``None``: a rebuild) and trim the log."""
+        seq = db.session.execute(insert(SearchIndexChange).values(
+            token=uuid.uuid4().hex, rebuild=product_ids is None,
+            product_ids=",".join(map(str, product_ids or ())), created_at=utcnow())
+            .returning(SearchIndexChange.seq)).scalar_one()
+        if seq % 100 == 0:
+            db.session.execute(delete(SearchIndexChange).where(SearchIndexChange.seq <= seq - CHANGES_KEPT))
+
     def bulk(self, actions: Iterable[Action]) -> int:
         """Apply actions inside the current transaction (the drainer commits them with the outbox rows)."""
         actions = list(actions)
@@ -217,6 +230,7 @@ class DatabaseBackend(SearchBackend):
             values = [d for d in docs.values() if d is not None]
             for start in range(0, len(values), BATCH):
                 self._insert(values[start:start + BATCH])
+            self._log_change(sorted(docs))
         except Exception as exc:
             raise SearchUnavailable(f"database search index write failed: {exc}") from exc
         invalidate_vocabulary()
@@ -240,6 +254,8 @@ class DatabaseBackend(SearchBackend):
             count += len(batch)
             if progress:
                 progress(len(batch))
+        db.session.execute(delete(SearchIndexChange))
+        self._log_change(None)
         if self.dialect == "sqlite":
             db.session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
         elif self.dialect == "postgresql":
@@ -258,30 +274,36 @@ class DatabaseBackend(SearchBackend):
 
     # reads ------------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
-        """Whole words, then last word as prefix, then typo correction/trigrams, then any word."""
+        """Whole words, then last word as prefix, then typo correction/trigrams, then any word.
+
+        Each pass is one statement: the matching ids (and, for relevance, the
+        scored page). Filters, total and facet counts come from the facet columns
+        (:mod:`core.search.facets`), so a pass that finds nothing costs little and
+        the typo passes run only when the exact and prefix passes found nothing.
+        """
         parsed = query.parsed
-        self._tune()
+        columns = facets.current()
+        wanted = _facet_filters(query)
         if not parsed:
-            return self._run(query, None, mode="all")
+            chosen = columns.select(wanted)
+            return self._page(query, columns, chosen, None, "browse" if query.sort == "relevance" else query.sort)
+        self._tune()
         # whole words first (a submitted query), then the last word as a prefix (still typing), then typos
-        result = self._run(query, parsed, mode="and")
-        if result.total:
-            return result
-        result = self._run(query, parsed, mode="prefix")
-        if result.total:
-            return result
+        for mode in ("and", "prefix"):
+            result = self._run(query, columns, wanted, parsed, mode)
+            if result is not None:
+                return result
         if self.dialect == "postgresql":
-            result = self._run(query, parsed, mode="trigram")
+            result = self._run(query, columns, wanted, parsed, mode="trigram")
         else:
-            corrected = self._correct(parsed)
+            result, corrected = None, self._correct(parsed)
             if corrected is not None:
-                result = self._run(query, corrected, mode="prefix")
-                if result.total:
+                result = self._run(query, columns, wanted, corrected, mode="prefix")
+                if result is not None:
                     result.corrected = corrected.folded
-                    return result
-        if result.total or len(parsed.tokens) < 2:
-            return result
-        return self._run(query, parsed, mode="or")
+        if result is None and len(parsed.tokens) >= 2:
+            result = self._run(query, columns, wanted, parsed, mode="or")
+        return result or SearchResult(hits=[], total=0, facets={f: {} for f in FACETS} if query.facets else {})
 
     def _tune(self) -> None:
         """PostgreSQL: cost index pages as cached ones for this transaction, so common words use the GIN
@@ -362,13 +384,8 @@ class DatabaseBackend(SearchBackend):
         parts.append("d.stars * 0.05")
         return " + ".join(parts)
 
-    def _match(self, parsed: ParsedQuery | None, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
+    def _match(self, parsed: ParsedQuery, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
         """(FROM clause, WHERE condition, score expression) for a match mode."""
-        if mode == "all" or parsed is None:
-            # browsing a large share of the catalogue: a plain scan beats walking the listed_until index
-            broad = self.dialect == "sqlite" and not (params.get("f_province") or params.get("f_group")
-                                                      or params.get("f_legal_form"))
-            return f"search_document d{' NOT INDEXED' if broad else ''}", "1 = 1", "0.0"
         bonus = self._bonus(parsed, params, prefix=mode != "and")
         tokens = list(parsed.tokens)
         if self.dialect == "sqlite":
@@ -398,53 +415,64 @@ class DatabaseBackend(SearchBackend):
 
     _ORDER = {
         "relevance": "score DESC, product_id ASC",
-        "browse": "stars DESC, created_at DESC, product_id DESC",
-        "price_asc": "price_min ASC, product_id ASC",
-        "price_desc": "price_min DESC, product_id DESC",
         "stars": "stars DESC, score DESC, product_id ASC",
-        "newest": "created_at DESC, product_id DESC",
     }
 
-    def _run(self, query: SearchQuery, parsed: ParsedQuery | None, mode: str) -> SearchResult:
+    def _run(self, query: SearchQuery, columns: facets.FacetColumns, wanted: facets.Filters,
+             parsed: ParsedQuery, mode: str) -> SearchResult | None:
+        """One matching pass: None when it finds nothing listed that passes the filters."""
         params: dict = {}
         filters = self._filters(query, params)
         source, condition, score = self._match(parsed, mode, params)
-        where = " AND ".join([condition, *filters])
-        sort = query.sort if (query.sort != "relevance" or parsed) else "browse"
-        order = self._ORDER[sort]
-        params["limit"], params["offset"] = query.limit, query.offset
-        materialized = "MATERIALIZED "
-        key = "CAST(%s AS TEXT)"
-        branches = [
-            f"SELECT 'hit' AS kind, {key % 'p.product_id'} AS k, d.document AS doc, p.rn AS n, p.score AS score "
-            f"FROM (SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
-            f"(SELECT * FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) top) p "
-            f"JOIN search_document_source d ON d.product_id = p.product_id",
-            "SELECT 'total', NULL, NULL, count(*), NULL FROM m",
-        ]
-        if query.facets:
-            for facet, column in (("group", "group_code"), ("stars", "stars"), ("province", "province_code"),
-                                  ("legal_form", "legal_form"), ("price", "price_bucket"), ("in_stock", "in_stock")):
-                branches.append(f"SELECT '{facet}', {key % column}, NULL, count(*), NULL FROM m GROUP BY {column}")
-        sql = (f"WITH m AS {materialized}(SELECT d.product_id, d.group_code, d.stars, d.province_code, d.legal_form, "
-               f"d.price_bucket, d.in_stock, d.price_min, d.created_at, {score} AS score "
-               f"FROM {source} WHERE {where}) " + " UNION ALL ".join(branches))
-        hits, total, facets = [], 0, {f: {} for f in FACETS} if query.facets else {}
-        for kind, k, doc, n, s in db.session.execute(text(sql), params):
-            if kind == "hit":
-                hits.append((n, doc, s))
-            elif kind == "total":
-                total = int(n)
-            elif k is not None:
-                facets[kind][_facet_key(kind, k)] = int(n)
-        hits.sort(key=lambda h: h[0])
+        ids = "group_concat(product_id)" if self.dialect == "sqlite" else "string_agg(CAST(product_id AS TEXT), ',')"
+        if query.sort in self._ORDER:
+            # the scored page and every matching id in one statement (one snapshot)
+            params["limit"], params["offset"] = query.limit, query.offset
+            order = self._ORDER[query.sort]
+            statement = (
+                f"WITH m AS MATERIALIZED (SELECT d.product_id AS product_id, d.stars AS stars, {score} AS score "
+                f"FROM {source} WHERE {' AND '.join([condition, *filters])}) "
+                f"SELECT 0, NULL, NULL, NULL, {ids} FROM m "
+                f"UNION ALL SELECT 1, c.product_id, c.score, c.rn, s.document FROM "
+                f"(SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
+                f"(SELECT * FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) top) c "
+                f"JOIN search_document_source s ON s.product_id = c.product_id")
+        elif self.dialect == "sqlite":  # the ids alone: the full-text index answers without the documents
+            statement = "SELECT 0, NULL, NULL, NULL, group_concat(rowid) FROM search_fts WHERE search_fts MATCH :match"
+        else:
+            statement = f"SELECT 0, NULL, NULL, NULL, {ids} FROM {source} WHERE {condition}"
+        matched, page = None, []
+        for kind, pid, s, rn, value in sql.rows(statement, params):
+            if kind == 0:
+                matched = value
+            else:
+                page.append((rn, pid, s, value))
+        if not matched:
+            return None
+        matched_ids = [int(i) for i in matched.split(",")]
+        if any(pid not in columns.position for pid in matched_ids):
+            columns = facets.current()  # a write committed after this request read the change log
+        chosen = columns.select(wanted, columns.ids_bitmap(matched_ids))
+        if not chosen:
+            return None
+        if query.sort not in self._ORDER:
+            return self._page(query, columns, chosen, parsed, query.sort)
+        page.sort()
+        hits = [(pid, float(s), json.loads(doc)) for _, pid, s, doc in page]
+        return self._result(query, columns, chosen, parsed, hits)
+
+    def _page(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
+              sort: str) -> SearchResult:
+        """A page in a stored order (browse, price, newest, stars): ids from the facet columns, then documents."""
+        ids = columns.page(chosen, chosen.bit_count(), sort, query.offset, query.limit)
+        return self._result(query, columns, chosen, parsed, [(pid, None, doc) for pid, doc in _documents(ids)])
+
+    def _result(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
+                hits: list[tuple]) -> SearchResult:
         tokens = parsed.tokens if parsed else ()
-        result_hits = []
-        for _, doc, s in hits:
-            document = json.loads(doc)
-            result_hits.append(SearchHit(document=document, score=float(s) if s is not None else None,
-                                         highlight=_highlights(document, tokens)))
-        return SearchResult(hits=result_hits, total=total, facets=facets)
+        return SearchResult(
+            hits=[SearchHit(document=doc, score=score, highlight=_highlights(doc, tokens)) for _, score, doc in hits],
+            total=chosen.bit_count(), facets=columns.counts(chosen) if query.facets else {})
 
     def suggest(self, q: str, limit: int = 8, today: dt.date | None = None) -> list[SearchHit]:
         """Names matching ``q`` as typed so far (last word a prefix), typo-tolerant as a fallback."""
@@ -476,12 +504,25 @@ class DatabaseBackend(SearchBackend):
         return out
 
 
-def _facet_key(facet: str, raw: str):
-    if facet in ("stars", "price"):
-        return int(raw)
-    if facet == "in_stock":
-        return raw.lower() in ("1", "true", "t")
-    return raw
+def _facet_filters(query: SearchQuery) -> facets.Filters:
+    """The query's filters in facet terms (the same conditions as :meth:`DatabaseBackend._filters`)."""
+    equal = {key: value for key, value in (("group", query.group), ("stars", query.stars),
+                                           ("province", query.province), ("legal_form", query.legal_form))
+             if value is not None}
+    if query.in_stock is not None:
+        equal["in_stock"] = bool(query.in_stock)
+    return facets.Filters(equal=equal, min_price=query.min_price, max_price=query.max_price,
+                          today=query.today or clock.today())
+
+
+def _documents(ids: list[int]) -> list[tuple[int, dict]]:
+    """(id, document) of ``ids`` in that order, read in one statement (ids deleted meanwhile are left out)."""
+    if not ids:
+        return []
+    params: dict = {}
+    found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
+                          f"{sql.in_list('p', ids, params)}", params))
+    return [(pid, json.loads(found[pid])) for pid in ids if pid in found]
 
 
 def _highlights(document: dict, tokens) -> dict:

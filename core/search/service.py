@@ -5,12 +5,11 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import has_request_context, request
-from sqlalchemy import select
 
 from core import clock
 from core.db import db, utcnow
 from core.errors import DomainError
-from core.search import get_backend
+from core.search import get_backend, sql
 from core.search.backend import (LEGAL_FORM_LABELS, MAX_WINDOW, PRICE_BUCKETS, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, count_listed, decode_cursor, encode_cursor, iter_documents)
 
@@ -67,7 +66,6 @@ def render_hit(hit: SearchHit) -> dict:
 
 def render_facets(raw: dict) -> dict:
     """Facet counts with labels, largest first."""
-    from core.models import AdministrativeUnit
     from core.services import groups
 
     def ordered(items):
@@ -79,9 +77,9 @@ def render_facets(raw: dict) -> dict:
                             for code, n in raw.get("group", {}).items()])
     out["stars"] = sorted([{"value": s, "count": n} for s, n in raw.get("stars", {}).items()],
                           key=lambda f: -f["value"])
-    codes = list(raw.get("province", {}))
-    names = dict(db.session.execute(select(AdministrativeUnit.code, AdministrativeUnit.name)
-                                    .where(AdministrativeUnit.code.in_(codes))).all()) if codes else {}
+    codes, params = list(raw.get("province", {})), {}
+    names = dict(sql.rows(f"SELECT code, name FROM administrative_unit WHERE code IN {sql.in_list('c', codes, params)}",
+                          params)) if codes else {}
     out["province"] = ordered([{"value": code, "label": names.get(code, code), "count": n}
                                for code, n in raw.get("province", {}).items()])
     out["legal_form"] = ordered([{"value": form, "label": LEGAL_FORM_LABELS.get(form, (form, form))[0],

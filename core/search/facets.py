@@ -1,0 +1,277 @@
+"""The database backend's facet columns, kept in memory by every process: filters, facet counts, totals, sort orders.
+
+Each worker holds the narrow columns of ``search_document`` (group, stars,
+province, legal form, price bucket, in stock, listed until, price, created
+at) as one bitmap (a Python int) per facet value plus position lists sorted
+for each sort. The engine is asked only for the ids matching the words;
+filtering and counting a quarter of the catalogue is then a few dozen integer
+ANDs. The columns follow ``search_index_change``, written by every index write:
+one primary-key read per search compares tokens, and only the products a
+write touched are re-read (a rebuild, a wiped log or a large gap reloads all).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
+
+from core.db import db
+from core.search import sql
+
+FACET_KEYS = ("group", "stars", "province", "legal_form", "price", "in_stock")
+#: catch up from the change log when it names at most this many products; reload everything beyond
+MAX_CATCH_UP = 2000
+_COLUMNS = ("product_id, group_code, stars, province_code, legal_form, price_bucket, in_stock, listed_until, "
+            "price_min, created_at")
+_HEAD = "SELECT seq, token FROM search_index_change ORDER BY seq DESC LIMIT 1"
+
+
+def _date_ordinal(value) -> int:
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return value.toordinal()
+
+
+def _bitmap(positions, size: int) -> int:
+    """The int whose set bits are ``positions``."""
+    mask = bytearray((size >> 3) + 1)
+    for p in positions:
+        mask[p >> 3] |= 1 << (p & 7)
+    return int.from_bytes(mask, "little")
+
+
+def _positions(bitmap: int) -> list[int]:
+    """The set bits of ``bitmap``, lowest first."""
+    bits = bin(bitmap)[:1:-1]
+    out, i = [], bits.find("1")
+    while i >= 0:
+        out.append(i)
+        i = bits.find("1", i + 1)
+    return out
+
+
+@dataclass
+class Filters:
+    """Equality filters by facet, the lowest-price range and the day (listed until after it)."""
+
+    equal: dict = field(default_factory=dict)  # facet key → value
+    min_price: int | None = None
+    max_price: int | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+class FacetColumns:
+    """One consistent copy of the facet columns (never mutated once published; catching up works on a copy)."""
+
+    #: the presorted position lists (ascending; descending sorts walk them backwards)
+    ORDERS = ("browse", "price", "created", "stars")
+
+    def __init__(self, seq: int, token: str | None) -> None:
+        self.seq, self.token = seq, token
+        self.position: dict[int, int] = {}
+        self.product: list[int | None] = []
+        self.values: list[tuple | None] = []   # (group, stars, province, legal_form, price bucket, in stock)
+        self.price: list[int] = []
+        self.created: list = []
+        self.listed_until: list[int] = []
+        self.bitmaps: dict[str, dict] = {key: {} for key in FACET_KEYS}
+        self.alive = 0
+        self.orders: dict[str, list[int]] = {}
+        self.price_keys: list[int] = []
+        self.expiry: list[tuple[int, int]] = []  # (listed until ordinal, position), sorted
+        self._expired: dict[int, int] = {}
+
+    def _key(self, order: str):
+        product, stars = self.product, lambda p: self.values[p][1]
+        if order == "browse":
+            return lambda p: (stars(p), self.created[p], product[p])
+        if order == "price":
+            return lambda p: (self.price[p], product[p])
+        if order == "created":
+            return lambda p: (self.created[p], product[p])
+        return lambda p: (-stars(p), product[p])
+
+    # building --------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, seq: int, token: str | None) -> "FacetColumns":
+        """Every row of ``search_document``."""
+        columns = cls(seq, token)
+        members: dict[str, dict] = {key: {} for key in FACET_KEYS}
+        for row in sql.rows(f"SELECT {_COLUMNS} FROM search_document ORDER BY product_id"):
+            p = columns._append(row)
+            for key, value in zip(FACET_KEYS, columns.values[p]):
+                members[key].setdefault(value, []).append(p)
+        size = len(columns.product)
+        for key in FACET_KEYS:
+            columns.bitmaps[key] = {value: _bitmap(ps, size) for value, ps in members[key].items()}
+        columns.alive = (1 << size) - 1
+        for order in cls.ORDERS:
+            columns.orders[order] = sorted(range(size), key=columns._key(order))
+        columns.price_keys = [columns.price[p] for p in columns.orders["price"]]
+        columns.expiry = sorted((lu, p) for p, lu in enumerate(columns.listed_until))
+        return columns
+
+    def _append(self, row) -> int:
+        pid, group, stars, province, legal_form, bucket, in_stock, listed_until, price, created = row
+        p = len(self.product)
+        self.position[pid] = p
+        self.product.append(pid)
+        self.values.append((group, int(stars), province, legal_form, int(bucket), bool(in_stock)))
+        self.price.append(-1 if price is None else int(price))
+        self.created.append(created)
+        self.listed_until.append(_date_ordinal(listed_until))
+        return p
+
+    def _copy(self, seq: int, token: str | None) -> "FacetColumns":
+        other = FacetColumns(seq, token)
+        other.position = dict(self.position)
+        other.product, other.values = list(self.product), list(self.values)
+        other.price, other.created, other.listed_until = list(self.price), list(self.created), list(self.listed_until)
+        other.bitmaps = {key: dict(values) for key, values in self.bitmaps.items()}
+        other.alive = self.alive
+        other.orders = {order: list(ps) for order, ps in self.orders.items()}
+        other.expiry = list(self.expiry)
+        return other
+
+    def _remove(self, pid: int) -> None:
+        p = self.position.pop(pid)
+        bit = 1 << p
+        for key, value in zip(FACET_KEYS, self.values[p]):
+            self.bitmaps[key][value] &= ~bit
+        self.alive &= ~bit
+        for order, ps in self.orders.items():
+            ps.remove(p)
+        self.expiry.remove((self.listed_until[p], p))
+        self.product[p] = self.values[p] = None
+
+    def _add(self, row) -> None:
+        p = self._append(row)
+        bit = 1 << p
+        for key, value in zip(FACET_KEYS, self.values[p]):
+            self.bitmaps[key][value] = self.bitmaps[key].get(value, 0) | bit
+        self.alive |= bit
+        for order in self.ORDERS:
+            insort(self.orders[order], p, key=self._key(order))
+        insort(self.expiry, (self.listed_until[p], p))
+
+    def caught_up(self, seq: int, token: str | None) -> "FacetColumns | None":
+        """A copy brought to (seq, token) from the change log, or None when only a reload will do."""
+        if self.token is None or token is None:
+            return None
+        mine = sql.rows("SELECT token FROM search_index_change WHERE seq = :seq", {"seq": self.seq})
+        if not mine or mine[0][0] != self.token:
+            return None  # the log was trimmed past us, or wiped
+        changes = sql.rows("SELECT seq, token, rebuild, product_ids FROM search_index_change "
+                           "WHERE seq > :seq AND seq <= :head ORDER BY seq", {"seq": self.seq, "head": seq})
+        if not changes or (changes[-1][0], changes[-1][1]) != (seq, token) or any(c[2] for c in changes):
+            return None
+        ids = {int(i) for c in changes for i in (c[3] or "").split(",") if i}
+        if len(ids) > MAX_CATCH_UP:
+            return None
+        other = self._copy(seq, token)
+        for pid in ids:
+            if pid in other.position:
+                other._remove(pid)
+        for start in range(0, len(ids), 500):
+            params: dict = {}
+            chunk = sorted(ids)[start:start + 500]
+            for row in sql.rows(f"SELECT {_COLUMNS} FROM search_document WHERE product_id IN "
+                                f"{sql.in_list('p', chunk, params)}", params):
+                other._add(row)
+        other.price_keys = [other.price[p] for p in other.orders["price"]]
+        return other
+
+    # reading -----------------------------------------------------------------------------------
+    def ids_bitmap(self, product_ids) -> int:
+        """The bitmap of ``product_ids`` (ids this copy does not know are left out)."""
+        position = self.position
+        return _bitmap((position[pid] for pid in product_ids if pid in position), len(self.product))
+
+    def select(self, filters: Filters, within: int | None = None) -> int:
+        """Bitmap of the listed documents passing ``filters`` (within the bitmap ``within``, if given)."""
+        chosen = self.alive if within is None else self.alive & within
+        for key, value in filters.equal.items():
+            chosen &= self.bitmaps[key].get(value, 0)
+            if not chosen:
+                return 0
+        if filters.min_price is not None or filters.max_price is not None:
+            low = max(0, filters.min_price or 0)
+            start = bisect_left(self.price_keys, low)
+            end = len(self.price_keys) if filters.max_price is None else bisect_right(self.price_keys,
+                                                                                      filters.max_price)
+            chosen &= _bitmap(self.orders["price"][start:end], len(self.product))
+        return chosen & ~self._expired_on(filters.today)
+
+    def _expired_on(self, today: dt.date) -> int:
+        """Documents whose listing ended by ``today`` (the daily expiry normally removes them first)."""
+        day = today.toordinal()
+        if day not in self._expired:
+            end = bisect_right(self.expiry, (day, len(self.product)))
+            self._expired = {day: _bitmap((p for _, p in self.expiry[:end]), len(self.product))}
+        return self._expired[day]
+
+    def counts(self, chosen: int) -> dict[str, dict]:
+        """Facet value → number of chosen documents, for every facet (values counting zero left out)."""
+        out: dict[str, dict] = {}
+        for key in FACET_KEYS:
+            counts = {}
+            for value, bitmap in self.bitmaps[key].items():
+                if value is not None:
+                    n = (chosen & bitmap).bit_count()
+                    if n:
+                        counts[value] = n
+            out[key] = counts
+        return out
+
+    def page(self, chosen: int, total: int, sort: str, offset: int, limit: int) -> list[int]:
+        """Product ids of one page of the chosen documents in a non-relevance order.
+
+        Orders: ``browse`` (stars, newest, id — all descending), ``price_asc``,
+        ``price_desc``, ``newest``, ``stars`` (stars descending, id ascending).
+        Dense selections walk the presorted list; sparse ones sort their members.
+        """
+        order, backwards = {"browse": ("browse", True), "price_asc": ("price", False),
+                            "price_desc": ("price", True), "newest": ("created", True),
+                            "stars": ("stars", False)}[sort]
+        need = offset + limit
+        if not total or offset >= total:
+            return []
+        size = len(self.product)
+        if need * size <= 2 * total * total:
+            mask = chosen.to_bytes((size >> 3) + 1, "little")
+            picked = []
+            for p in (reversed(self.orders[order]) if backwards else self.orders[order]):
+                if mask[p >> 3] >> (p & 7) & 1:
+                    picked.append(p)
+                    if len(picked) == need:
+                        break
+        else:
+            picked = sorted(_positions(chosen), key=self._key(order), reverse=backwards)[:need]
+        return [self.product[p] for p in picked[offset:]]
+
+
+_lock = threading.Lock()
+_columns: dict[str, FacetColumns] = {}
+
+
+def current() -> FacetColumns:
+    """This process's facet columns, brought up to date with the index (one indexed read when nothing changed)."""
+    head = sql.rows(_HEAD)
+    seq, token = head[0] if head else (0, None)
+    key = str(db.engine.url)
+    columns = _columns.get(key)
+    if columns is not None and columns.seq == seq and columns.token == token:
+        return columns
+    with _lock:
+        columns = _columns.get(key)
+        if columns is None or columns.seq != seq or columns.token != token:
+            columns = (columns.caught_up(seq, token) if columns is not None else None) or FacetColumns.load(seq, token)
+            _columns[key] = columns
+    return columns
+
+
+def forget() -> None:
+    """Drop every process-held copy (tests that swap databases)."""
+    with _lock:
+        _columns.clear()
