@@ -49,6 +49,11 @@ BUCKETS = [
 
 
 def _bucket(stack: list[str]) -> str:
+    names = {identifier.split("\x00")[0] for identifier in stack}
+    if "render_facets" in names:
+        return "facet labels"
+    if names & {"_correct", "_vocabulary"}:
+        return "typo correction"
     for identifier in reversed(stack):
         parts = identifier.split("\x00")
         fn, path = parts[0], parts[1] if len(parts) > 1 else ""
@@ -93,18 +98,20 @@ def profile(repeat: int, tree: str | None, queries: int) -> None:
 
     for _, qs in query_mix(60, seed=1015):  # warm up (vocabulary, statement caches)
         client.get("/storefront/v1/search?" + qs)
-    print(f"\n{dialect}: ms/query (unprofiled), SQL statements/query, share of profiled time per bucket")
+    print(f"\n{dialect}: wall and CPU ms/query of this process (unprofiled), SQL statements/query, "
+          f"share of profiled time per bucket")
     names = [b for b, _ in BUCKETS]
-    print(f"{'class':<11}{'ms':>7}{'stmts':>7}  " + "  ".join(f"{n[:14]:>14}" for n in names))
+    print(f"{'class':<11}{'ms':>7}{'cpu':>7}{'stmts':>7}  " + "  ".join(f"{n[:14]:>14}" for n in names))
     for cls in CLASSES:
         paths = ["/storefront/v1/search?" + qs for c, qs in mix if c == cls]
         statements.clear()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(repeat):
             for path in paths:
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.get_json())
         ms = (time.perf_counter() - t0) / (repeat * len(paths)) * 1000
+        cpu = (time.process_time() - c0) / (repeat * len(paths)) * 1000
         n_statements = statements["n"] / (repeat * len(paths))
         profiler = Profiler(interval=0.0002)
         profiler.start()
@@ -116,7 +123,7 @@ def profile(repeat: int, tree: str | None, queries: int) -> None:
         for stack, seconds in session.frame_records:
             shares[_bucket(stack)] += seconds
         total = sum(shares.values()) or 1.0
-        print(f"{cls:<11}{ms:>7.2f}{n_statements:>7.1f}  "
+        print(f"{cls:<11}{ms:>7.2f}{cpu:>7.2f}{n_statements:>7.1f}  "
               + "  ".join(f"{100 * shares[n] / total:>13.0f}%" for n in names), flush=True)
         if tree == cls:
             print(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -151,15 +151,15 @@ def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
     if not tokens:
         return html.escape(text[:snippet]) if snippet else html.escape(text)
     folded_chars = text.translate(_CHAR_FOLDING)  # same length as text
-    last = tokens[-1] if prefix_last else None
     exact_set = set(tokens)
+    # a word is marked when it is a token, or starts with the last token or with any token of 3+ letters
+    prefixes = tuple(dict.fromkeys([t for t in tokens if len(t) >= 3] + ([tokens[-1]] if prefix_last else [])))
     spans = []
-    for match in _WORD.finditer(folded_chars):
-        word = match.group(0)
-        if word in exact_set or (last and len(last) >= 1 and word.startswith(last)):
-            spans.append(match.span())
-        elif any(len(t) >= 3 and word.startswith(t) for t in tokens):
-            spans.append(match.span())
+    if any(t in folded_chars for t in exact_set):  # no token anywhere in the text: no word can match
+        for match in _WORD.finditer(folded_chars):
+            word = match.group(0)
+            if word in exact_set or word.startswith(prefixes):
+                spans.append(match.span())
     if snippet:
         if not spans:
             return None

@@ -16,8 +16,10 @@ facet columns, folded text, the JSON document). Matching:
 On both, every word must match (the last one as a prefix: shoppers type);
 bonuses lift names containing the query as a phrase or starting with it, and
 names/producers/places spelt with exactly the diacritics the shopper typed.
-When nothing matches, any-word matching is tried last. Total and facet counts
-come from the same statement as the page of hits (one materialised CTE).
+When nothing matches, all words but one (any word of two) are tried last.
+The engine answers only the matching ids (and the scored page, in the same
+statement); filters, totals, facet counts and the stored sorts come from the
+per-process facet columns (:mod:`core.search.facets`).
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, Sea
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
 BATCH = 500
+#: a relevance query matching more documents than this ranks only the best candidates by bonus (see _common_page)
+COMMON_MATCHES, COMMON_CANDIDATES = 2000, 500
 #: rows of ``search_index_change`` kept (a process further behind reloads its facet columns)
 CHANGES_KEPT = 1000
 
@@ -386,32 +390,38 @@ class DatabaseBackend(SearchBackend):
 
     def _match(self, parsed: ParsedQuery, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
         """(FROM clause, WHERE condition, score expression) for a match mode."""
+        source, condition, rank, bonus = self._terms(parsed, mode, params, name_only)
+        return source, condition, f"({rank} + {bonus})"
+
+    def _terms(self, parsed: ParsedQuery, mode: str, params: dict,
+               name_only: bool = False) -> tuple[str, str, str, str]:
+        """(FROM clause, WHERE condition, engine rank, bonus): the score is rank + bonus."""
         bonus = self._bonus(parsed, params, prefix=mode != "and")
         tokens = list(parsed.tokens)
         if self.dialect == "sqlite":
             quoted = [f'"{t}"' for t in tokens]
             if mode != "and":
                 quoted[-1] += "*"
-            joiner = " OR " if mode == "or" else " "
-            expression = joiner.join(quoted)
+            expression = " OR ".join(f"({' '.join(words)})" for words in _all_but_one(quoted)) if mode == "or" \
+                else " ".join(quoted)
             params["match"] = f"{{name}} : ({expression})" if name_only else expression
             # CROSS JOIN pins the join order: the full-text match drives, filters are checked per match
             return ("search_fts CROSS JOIN search_document d ON d.product_id = search_fts.rowid",
-                    "search_fts MATCH :match",
-                    f"(-bm25(search_fts, {NAME_WEIGHT}, {BODY_WEIGHT}) + {bonus})")
+                    "search_fts MATCH :match", f"-bm25(search_fts, {NAME_WEIGHT}, {BODY_WEIGHT})", bonus)
         if mode == "trigram":
             params["trgm"] = parsed.folded
             params["trgm_first"] = parsed.tokens[0]
             # names whose first word resembles the first query word (usually the kind of product) come first
             return ("search_document d", ":trgm <% d.name_folded",
-                    f"(word_similarity(:trgm, d.name_folded) * 10 "
-                    f"+ similarity(:trgm_first, split_part(d.name_folded, ' ', 1)) * 3 + {bonus})")
+                    "(word_similarity(:trgm, d.name_folded) * 10 "
+                    "+ similarity(:trgm_first, split_part(d.name_folded, ' ', 1)) * 3)", bonus)
         weight = ":A" if name_only else ""
         last = f"{tokens[-1]}:*{'A' if name_only else ''}" if mode != "and" else f"{tokens[-1]}{weight}"
         parts = [f"{t}{weight}" for t in tokens[:-1]] + [last]
-        params["tsq"] = (" | " if mode == "or" else " & ").join(parts)
+        params["tsq"] = " | ".join(f"({' & '.join(words)})" for words in _all_but_one(parts)) if mode == "or" \
+            else " & ".join(parts)
         return ("search_document d", "d.tsv @@ to_tsquery('simple', :tsq)",
-                f"(ts_rank('{{0.05, 0.1, 0.1, 1.0}}', d.tsv, to_tsquery('simple', :tsq)) * 10 + {bonus})")
+                "(ts_rank('{0.05, 0.1, 0.1, 1.0}', d.tsv, to_tsquery('simple', :tsq)) * 10)", bonus)
 
     _ORDER = {
         "relevance": "score DESC, product_id ASC",
@@ -420,46 +430,80 @@ class DatabaseBackend(SearchBackend):
 
     def _run(self, query: SearchQuery, columns: facets.FacetColumns, wanted: facets.Filters,
              parsed: ParsedQuery, mode: str) -> SearchResult | None:
-        """One matching pass: None when it finds nothing listed that passes the filters."""
+        """One matching pass: None when it finds nothing listed that passes the filters.
+
+        First the matching ids alone (cheap even for a quarter of the catalogue);
+        then, for relevance and stars sorts, the scored page.
+        """
         params: dict = {}
         filters = self._filters(query, params)
-        source, condition, score = self._match(parsed, mode, params)
-        ids = "group_concat(product_id)" if self.dialect == "sqlite" else "string_agg(CAST(product_id AS TEXT), ',')"
-        if query.sort in self._ORDER:
-            # the scored page and every matching id in one statement (one snapshot)
-            params["limit"], params["offset"] = query.limit, query.offset
-            order = self._ORDER[query.sort]
-            statement = (
-                f"WITH m AS MATERIALIZED (SELECT d.product_id AS product_id, d.stars AS stars, {score} AS score "
-                f"FROM {source} WHERE {' AND '.join([condition, *filters])}) "
-                f"SELECT 0, NULL, NULL, NULL, {ids} FROM m "
-                f"UNION ALL SELECT 1, c.product_id, c.score, c.rn, s.document FROM "
-                f"(SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
-                f"(SELECT * FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) top) c "
-                f"JOIN search_document_source s ON s.product_id = c.product_id")
-        elif self.dialect == "sqlite":  # the ids alone: the full-text index answers without the documents
-            statement = "SELECT 0, NULL, NULL, NULL, group_concat(rowid) FROM search_fts WHERE search_fts MATCH :match"
+        source, condition, rank, bonus = self._terms(parsed, mode, params)
+        if self.dialect == "sqlite":  # the full-text index answers without touching the documents
+            statement = "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH :match"
         else:
-            statement = f"SELECT 0, NULL, NULL, NULL, {ids} FROM {source} WHERE {condition}"
-        matched, page = None, []
-        for kind, pid, s, rn, value in sql.rows(statement, params):
-            if kind == 0:
-                matched = value
-            else:
-                page.append((rn, pid, s, value))
+            statement = f"SELECT string_agg(CAST(d.product_id AS TEXT), ',') FROM {source} WHERE {condition}"
+        matched = sql.rows(statement, params)[0][0]
         if not matched:
             return None
-        matched_ids = [int(i) for i in matched.split(",")]
-        if any(pid not in columns.position for pid in matched_ids):
+        found = columns.ids_bitmap(list(map(int, matched.split(","))))
+        if not columns.knows(found):
             columns = facets.current()  # a write committed after this request read the change log
-        chosen = columns.select(wanted, columns.ids_bitmap(matched_ids))
+        chosen = columns.select(wanted, found)
         if not chosen:
             return None
         if query.sort not in self._ORDER:
             return self._page(query, columns, chosen, parsed, query.sort)
-        page.sort()
-        hits = [(pid, float(s), json.loads(doc)) for _, pid, s, doc in page]
-        return self._result(query, columns, chosen, parsed, hits)
+        params["limit"], params["offset"] = query.limit, query.offset
+        where = " AND ".join([condition, *filters])
+        total = chosen.bit_count()
+        if query.sort == "relevance" and total > COMMON_MATCHES:
+            rows = self._common_page(query, params, source, condition, rank, bonus, where, bool(wanted.equal or
+                                     wanted.min_price is not None or wanted.max_price is not None), total)
+        else:
+            order = self._ORDER[query.sort]
+            rows = sql.rows(
+                f"SELECT c.product_id, c.score, c.rn, s.document FROM "
+                f"(SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
+                f"(SELECT d.product_id AS product_id, d.stars AS stars, ({rank} + {bonus}) AS score FROM {source} "
+                f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) top) c "
+                f"JOIN search_document_source s ON s.product_id = c.product_id", params)
+        rows.sort(key=lambda r: r[2])
+        return self._result(query, columns, chosen, parsed, [(pid, float(s), json.loads(doc))
+                                                             for pid, s, _, doc in rows])
+
+    def _common_page(self, query: SearchQuery, params: dict, source: str, condition: str, rank: str, bonus: str,
+                     where: str, filtered: bool, total: int) -> list[tuple]:
+        """A relevance page of a very common query ("ruou" matches a sixth of the catalogue, "san pham" two
+        thirds): only the :data:`COMMON_CANDIDATES` best by the engine's rank get the bonuses and compete
+        for the first pages; the matches after them follow in rank order. Bounded: bonuses are computed
+        for a fixed number of rows, whatever the number of matches."""
+        params["cap"] = COMMON_CANDIDATES
+        if self.dialect == "sqlite" and not filtered:  # rank in the full-text index alone, documents joined after
+            candidates = (f"SELECT search_fts.rowid AS product_id, {rank} AS r FROM search_fts "
+                          f"WHERE {condition} ORDER BY r DESC, search_fts.rowid ASC")
+        else:
+            candidates = f"SELECT d.product_id AS product_id, {rank} AS r FROM {source} WHERE {where} " \
+                         f"ORDER BY r DESC, d.product_id ASC"
+        rows = []
+        if query.offset < COMMON_CANDIDATES:
+            rows = sql.rows(
+                f"WITH c AS MATERIALIZED ({candidates} LIMIT :cap) "
+                f"SELECT p.product_id, p.score, p.rn, s.document FROM "
+                f"(SELECT product_id, score, row_number() OVER (ORDER BY score DESC, product_id ASC) AS rn FROM "
+                f"(SELECT d.product_id AS product_id, (c.r + {bonus}) AS score FROM c "
+                f"JOIN search_document d ON d.product_id = c.product_id WHERE {' AND '.join(self._filters(query, {}))} "
+                f"ORDER BY score DESC, d.product_id ASC LIMIT :limit OFFSET :offset) top) p "
+                f"JOIN search_document_source s ON s.product_id = p.product_id", params)
+        missing = query.limit - len(rows)
+        if missing > 0 and query.offset + len(rows) < total:
+            params["rest_offset"] = max(COMMON_CANDIDATES, query.offset)
+            params["rest_limit"] = missing
+            rest = sql.rows(
+                f"SELECT c.product_id, c.r, {COMMON_CANDIDATES} + row_number() OVER (ORDER BY c.r DESC, "
+                f"c.product_id ASC), s.document FROM ({candidates} LIMIT :rest_limit OFFSET :rest_offset) c "
+                f"JOIN search_document_source s ON s.product_id = c.product_id", params)
+            rows += [(pid, r, len(rows) + n, doc) for pid, r, n, doc in rest]
+        return rows
 
     def _page(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
               sort: str) -> SearchResult:
@@ -502,6 +546,14 @@ class DatabaseBackend(SearchBackend):
             out.append(SearchHit(document=document, score=float(s),
                                  highlight={"name": highlight(document["name"], parsed.tokens)}))
         return out
+
+
+def _all_but_one(words: list[str]) -> list[list[str]]:
+    """The last-resort match: any one of two words, or all words but one of three and more (bounded:
+    one very common word — "xa" is in every commune name — cannot pull in the whole catalogue alone)."""
+    if len(words) < 3:
+        return [[w] for w in words]
+    return [words[:i] + words[i + 1:] for i in range(len(words))]
 
 
 def _facet_filters(query: SearchQuery) -> facets.Filters:

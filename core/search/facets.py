@@ -69,12 +69,11 @@ class FacetColumns:
 
     def __init__(self, seq: int, token: str | None) -> None:
         self.seq, self.token = seq, token
-        self.position: dict[int, int] = {}
-        self.product: list[int | None] = []
+        # every list is indexed by product id (bit n of a bitmap is product n); None where no document is
         self.values: list[tuple | None] = []   # (group, stars, province, legal_form, price bucket, in stock)
-        self.price: list[int] = []
+        self.price: list[int | None] = []
         self.created: list = []
-        self.listed_until: list[int] = []
+        self.listed_until: list[int | None] = []
         self.bitmaps: dict[str, dict] = {key: {} for key in FACET_KEYS}
         self.alive = 0
         self.orders: dict[str, list[int]] = {}
@@ -83,14 +82,19 @@ class FacetColumns:
         self._expired: dict[int, int] = {}
 
     def _key(self, order: str):
-        product, stars = self.product, lambda p: self.values[p][1]
+        values, created, price = self.values, self.created, self.price
         if order == "browse":
-            return lambda p: (stars(p), self.created[p], product[p])
+            return lambda p: (values[p][1], created[p], p)
         if order == "price":
-            return lambda p: (self.price[p], product[p])
+            return lambda p: (price[p], p)
         if order == "created":
-            return lambda p: (self.created[p], product[p])
-        return lambda p: (-stars(p), product[p])
+            return lambda p: (created[p], p)
+        return lambda p: (-values[p][1], p)
+
+    @property
+    def size(self) -> int:
+        """Bits in a bitmap: the highest product id loaded, plus one."""
+        return len(self.values)
 
     # building --------------------------------------------------------------------------------
     @classmethod
@@ -98,35 +102,37 @@ class FacetColumns:
         """Every row of ``search_document``."""
         columns = cls(seq, token)
         members: dict[str, dict] = {key: {} for key in FACET_KEYS}
+        present = []
         for row in sql.rows(f"SELECT {_COLUMNS} FROM search_document ORDER BY product_id"):
-            p = columns._append(row)
+            p = columns._set(row)
+            present.append(p)
             for key, value in zip(FACET_KEYS, columns.values[p]):
                 members[key].setdefault(value, []).append(p)
-        size = len(columns.product)
+        size = columns.size
         for key in FACET_KEYS:
             columns.bitmaps[key] = {value: _bitmap(ps, size) for value, ps in members[key].items()}
-        columns.alive = (1 << size) - 1
+        columns.alive = _bitmap(present, size)
         for order in cls.ORDERS:
-            columns.orders[order] = sorted(range(size), key=columns._key(order))
+            columns.orders[order] = sorted(present, key=columns._key(order))
         columns.price_keys = [columns.price[p] for p in columns.orders["price"]]
-        columns.expiry = sorted((lu, p) for p, lu in enumerate(columns.listed_until))
+        columns.expiry = sorted((columns.listed_until[p], p) for p in present)
         return columns
 
-    def _append(self, row) -> int:
-        pid, group, stars, province, legal_form, bucket, in_stock, listed_until, price, created = row
-        p = len(self.product)
-        self.position[pid] = p
-        self.product.append(pid)
-        self.values.append((group, int(stars), province, legal_form, int(bucket), bool(in_stock)))
-        self.price.append(-1 if price is None else int(price))
-        self.created.append(created)
-        self.listed_until.append(_date_ordinal(listed_until))
+    def _set(self, row) -> int:
+        p, group, stars, province, legal_form, bucket, in_stock, listed_until, price, created = row
+        if p >= len(self.values):
+            grow = p + 1 - len(self.values)
+            for column in (self.values, self.price, self.created, self.listed_until):
+                column.extend([None] * grow)
+        self.values[p] = (group, int(stars), province, legal_form, int(bucket), bool(in_stock))
+        self.price[p] = -1 if price is None else int(price)
+        self.created[p] = created
+        self.listed_until[p] = _date_ordinal(listed_until)
         return p
 
     def _copy(self, seq: int, token: str | None) -> "FacetColumns":
         other = FacetColumns(seq, token)
-        other.position = dict(self.position)
-        other.product, other.values = list(self.product), list(self.values)
+        other.values = list(self.values)
         other.price, other.created, other.listed_until = list(self.price), list(self.created), list(self.listed_until)
         other.bitmaps = {key: dict(values) for key, values in self.bitmaps.items()}
         other.alive = self.alive
@@ -134,8 +140,7 @@ class FacetColumns:
         other.expiry = list(self.expiry)
         return other
 
-    def _remove(self, pid: int) -> None:
-        p = self.position.pop(pid)
+    def _remove(self, p: int) -> None:
         bit = 1 << p
         for key, value in zip(FACET_KEYS, self.values[p]):
             self.bitmaps[key][value] &= ~bit
@@ -143,10 +148,10 @@ class FacetColumns:
         for order, ps in self.orders.items():
             ps.remove(p)
         self.expiry.remove((self.listed_until[p], p))
-        self.product[p] = self.values[p] = None
+        self.values[p] = self.price[p] = self.created[p] = self.listed_until[p] = None
 
     def _add(self, row) -> None:
-        p = self._append(row)
+        p = self._set(row)
         bit = 1 << p
         for key, value in zip(FACET_KEYS, self.values[p]):
             self.bitmaps[key][value] = self.bitmaps[key].get(value, 0) | bit
@@ -171,7 +176,7 @@ class FacetColumns:
             return None
         other = self._copy(seq, token)
         for pid in ids:
-            if pid in other.position:
+            if pid < other.size and other.values[pid] is not None:
                 other._remove(pid)
         for start in range(0, len(ids), 500):
             params: dict = {}
@@ -184,9 +189,12 @@ class FacetColumns:
 
     # reading -----------------------------------------------------------------------------------
     def ids_bitmap(self, product_ids) -> int:
-        """The bitmap of ``product_ids`` (ids this copy does not know are left out)."""
-        position = self.position
-        return _bitmap((position[pid] for pid in product_ids if pid in position), len(self.product))
+        """The bitmap of ``product_ids`` (possibly with ids this copy does not know: see :meth:`knows`)."""
+        return _bitmap(product_ids, max(self.size, max(product_ids, default=0) + 1))
+
+    def knows(self, bitmap: int) -> bool:
+        """True when every document in ``bitmap`` is in this copy."""
+        return not bitmap & ~self.alive
 
     def select(self, filters: Filters, within: int | None = None) -> int:
         """Bitmap of the listed documents passing ``filters`` (within the bitmap ``within``, if given)."""
@@ -200,15 +208,15 @@ class FacetColumns:
             start = bisect_left(self.price_keys, low)
             end = len(self.price_keys) if filters.max_price is None else bisect_right(self.price_keys,
                                                                                       filters.max_price)
-            chosen &= _bitmap(self.orders["price"][start:end], len(self.product))
+            chosen &= _bitmap(self.orders["price"][start:end], self.size)
         return chosen & ~self._expired_on(filters.today)
 
     def _expired_on(self, today: dt.date) -> int:
         """Documents whose listing ended by ``today`` (the daily expiry normally removes them first)."""
         day = today.toordinal()
         if day not in self._expired:
-            end = bisect_right(self.expiry, (day, len(self.product)))
-            self._expired = {day: _bitmap((p for _, p in self.expiry[:end]), len(self.product))}
+            end = bisect_right(self.expiry, (day, self.size))
+            self._expired = {day: _bitmap((p for _, p in self.expiry[:end]), self.size)}
         return self._expired[day]
 
     def counts(self, chosen: int) -> dict[str, dict]:
@@ -237,7 +245,7 @@ class FacetColumns:
         need = offset + limit
         if not total or offset >= total:
             return []
-        size = len(self.product)
+        size = self.size
         if need * size <= 2 * total * total:
             mask = chosen.to_bytes((size >> 3) + 1, "little")
             picked = []
@@ -248,7 +256,7 @@ class FacetColumns:
                         break
         else:
             picked = sorted(_positions(chosen), key=self._key(order), reverse=backwards)[:need]
-        return [self.product[p] for p in picked[offset:]]
+        return picked[offset:]
 
 
 _lock = threading.Lock()
