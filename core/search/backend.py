@@ -20,6 +20,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 from core.text import fold, nfc
@@ -137,6 +138,20 @@ class _CharFolding(dict):
 _CHAR_FOLDING = _CharFolding()
 
 
+@lru_cache(maxsize=512)
+def _marker(tokens: tuple[str, ...], prefix_last: bool) -> re.Pattern:
+    """The words to mark: a token, or a word starting with the last token or with any token of 3+ letters."""
+    prefixes = sorted({t for t in tokens if len(t) >= 3} | ({tokens[-1]} if prefix_last else set()), key=len,
+                      reverse=True)
+    exact = sorted(set(tokens) - set(prefixes), key=len, reverse=True)
+    alternatives = []
+    if prefixes:
+        alternatives.append(f"(?:{'|'.join(map(re.escape, prefixes))})[^\\W_]*")
+    if exact:
+        alternatives.append(f"(?:{'|'.join(map(re.escape, exact))})(?![^\\W_])")
+    return re.compile(f"(?<![^\\W_])(?:{'|'.join(alternatives)})", re.UNICODE)
+
+
 def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
               snippet: int | None = None) -> str | None:
     """HTML-escaped ``text`` with ``<mark>`` around words matching the folded query ``tokens``.
@@ -151,15 +166,7 @@ def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
     if not tokens:
         return html.escape(text[:snippet]) if snippet else html.escape(text)
     folded_chars = text.translate(_CHAR_FOLDING)  # same length as text
-    exact_set = set(tokens)
-    # a word is marked when it is a token, or starts with the last token or with any token of 3+ letters
-    prefixes = tuple(dict.fromkeys([t for t in tokens if len(t) >= 3] + ([tokens[-1]] if prefix_last else [])))
-    spans = []
-    if any(t in folded_chars for t in exact_set):  # no token anywhere in the text: no word can match
-        for match in _WORD.finditer(folded_chars):
-            word = match.group(0)
-            if word in exact_set or word.startswith(prefixes):
-                spans.append(match.span())
+    spans = [m.span() for m in _marker(tuple(tokens), prefix_last).finditer(folded_chars)]
     if snippet:
         if not spans:
             return None
