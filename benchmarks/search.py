@@ -16,8 +16,9 @@ diacritics, typos, filters only, paging, sorts — :func:`query_mix`) through
 can carry a round: one client for p50/p95 (per query class too), then
 ``--clients`` concurrent processes dealing each round between them for
 queries/s. Each request opens a new connection. Besides wall-clock figures
-the server's process CPU per query (user + system time of the gunicorn
-workers) is printed: steadier than throughput on a shared machine.
+the server's process CPU per query is printed (user + system time of the
+gunicorn workers and, on PostgreSQL, of the benchmark database's server
+processes): steadier than throughput on a shared machine.
 
 The headline line is with the answer cache off (``OCOP_SEARCH_CACHE=0``):
 ``backend=… docs=… queries=… build_s=… p50_ms=… p95_ms=… qps=… cpu_ms=…``.
@@ -209,20 +210,40 @@ def _client(port: int, paths: list[str], index: int, clients: int, seconds: floa
     queue.put((latencies, errors))
 
 
-def server_cpu(master_pid: int) -> float:
-    """User + system CPU seconds of the gunicorn workers (children of ``master_pid``) and the master."""
+def _cpu_seconds(pid: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def server_processes(master_pid: int, database_url: str) -> list[int]:
+    """The gunicorn master and workers, and (PostgreSQL) the server processes of the benchmark database."""
+    pids = [master_pid]
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == master_pid or int(fields[1]) == master_pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        if entry.isdigit():
+            try:
+                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == master_pid:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    if database_url.startswith("postgresql"):
+        import psycopg
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            pids += [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                                "AND pid <> pg_backend_pid()")]
+    return pids
+
+
+def server_cpu(pids: list[int]) -> tuple[float, float]:
+    """(application, database) CPU seconds used so far by ``pids`` (the first ones are gunicorn's)."""
+    app = [p for p in pids if p not in server_cpu.database]
+    return sum(map(_cpu_seconds, app)), sum(map(_cpu_seconds, server_cpu.database))
+
+
+server_cpu.database = set()
 
 
 def concurrent_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
@@ -267,19 +288,25 @@ def measure(args, env: dict, cache: bool, mix: list[tuple[str, str]]) -> dict:
         for _ in range(2 * args.workers):
             for qs in warm:
                 get(port, _path(qs))
+        pids = server_processes(server.pid, env["OCOP_DATABASE_URL"])
+        server_cpu.database = set(pids) - set(server_processes(server.pid, "sqlite:"))
         by_class: dict[str, list[str]] = {c: [qs for cls, qs in mix if cls == c] for c in CLASSES}
         latencies: dict[str, list[float]] = {c: [] for c in CLASSES}
         cpu: dict[str, float] = {c: 0.0 for c in CLASSES}
+        db_cpu = 0.0
         for _ in range(args.rounds):
             for cls in CLASSES:  # one class at a time, so the server's CPU can be charged to it
-                before = server_cpu(server.pid)
+                before = server_cpu(pids)
                 latencies[cls] += [get(port, _path(qs)) for qs in by_class[cls]]
-                cpu[cls] += server_cpu(server.pid) - before
+                after = server_cpu(pids)
+                cpu[cls] += after[0] + after[1] - before[0] - before[1]
+                db_cpu += after[1] - before[1]
         single = [x for c in CLASSES for x in latencies[c]]
         p50, p95 = _quantiles(single)
         cpu_ms = sum(cpu.values()) / len(single) * 1000
         print(f"[{label}] one client: {len(single)} requests over {len(mix)} distinct queries "
-              f"({args.rounds} rounds), p50 {p50:.2f} ms, p95 {p95:.2f} ms, server CPU {cpu_ms:.2f} ms/query",
+              f"({args.rounds} rounds), p50 {p50:.2f} ms, p95 {p95:.2f} ms, server CPU {cpu_ms:.2f} ms/query"
+              + (f" (of which PostgreSQL {db_cpu / len(single) * 1000:.2f})" if server_cpu.database else ""),
               flush=True)
         classes = {}
         for cls in CLASSES:
@@ -288,9 +315,10 @@ def measure(args, env: dict, cache: bool, mix: list[tuple[str, str]]) -> dict:
             print(f"[{label}]   {cls:<10} {len(by_class[cls]):>4} queries  p50 {c50:6.2f} ms  p95 {c95:6.2f} ms  "
                   f"CPU {classes[cls][3]:5.2f} ms/query", flush=True)
         paths = [_path(qs) for _, qs in mix]
-        before = server_cpu(server.pid)
+        before = server_cpu(pids)
         load = concurrent_load(port, paths, args.clients, args.seconds)
-        load_cpu = (server_cpu(server.pid) - before) / max(1, load["requests"]) * 1000
+        after = server_cpu(pids)
+        load_cpu = (after[0] + after[1] - before[0] - before[1]) / max(1, load["requests"]) * 1000
         print(f"[{label}] {args.clients} clients, {args.workers} gunicorn workers: {load['qps']:.0f} queries/s, "
               f"p95 {load['p95_ms']:.1f} ms, server CPU {load_cpu:.2f} ms/query, errors {load['errors']}", flush=True)
         return {"p50_ms": p50, "p95_ms": p95, "qps": load["qps"], "cpu_ms": cpu_ms, "load_cpu_ms": load_cpu,
