@@ -241,6 +241,8 @@ class SearchResult:
     facets: dict[str, dict] = field(default_factory=dict)
     next_cursor: dict | None = None
     corrected: str | None = None
+    #: facet value labels the backend already knows, e.g. {"province": {"75": "Đồng Nai"}} (others are looked up)
+    labels: dict[str, dict] = field(default_factory=dict)
 
 
 def encode_cursor(cursor: dict) -> str:

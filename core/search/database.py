@@ -10,15 +10,15 @@ facet columns, folded text, the JSON document). Matching:
   (``search_fts_vocab``) by Damerau–Levenshtein distance (1 for words of 3–5
   letters, 2 from 6), most frequent term first.
 * PostgreSQL: the generated ``tsv`` column (GIN); ranked with ``ts_rank``.
-  Typos: when full text finds nothing, ``pg_trgm`` ``word_similarity`` over
-  the folded name (GIN trigram index).
+  Typos: the same correction against the vocabulary (``ts_stat``), then
+  ``pg_trgm`` ``word_similarity`` over the folded name (GIN trigram index).
 
 On both, every word must match (the last one as a prefix: shoppers type);
 bonuses lift names containing the query as a phrase or starting with it, and
 names/producers/places spelt with exactly the diacritics the shopper typed.
 When nothing matches, all words but one (any word of two) are tried last.
-The engine answers only the matching ids (and the scored page, in the same
-statement); filters, totals, facet counts and the stored sorts come from the
+The engine answers the matching ids, then (relevance and stars sorts) the
+scored page; filters, totals, facet counts and the stored sorts come from the
 per-process facet columns (:mod:`core.search.facets`).
 """
 from __future__ import annotations
@@ -171,7 +171,10 @@ def _vocabulary() -> Vocabulary:
                                      and _vocab["key"][0] == key[0]))
         if fresh:
             return _vocab["value"]
-    rows = db.session.execute(text("SELECT term, doc FROM search_fts_vocab")).all()
+    if db.engine.dialect.name == "postgresql":
+        rows = sql.rows("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM search_document')")
+    else:
+        rows = sql.rows("SELECT term, doc FROM search_fts_vocab")
     vocabulary = Vocabulary({term: doc for term, doc in rows})
     with _vocab_lock:
         _vocab.update(key=key, value=vocabulary, loaded=time.monotonic())
@@ -297,14 +300,15 @@ class DatabaseBackend(SearchBackend):
             result = self._run(query, columns, wanted, parsed, mode)
             if result is not None:
                 return result
-        if self.dialect == "postgresql":
+        # typos: words unknown to the index corrected against its vocabulary (in memory), then on
+        # PostgreSQL trigram similarity of the name
+        result, corrected = None, self._correct(parsed)
+        if corrected is not None:
+            result = self._run(query, columns, wanted, corrected, mode="prefix")
+            if result is not None:
+                result.corrected = corrected.folded
+        if result is None and self.dialect == "postgresql":
             result = self._run(query, columns, wanted, parsed, mode="trigram")
-        else:
-            result, corrected = None, self._correct(parsed)
-            if corrected is not None:
-                result = self._run(query, columns, wanted, corrected, mode="prefix")
-                if result is not None:
-                    result.corrected = corrected.folded
         if result is None and len(parsed.tokens) >= 2:
             result = self._run(query, columns, wanted, parsed, mode="or")
         return result or SearchResult(hits=[], total=0, facets={f: {} for f in FACETS} if query.facets else {})
@@ -514,9 +518,10 @@ class DatabaseBackend(SearchBackend):
     def _result(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
                 hits: list[tuple]) -> SearchResult:
         tokens = parsed.tokens if parsed else ()
+        counts = columns.counts(chosen) if query.facets else {}
         return SearchResult(
             hits=[SearchHit(document=doc, score=score, highlight=_highlights(doc, tokens)) for _, score, doc in hits],
-            total=chosen.bit_count(), facets=columns.counts(chosen) if query.facets else {})
+            total=chosen.bit_count(), facets=counts, labels={"province": columns.province_names} if counts else {})
 
     def suggest(self, q: str, limit: int = 8, today: dt.date | None = None) -> list[SearchHit]:
         """Names matching ``q`` as typed so far (last word a prefix), typo-tolerant as a fallback."""
@@ -537,11 +542,11 @@ class DatabaseBackend(SearchBackend):
     def _suggest(self, parsed: ParsedQuery, limit: int, today, mode: str) -> list[SearchHit]:
         params: dict = {"today": today or clock.today(), "limit": limit}
         source, condition, score = self._match(parsed, mode, params, name_only=True)
-        sql = (f"SELECT s.document, c.score FROM (SELECT d.product_id, {score} AS score FROM {source} "
+        statement = (f"SELECT s.document, c.score FROM (SELECT d.product_id, {score} AS score FROM {source} "
                f"WHERE {condition} AND d.listed_until > :today ORDER BY score DESC, d.product_id ASC LIMIT :limit) c "
                f"JOIN search_document_source s ON s.product_id = c.product_id ORDER BY c.score DESC, c.product_id ASC")
         out = []
-        for doc, s in db.session.execute(text(sql), params):
+        for doc, s in db.session.execute(text(statement), params):
             document = json.loads(doc)
             out.append(SearchHit(document=document, score=float(s),
                                  highlight={"name": highlight(document["name"], parsed.tokens)}))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from core.db import db
 from core.search import sql
+from core.search.backend import PRICE_BUCKETS
 
 FACET_KEYS = ("group", "stars", "province", "legal_form", "price", "in_stock")
 #: catch up from the change log when it names at most this many products; reload everything beyond
@@ -79,6 +80,8 @@ class FacetColumns:
         self.orders: dict[str, list[int]] = {}
         self.price_keys: list[int] = []
         self.expiry: list[tuple[int, int]] = []  # (listed until ordinal, position), sorted
+        self.bucket_starts: list[int] = []  # index in the price order where each price bucket begins
+        self.province_names: dict[str, str] = {}
         self._expired: dict[int, int] = {}
 
     def _key(self, order: str):
@@ -114,9 +117,23 @@ class FacetColumns:
         columns.alive = _bitmap(present, size)
         for order in cls.ORDERS:
             columns.orders[order] = sorted(present, key=columns._key(order))
-        columns.price_keys = [columns.price[p] for p in columns.orders["price"]]
         columns.expiry = sorted((columns.listed_until[p], p) for p in present)
+        columns._price_index()
+        columns._name_provinces()
         return columns
+
+    def _price_index(self) -> None:
+        self.price_keys = [self.price[p] for p in self.orders["price"]]
+        self.bucket_starts = [bisect_left(self.price_keys, low or 0) for _, low, _ in PRICE_BUCKETS]
+
+    def _name_provinces(self) -> None:
+        """Names of the provinces in the facets (documents carry the province's name as of their indexing)."""
+        codes = [code for code in self.bitmaps["province"] if code is not None and code not in self.province_names]
+        for start in range(0, len(codes), 500):
+            params: dict = {}
+            self.province_names.update(sql.rows(
+                f"SELECT code, name FROM administrative_unit WHERE code IN "
+                f"{sql.in_list('c', codes[start:start + 500], params)}", params))
 
     def _set(self, row) -> int:
         p, group, stars, province, legal_form, bucket, in_stock, listed_until, price, created = row
@@ -138,6 +155,7 @@ class FacetColumns:
         other.alive = self.alive
         other.orders = {order: list(ps) for order, ps in self.orders.items()}
         other.expiry = list(self.expiry)
+        other.province_names = dict(self.province_names)
         return other
 
     def _remove(self, p: int) -> None:
@@ -184,7 +202,8 @@ class FacetColumns:
             for row in sql.rows(f"SELECT {_COLUMNS} FROM search_document WHERE product_id IN "
                                 f"{sql.in_list('p', chunk, params)}", params):
                 other._add(row)
-        other.price_keys = [other.price[p] for p in other.orders["price"]]
+        other._price_index()
+        other._name_provinces()
         return other
 
     # reading -----------------------------------------------------------------------------------
@@ -204,12 +223,24 @@ class FacetColumns:
             if not chosen:
                 return 0
         if filters.min_price is not None or filters.max_price is not None:
-            low = max(0, filters.min_price or 0)
-            start = bisect_left(self.price_keys, low)
-            end = len(self.price_keys) if filters.max_price is None else bisect_right(self.price_keys,
-                                                                                      filters.max_price)
-            chosen &= _bitmap(self.orders["price"][start:end], self.size)
+            chosen &= self._price_range(max(0, filters.min_price or 0), filters.max_price)
         return chosen & ~self._expired_on(filters.today)
+
+    def _price_range(self, low: int, high: int | None) -> int:
+        """Documents whose lowest price is in [low, high]: whole price buckets from their bitmaps, the
+        partly covered ones from the price order."""
+        start = bisect_left(self.price_keys, low)
+        end = len(self.price_keys) if high is None else bisect_right(self.price_keys, high)
+        bounds = self.bucket_starts + [len(self.price_keys)]
+        chosen, edges = 0, []
+        for bucket in range(len(PRICE_BUCKETS)):
+            first, last = bounds[bucket], bounds[bucket + 1]
+            if start <= first and last <= end:
+                chosen |= self.bitmaps["price"].get(bucket, 0)
+            elif first < end and start < last:
+                edges.extend(self.orders["price"][max(first, start):min(last, end)])
+        unpriced = self.orders["price"][:self.bucket_starts[0]]  # no price: in bucket 0, never in a range
+        return (chosen | _bitmap(edges, self.size)) & ~_bitmap(unpriced, self.size)
 
     def _expired_on(self, today: dt.date) -> int:
         """Documents whose listing ended by ``today`` (the daily expiry normally removes them first)."""

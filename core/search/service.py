@@ -64,8 +64,8 @@ def render_hit(hit: SearchHit) -> dict:
     }
 
 
-def render_facets(raw: dict) -> dict:
-    """Facet counts with labels, largest first."""
+def render_facets(raw: dict, labels: dict | None = None) -> dict:
+    """Facet counts with labels (from ``labels``, else the database), largest first."""
     from core.services import groups
 
     def ordered(items):
@@ -77,9 +77,12 @@ def render_facets(raw: dict) -> dict:
                             for code, n in raw.get("group", {}).items()])
     out["stars"] = sorted([{"value": s, "count": n} for s, n in raw.get("stars", {}).items()],
                           key=lambda f: -f["value"])
-    codes, params = list(raw.get("province", {})), {}
-    names = dict(sql.rows(f"SELECT code, name FROM administrative_unit WHERE code IN {sql.in_list('c', codes, params)}",
-                          params)) if codes else {}
+    known = (labels or {}).get("province") or {}
+    names = {code: known[code] for code in raw.get("province", {}) if code in known}
+    codes, params = [code for code in raw.get("province", {}) if code not in names], {}
+    if codes:
+        names.update(sql.rows(f"SELECT code, name FROM administrative_unit WHERE code IN "
+                              f"{sql.in_list('c', codes, params)}", params))
     out["province"] = ordered([{"value": code, "label": names.get(code, code), "count": n}
                                for code, n in raw.get("province", {}).items()])
     out["legal_form"] = ordered([{"value": form, "label": LEGAL_FORM_LABELS.get(form, (form, form))[0],
@@ -139,7 +142,7 @@ def _search(args: dict) -> dict:
     except SearchUnavailable as exc:
         raise _unavailable(exc)
     return {"results": [render_hit(h) for h in result.hits], "total": result.total,
-            "next": _next_link(query, result), "facets": render_facets(result.facets),
+            "next": _next_link(query, result), "facets": render_facets(result.facets, result.labels),
             "query": {"q": query.q, "corrected": result.corrected}}
 
 
