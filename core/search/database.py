@@ -44,7 +44,7 @@ NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
 BATCH = 500
 #: a relevance query matching more documents than this ranks only the best candidates by bonus (see _common_page)
-COMMON_MATCHES, COMMON_CANDIDATES = 2000, 500
+COMMON_MATCHES, COMMON_CANDIDATES = 600, 400
 #: rows of ``search_index_change`` kept (a process further behind reloads its facet columns)
 CHANGES_KEPT = 1000
 
