@@ -20,6 +20,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 from core.text import fold, nfc
@@ -146,6 +147,20 @@ class _CharFolding(dict):
 _CHAR_FOLDING = _CharFolding()
 
 
+@lru_cache(maxsize=512)
+def _marker(tokens: tuple[str, ...], prefix_last: bool) -> re.Pattern:
+    """The words to mark: a token, or a word starting with the last token or with any token of 3+ letters."""
+    prefixes = sorted({t for t in tokens if len(t) >= 3} | ({tokens[-1]} if prefix_last else set()), key=len,
+                      reverse=True)
+    exact = sorted(set(tokens) - set(prefixes), key=len, reverse=True)
+    alternatives = []
+    if prefixes:
+        alternatives.append(f"(?:{'|'.join(map(re.escape, prefixes))})[^\\W_]*")
+    if exact:
+        alternatives.append(f"(?:{'|'.join(map(re.escape, exact))})(?![^\\W_])")
+    return re.compile(f"(?<![^\\W_])(?:{'|'.join(alternatives)})", re.UNICODE)
+
+
 def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
               snippet: int | None = None) -> str | None:
     """HTML-escaped ``text`` with ``<mark>`` around words matching the folded query ``tokens``.
@@ -160,15 +175,7 @@ def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
     if not tokens:
         return html.escape(text[:snippet]) if snippet else html.escape(text)
     folded_chars = text.translate(_CHAR_FOLDING)  # same length as text
-    last = tokens[-1] if prefix_last else None
-    exact_set = set(tokens)
-    spans = []
-    for match in _WORD.finditer(folded_chars):
-        word = match.group(0)
-        if word in exact_set or (last and len(last) >= 1 and word.startswith(last)):
-            spans.append(match.span())
-        elif any(len(t) >= 3 and word.startswith(t) for t in tokens):
-            spans.append(match.span())
+    spans = [m.span() for m in _marker(tuple(tokens), prefix_last).finditer(folded_chars)]
     if snippet:
         if not spans:
             return None
@@ -243,6 +250,8 @@ class SearchResult:
     facets: dict[str, dict] = field(default_factory=dict)
     next_cursor: dict | None = None
     corrected: str | None = None
+    #: facet value labels the backend already knows, e.g. {"province": {"75": "Đồng Nai"}} (others are looked up)
+    labels: dict[str, dict] = field(default_factory=dict)
 
 
 def encode_cursor(cursor: dict) -> str:

@@ -10,14 +10,16 @@ facet columns, folded text, the JSON document). Matching:
   (``search_fts_vocab``) by Damerau–Levenshtein distance (1 for words of 3–5
   letters, 2 from 6), most frequent term first.
 * PostgreSQL: the generated ``tsv`` column (GIN); ranked with ``ts_rank``.
-  Typos: when full text finds nothing, ``pg_trgm`` ``word_similarity`` over
-  the folded name (GIN trigram index).
+  Typos: the same correction against the vocabulary (``ts_stat``), then
+  ``pg_trgm`` ``word_similarity`` over the folded name (GIN trigram index).
 
 On both, every word must match (the last one as a prefix: shoppers type);
 bonuses lift names containing the query as a phrase or starting with it, and
 names/producers/places spelt with exactly the diacritics the shopper typed.
-When nothing matches, any-word matching is tried last. Total and facet counts
-come from the same statement as the page of hits (one materialised CTE).
+When nothing matches, all words but one (any word of two) are tried last.
+The engine answers the matching ids, then (relevance and stars sorts) the
+scored page; filters, totals, facet counts and the stored sorts come from the
+per-process facet columns (:mod:`core.search.facets`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import datetime as dt
 import json
 import threading
 import time
+import uuid
 from bisect import bisect_left
 from typing import Callable, Iterable
 
@@ -32,7 +35,8 @@ from sqlalchemy import delete, func, insert, select, text
 
 from core import clock
 from core.db import db, utcnow
-from core.search.models import SearchDocument, SearchDocumentSource
+from core.search.models import SearchDocument, SearchDocumentSource, SearchIndexChange
+from core.search import facets, sql
 from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, document_text, highlight, parse_query, price_bucket)
 from core.catalogue.version import current_version
@@ -40,6 +44,10 @@ from core.catalogue.version import current_version
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
 BATCH = 500
+#: a relevance query matching more documents than this ranks only the best candidates by bonus (see _common_page)
+COMMON_MATCHES, COMMON_CANDIDATES = 600, 400
+#: rows of ``search_index_change`` kept (a process further behind reloads its facet columns)
+CHANGES_KEPT = 1000
 
 
 NARROW = ("product_id", "producer_id", "group_code", "stars", "province_code", "legal_form", "price_min", "price_max",
@@ -163,7 +171,10 @@ def _vocabulary() -> Vocabulary:
                                      and _vocab["key"][0] == key[0]))
         if fresh:
             return _vocab["value"]
-    rows = db.session.execute(text("SELECT term, doc FROM search_fts_vocab")).all()
+    if db.engine.dialect.name == "postgresql":
+        rows = sql.rows("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM search_document')")
+    else:
+        rows = sql.rows("SELECT term, doc FROM search_fts_vocab")
     vocabulary = Vocabulary({term: doc for term, doc in rows})
     with _vocab_lock:
         _vocab.update(key=key, value=vocabulary, loaded=time.monotonic())
@@ -204,6 +215,15 @@ class DatabaseBackend(SearchBackend):
             db.session.execute(insert(SearchDocument), [narrow for narrow, _ in rows])
         db.session.execute(insert(SearchDocumentSource), [source for _, source in rows])
 
+    def _log_change(self, product_ids: list[int] | None) -> None:
+        """Record this write in ``search_index_change`` (``None``: a rebuild) and trim the log."""
+        seq = db.session.execute(insert(SearchIndexChange).values(
+            token=uuid.uuid4().hex, rebuild=product_ids is None,
+            product_ids=",".join(map(str, product_ids or ())), created_at=utcnow())
+            .returning(SearchIndexChange.seq)).scalar_one()
+        if seq % 100 == 0:
+            db.session.execute(delete(SearchIndexChange).where(SearchIndexChange.seq <= seq - CHANGES_KEPT))
+
     def bulk(self, actions: Iterable[Action]) -> int:
         """Apply actions inside the current transaction (the drainer commits them with the outbox rows)."""
         actions = list(actions)
@@ -217,6 +237,7 @@ class DatabaseBackend(SearchBackend):
             values = [d for d in docs.values() if d is not None]
             for start in range(0, len(values), BATCH):
                 self._insert(values[start:start + BATCH])
+            self._log_change(sorted(docs))
         except Exception as exc:
             raise SearchUnavailable(f"database search index write failed: {exc}") from exc
         invalidate_vocabulary()
@@ -240,6 +261,8 @@ class DatabaseBackend(SearchBackend):
             count += len(batch)
             if progress:
                 progress(len(batch))
+        db.session.execute(delete(SearchIndexChange))
+        self._log_change(None)
         if self.dialect == "sqlite":
             db.session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
         elif self.dialect == "postgresql":
@@ -258,30 +281,37 @@ class DatabaseBackend(SearchBackend):
 
     # reads ------------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
-        """Whole words, then last word as prefix, then typo correction/trigrams, then any word."""
+        """Whole words, then last word as prefix, then typo correction/trigrams, then any word.
+
+        Each pass is one statement: the matching ids (and, for relevance, the
+        scored page). Filters, total and facet counts come from the facet columns
+        (:mod:`core.search.facets`), so a pass that finds nothing costs little and
+        the typo passes run only when the exact and prefix passes found nothing.
+        """
         parsed = query.parsed
-        self._tune()
+        columns = facets.current()
+        wanted = _facet_filters(query)
         if not parsed:
-            return self._run(query, None, mode="all")
+            chosen = columns.select(wanted)
+            return self._page(query, columns, chosen, None, "browse" if query.sort == "relevance" else query.sort)
+        self._tune()
         # whole words first (a submitted query), then the last word as a prefix (still typing), then typos
-        result = self._run(query, parsed, mode="and")
-        if result.total:
-            return result
-        result = self._run(query, parsed, mode="prefix")
-        if result.total:
-            return result
-        if self.dialect == "postgresql":
-            result = self._run(query, parsed, mode="trigram")
-        else:
-            corrected = self._correct(parsed)
-            if corrected is not None:
-                result = self._run(query, corrected, mode="prefix")
-                if result.total:
-                    result.corrected = corrected.folded
-                    return result
-        if result.total or len(parsed.tokens) < 2:
-            return result
-        return self._run(query, parsed, mode="or")
+        for mode in ("and", "prefix"):
+            result = self._run(query, columns, wanted, parsed, mode)
+            if result is not None:
+                return result
+        # typos: words unknown to the index corrected against its vocabulary (in memory), then on
+        # PostgreSQL trigram similarity of the name
+        result, corrected = None, self._correct(parsed)
+        if corrected is not None:
+            result = self._run(query, columns, wanted, corrected, mode="prefix")
+            if result is not None:
+                result.corrected = corrected.folded
+        if result is None and self.dialect == "postgresql":
+            result = self._run(query, columns, wanted, parsed, mode="trigram")
+        if result is None and len(parsed.tokens) >= 2:
+            result = self._run(query, columns, wanted, parsed, mode="or")
+        return result or SearchResult(hits=[], total=0, facets={f: {} for f in FACETS} if query.facets else {})
 
     def _tune(self) -> None:
         """PostgreSQL: cost index pages as cached ones for this transaction, so common words use the GIN
@@ -362,89 +392,136 @@ class DatabaseBackend(SearchBackend):
         parts.append("d.stars * 0.05")
         return " + ".join(parts)
 
-    def _match(self, parsed: ParsedQuery | None, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
+    def _match(self, parsed: ParsedQuery, mode: str, params: dict, name_only: bool = False) -> tuple[str, str, str]:
         """(FROM clause, WHERE condition, score expression) for a match mode."""
-        if mode == "all" or parsed is None:
-            # browsing a large share of the catalogue: a plain scan beats walking the listed_until index
-            broad = self.dialect == "sqlite" and not (params.get("f_province") or params.get("f_group")
-                                                      or params.get("f_legal_form"))
-            return f"search_document d{' NOT INDEXED' if broad else ''}", "1 = 1", "0.0"
+        source, condition, rank, bonus = self._terms(parsed, mode, params, name_only)
+        return source, condition, f"({rank} + {bonus})"
+
+    def _terms(self, parsed: ParsedQuery, mode: str, params: dict,
+               name_only: bool = False) -> tuple[str, str, str, str]:
+        """(FROM clause, WHERE condition, engine rank, bonus): the score is rank + bonus."""
         bonus = self._bonus(parsed, params, prefix=mode != "and")
         tokens = list(parsed.tokens)
         if self.dialect == "sqlite":
             quoted = [f'"{t}"' for t in tokens]
             if mode != "and":
                 quoted[-1] += "*"
-            joiner = " OR " if mode == "or" else " "
-            expression = joiner.join(quoted)
+            expression = " OR ".join(f"({' '.join(words)})" for words in _all_but_one(quoted)) if mode == "or" \
+                else " ".join(quoted)
             params["match"] = f"{{name}} : ({expression})" if name_only else expression
             # CROSS JOIN pins the join order: the full-text match drives, filters are checked per match
             return ("search_fts CROSS JOIN search_document d ON d.product_id = search_fts.rowid",
-                    "search_fts MATCH :match",
-                    f"(-bm25(search_fts, {NAME_WEIGHT}, {BODY_WEIGHT}) + {bonus})")
+                    "search_fts MATCH :match", f"-bm25(search_fts, {NAME_WEIGHT}, {BODY_WEIGHT})", bonus)
         if mode == "trigram":
             params["trgm"] = parsed.folded
             params["trgm_first"] = parsed.tokens[0]
             # names whose first word resembles the first query word (usually the kind of product) come first
             return ("search_document d", ":trgm <% d.name_folded",
-                    f"(word_similarity(:trgm, d.name_folded) * 10 "
-                    f"+ similarity(:trgm_first, split_part(d.name_folded, ' ', 1)) * 3 + {bonus})")
+                    "(word_similarity(:trgm, d.name_folded) * 10 "
+                    "+ similarity(:trgm_first, split_part(d.name_folded, ' ', 1)) * 3)", bonus)
         weight = ":A" if name_only else ""
         last = f"{tokens[-1]}:*{'A' if name_only else ''}" if mode != "and" else f"{tokens[-1]}{weight}"
         parts = [f"{t}{weight}" for t in tokens[:-1]] + [last]
-        params["tsq"] = (" | " if mode == "or" else " & ").join(parts)
+        params["tsq"] = " | ".join(f"({' & '.join(words)})" for words in _all_but_one(parts)) if mode == "or" \
+            else " & ".join(parts)
         return ("search_document d", "d.tsv @@ to_tsquery('simple', :tsq)",
-                f"(ts_rank('{{0.05, 0.1, 0.1, 1.0}}', d.tsv, to_tsquery('simple', :tsq)) * 10 + {bonus})")
+                "(ts_rank('{0.05, 0.1, 0.1, 1.0}', d.tsv, to_tsquery('simple', :tsq)) * 10)", bonus)
 
     _ORDER = {
         "relevance": "score DESC, product_id ASC",
-        "browse": "stars DESC, created_at DESC, product_id DESC",
-        "price_asc": "price_min ASC, product_id ASC",
-        "price_desc": "price_min DESC, product_id DESC",
         "stars": "stars DESC, score DESC, product_id ASC",
-        "newest": "created_at DESC, product_id DESC",
     }
 
-    def _run(self, query: SearchQuery, parsed: ParsedQuery | None, mode: str) -> SearchResult:
+    def _run(self, query: SearchQuery, columns: facets.FacetColumns, wanted: facets.Filters,
+             parsed: ParsedQuery, mode: str) -> SearchResult | None:
+        """One matching pass: None when it finds nothing listed that passes the filters.
+
+        First the matching ids alone (cheap even for a quarter of the catalogue);
+        then, for relevance and stars sorts, the scored page.
+        """
         params: dict = {}
         filters = self._filters(query, params)
-        source, condition, score = self._match(parsed, mode, params)
-        where = " AND ".join([condition, *filters])
-        sort = query.sort if (query.sort != "relevance" or parsed) else "browse"
-        order = self._ORDER[sort]
+        source, condition, rank, bonus = self._terms(parsed, mode, params)
+        if self.dialect == "sqlite":  # the full-text index answers without touching the documents
+            statement = "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH :match"
+        else:
+            statement = f"SELECT string_agg(CAST(d.product_id AS TEXT), ',') FROM {source} WHERE {condition}"
+        matched = sql.rows(statement, params)[0][0]
+        if not matched:
+            return None
+        found = columns.ids_bitmap(list(map(int, matched.split(","))))
+        if not columns.knows(found):
+            columns = facets.current()  # a write committed after this request read the change log
+        chosen = columns.select(wanted, found)
+        if not chosen:
+            return None
+        if query.sort not in self._ORDER:
+            return self._page(query, columns, chosen, parsed, query.sort)
         params["limit"], params["offset"] = query.limit, query.offset
-        materialized = "MATERIALIZED "
-        key = "CAST(%s AS TEXT)"
-        branches = [
-            f"SELECT 'hit' AS kind, {key % 'p.product_id'} AS k, d.document AS doc, p.rn AS n, p.score AS score "
-            f"FROM (SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
-            f"(SELECT * FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) top) p "
-            f"JOIN search_document_source d ON d.product_id = p.product_id",
-            "SELECT 'total', NULL, NULL, count(*), NULL FROM m",
-        ]
-        if query.facets:
-            for facet, column in (("group", "group_code"), ("stars", "stars"), ("province", "province_code"),
-                                  ("legal_form", "legal_form"), ("price", "price_bucket"), ("in_stock", "in_stock")):
-                branches.append(f"SELECT '{facet}', {key % column}, NULL, count(*), NULL FROM m GROUP BY {column}")
-        sql = (f"WITH m AS {materialized}(SELECT d.product_id, d.group_code, d.stars, d.province_code, d.legal_form, "
-               f"d.price_bucket, d.in_stock, d.price_min, d.created_at, {score} AS score "
-               f"FROM {source} WHERE {where}) " + " UNION ALL ".join(branches))
-        hits, total, facets = [], 0, {f: {} for f in FACETS} if query.facets else {}
-        for kind, k, doc, n, s in db.session.execute(text(sql), params):
-            if kind == "hit":
-                hits.append((n, doc, s))
-            elif kind == "total":
-                total = int(n)
-            elif k is not None:
-                facets[kind][_facet_key(kind, k)] = int(n)
-        hits.sort(key=lambda h: h[0])
+        where = " AND ".join([condition, *filters])
+        total = chosen.bit_count()
+        if query.sort == "relevance" and total > COMMON_MATCHES:
+            rows = self._common_page(query, params, source, condition, rank, bonus, where, bool(wanted.equal or
+                                     wanted.min_price is not None or wanted.max_price is not None), total)
+        else:
+            order = self._ORDER[query.sort]
+            rows = sql.rows(
+                f"SELECT c.product_id, c.score, c.rn, s.document FROM "
+                f"(SELECT product_id, score, row_number() OVER (ORDER BY {order}) AS rn FROM "
+                f"(SELECT d.product_id AS product_id, d.stars AS stars, ({rank} + {bonus}) AS score FROM {source} "
+                f"WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) top) c "
+                f"JOIN search_document_source s ON s.product_id = c.product_id", params)
+        rows.sort(key=lambda r: r[2])
+        return self._result(query, columns, chosen, parsed, [(pid, float(s), json.loads(doc))
+                                                             for pid, s, _, doc in rows])
+
+    def _common_page(self, query: SearchQuery, params: dict, source: str, condition: str, rank: str, bonus: str,
+                     where: str, filtered: bool, total: int) -> list[tuple]:
+        """A relevance page of a very common query ("ruou" matches a sixth of the catalogue, "san pham" two
+        thirds): only the :data:`COMMON_CANDIDATES` best by the engine's rank get the bonuses and compete
+        for the first pages; the matches after them follow in rank order. Bounded: bonuses are computed
+        for a fixed number of rows, whatever the number of matches."""
+        params["cap"] = COMMON_CANDIDATES
+        if self.dialect == "sqlite" and not filtered:  # rank in the full-text index alone, documents joined after
+            candidates = (f"SELECT search_fts.rowid AS product_id, {rank} AS r FROM search_fts "
+                          f"WHERE {condition} ORDER BY r DESC, search_fts.rowid ASC")
+        else:
+            candidates = f"SELECT d.product_id AS product_id, {rank} AS r FROM {source} WHERE {where} " \
+                         f"ORDER BY r DESC, d.product_id ASC"
+        rows = []
+        if query.offset < COMMON_CANDIDATES:
+            rows = sql.rows(
+                f"WITH c AS MATERIALIZED ({candidates} LIMIT :cap) "
+                f"SELECT p.product_id, p.score, p.rn, s.document FROM "
+                f"(SELECT product_id, score, row_number() OVER (ORDER BY score DESC, product_id ASC) AS rn FROM "
+                f"(SELECT d.product_id AS product_id, (c.r + {bonus}) AS score FROM c "
+                f"JOIN search_document d ON d.product_id = c.product_id WHERE {' AND '.join(self._filters(query, {}))} "
+                f"ORDER BY score DESC, d.product_id ASC LIMIT :limit OFFSET :offset) top) p "
+                f"JOIN search_document_source s ON s.product_id = p.product_id", params)
+        missing = query.limit - len(rows)
+        if missing > 0 and query.offset + len(rows) < total:
+            params["rest_offset"] = max(COMMON_CANDIDATES, query.offset)
+            params["rest_limit"] = missing
+            rest = sql.rows(
+                f"SELECT c.product_id, c.r, {COMMON_CANDIDATES} + row_number() OVER (ORDER BY c.r DESC, "
+                f"c.product_id ASC), s.document FROM ({candidates} LIMIT :rest_limit OFFSET :rest_offset) c "
+                f"JOIN search_document_source s ON s.product_id = c.product_id", params)
+            rows += [(pid, r, len(rows) + n, doc) for pid, r, n, doc in rest]
+        return rows
+
+    def _page(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
+              sort: str) -> SearchResult:
+        """A page in a stored order (browse, price, newest, stars): ids from the facet columns, then documents."""
+        ids = columns.page(chosen, chosen.bit_count(), sort, query.offset, query.limit)
+        return self._result(query, columns, chosen, parsed, [(pid, None, doc) for pid, doc in _documents(ids)])
+
+    def _result(self, query: SearchQuery, columns: facets.FacetColumns, chosen: int, parsed: ParsedQuery | None,
+                hits: list[tuple]) -> SearchResult:
         tokens = parsed.tokens if parsed else ()
-        result_hits = []
-        for _, doc, s in hits:
-            document = json.loads(doc)
-            result_hits.append(SearchHit(document=document, score=float(s) if s is not None else None,
-                                         highlight=_highlights(document, tokens)))
-        return SearchResult(hits=result_hits, total=total, facets=facets)
+        counts = columns.counts(chosen) if query.facets else {}
+        return SearchResult(
+            hits=[SearchHit(document=doc, score=score, highlight=_highlights(doc, tokens)) for _, score, doc in hits],
+            total=chosen.bit_count(), facets=counts, labels={"province": columns.province_names} if counts else {})
 
     def suggest(self, q: str, limit: int = 8, today: dt.date | None = None) -> list[SearchHit]:
         """Names matching ``q`` as typed so far (last word a prefix), typo-tolerant as a fallback."""
@@ -465,23 +542,44 @@ class DatabaseBackend(SearchBackend):
     def _suggest(self, parsed: ParsedQuery, limit: int, today, mode: str) -> list[SearchHit]:
         params: dict = {"today": today or clock.today(), "limit": limit}
         source, condition, score = self._match(parsed, mode, params, name_only=True)
-        sql = (f"SELECT s.document, c.score FROM (SELECT d.product_id, {score} AS score FROM {source} "
+        statement = (f"SELECT s.document, c.score FROM (SELECT d.product_id, {score} AS score FROM {source} "
                f"WHERE {condition} AND d.listed_until > :today ORDER BY score DESC, d.product_id ASC LIMIT :limit) c "
                f"JOIN search_document_source s ON s.product_id = c.product_id ORDER BY c.score DESC, c.product_id ASC")
         out = []
-        for doc, s in db.session.execute(text(sql), params):
+        for doc, s in db.session.execute(text(statement), params):
             document = json.loads(doc)
             out.append(SearchHit(document=document, score=float(s),
                                  highlight={"name": highlight(document["name"], parsed.tokens)}))
         return out
 
 
-def _facet_key(facet: str, raw: str):
-    if facet in ("stars", "price"):
-        return int(raw)
-    if facet == "in_stock":
-        return raw.lower() in ("1", "true", "t")
-    return raw
+def _all_but_one(words: list[str]) -> list[list[str]]:
+    """The last-resort match: any one of two words, or all words but one of three and more (bounded:
+    one very common word — "xa" is in every commune name — cannot pull in the whole catalogue alone)."""
+    if len(words) < 3:
+        return [[w] for w in words]
+    return [words[:i] + words[i + 1:] for i in range(len(words))]
+
+
+def _facet_filters(query: SearchQuery) -> facets.Filters:
+    """The query's filters in facet terms (the same conditions as :meth:`DatabaseBackend._filters`)."""
+    equal = {key: value for key, value in (("group", query.group), ("stars", query.stars),
+                                           ("province", query.province), ("legal_form", query.legal_form))
+             if value is not None}
+    if query.in_stock is not None:
+        equal["in_stock"] = bool(query.in_stock)
+    return facets.Filters(equal=equal, min_price=query.min_price, max_price=query.max_price,
+                          today=query.today or clock.today())
+
+
+def _documents(ids: list[int]) -> list[tuple[int, dict]]:
+    """(id, document) of ``ids`` in that order, read in one statement (ids deleted meanwhile are left out)."""
+    if not ids:
+        return []
+    params: dict = {}
+    found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
+                          f"{sql.in_list('p', ids, params)}", params))
+    return [(pid, json.loads(found[pid])) for pid in ids if pid in found]
 
 
 def _highlights(document: dict, tokens) -> dict:

@@ -11,6 +11,8 @@ in the migration (``0004_search``): on SQLite the FTS5 table ``search_fts``
 (kept in sync by triggers on ``search_document_source``) and the
 ``search_fts_vocab`` table; on PostgreSQL the ``tsv`` column (written by the
 backend) with its GIN index and a trigram index on ``name_folded``.
+``search_index_change`` logs which products each index write touched, so every
+process can bring its in-memory facet columns up to date without a reload.
 """
 from __future__ import annotations
 
@@ -72,3 +74,21 @@ class SearchDocumentSource(db.Model):
     name_folded: Mapped[str] = mapped_column(Text)
     body_folded: Mapped[str] = mapped_column(Text)
     document: Mapped[str] = mapped_column(Text)  # JSON of the full search document
+
+
+class SearchIndexChange(db.Model):
+    """One write to the ``database`` backend's index: the products it touched, or a whole rebuild.
+
+    Written in the index write's own transaction (drainers are serialised, so
+    ``seq`` grows in commit order); ``token`` is random, so a process can tell
+    the index it has loaded from any other — even after the tables were wiped.
+    Readers: :mod:`core.search.facets`. Only the last rows are kept.
+    """
+
+    __tablename__ = "search_index_change"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    rebuild: Mapped[bool] = mapped_column(Boolean, default=False)
+    product_ids: Mapped[str] = mapped_column(Text, default="")  # comma-separated; empty for a rebuild
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -5,11 +5,11 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import has_request_context, request
-from sqlalchemy import select
 
 from core import clock
 from core.db import db, utcnow
 from core.errors import DomainError
+from core.search import sql
 from core.search.engine import get_backend
 from core.search.backend import (LEGAL_FORM_LABELS, MAX_WINDOW, PRICE_BUCKETS, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, count_listed, decode_cursor, encode_cursor, iter_documents)
@@ -69,8 +69,8 @@ def render_hit(hit: SearchHit) -> dict:
     }
 
 
-def render_facets(raw: dict) -> dict:
-    """Facet counts with labels, largest first."""
+def render_facets(raw: dict, labels: dict | None = None) -> dict:
+    """Facet counts with labels (from ``labels``, else the database), largest first."""
 
     def ordered(items):
         return sorted(items, key=lambda f: (-f["count"], str(f["value"])))
@@ -81,9 +81,12 @@ def render_facets(raw: dict) -> dict:
                             for code, n in raw.get("group", {}).items()])
     out["stars"] = sorted([{"value": s, "count": n} for s, n in raw.get("stars", {}).items()],
                           key=lambda f: -f["value"])
-    codes = list(raw.get("province", {}))
-    names = dict(db.session.execute(select(AdministrativeUnit.code, AdministrativeUnit.name)
-                                    .where(AdministrativeUnit.code.in_(codes))).all()) if codes else {}
+    known = (labels or {}).get("province") or {}
+    names = {code: known[code] for code in raw.get("province", {}) if code in known}
+    codes, params = [code for code in raw.get("province", {}) if code not in names], {}
+    if codes:
+        names.update(sql.rows(f"SELECT code, name FROM administrative_unit WHERE code IN "
+                              f"{sql.in_list('c', codes, params)}", params))
     out["province"] = ordered([{"value": code, "label": names.get(code, code), "count": n}
                                for code, n in raw.get("province", {}).items()])
     out["legal_form"] = ordered([{"value": form, "label": LEGAL_FORM_LABELS.get(form, (form, form))[0],
@@ -142,7 +145,7 @@ def _search(args: dict) -> dict:
     except SearchUnavailable as exc:
         raise _unavailable(exc)
     return {"results": [render_hit(h) for h in result.hits], "total": result.total,
-            "next": _next_link(query, result), "facets": render_facets(result.facets),
+            "next": _next_link(query, result), "facets": render_facets(result.facets, result.labels),
             "query": {"q": query.q, "corrected": result.corrected}}
 
 
