@@ -1,7 +1,7 @@
 """search: the index change log read by every process's facet columns
 
 Revision ID: 0006_search_index_change
-Revises: 0005_merge
+Revises: 0006_counter_sales
 Create Date: 2026-11-24 09:00:00
 
 ``search_index_change`` (one row per write to the database backend's index:
