@@ -1,5 +1,8 @@
 """The search interface shared by every backend, the search document and Vietnamese text analysis.
 
+Size: the interface, the document builder and the query parser are the contract both backends implement;
+splitting them would spread one contract over three modules.
+
 A backend (``database`` or ``elasticsearch``) implements :class:`SearchBackend`.
 The database is the source of truth: documents are built from it by
 :func:`build_document` / :func:`load_documents`, only for *listed* products,

@@ -1,5 +1,8 @@
 """The ``database`` search backend: SQLite FTS5 or PostgreSQL full text over diacritic-folded text.
 
+Size: one backend class for both engines; its passes (exact, prefix, typo, facets) share the statement
+builders of :mod:`core.search.sql` and the candidate scoring, so they stay in one module.
+
 Documents live in ``search_document`` (one row per listed product: filter and
 facet columns, folded text, the JSON document). Matching:
 
