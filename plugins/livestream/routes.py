@@ -19,7 +19,7 @@ from plugins.livestream.models import LivestreamComment
 blp = Blueprint("livestream", __name__, url_prefix="/admin/v1/livestreams",
                 description="Livestream selling: sessions, showcase, comments, draft orders, live screen (plugin)")
 storefront_blp = Blueprint("livestream_storefront", __name__, url_prefix="/storefront/v1/livestreams",
-                           description="Livestream links: credit a checkout to a session (plugin)")
+                           description="Livestream links and the signed comment webhook (plugin)")
 
 ROLES = ("admin", "organiser", "producer")
 
@@ -148,10 +148,10 @@ def _read(format_name: str, document) -> list:
                                message="Lô bình luận sai định dạng.", message_en="The comment batch is malformed.")
 
 
-@blp.route("/<int:session_id>/webhook")
+@storefront_blp.route("/<int:session_id>/webhook")
 class Webhook(MethodView):
-    @blp.response(200, s.IngestOutSchema)
-    @blp.doc(security=[], parameters=[{"in": "header", "name": "X-Livestream-Signature", "required": True,
+    @storefront_blp.response(200, s.IngestOutSchema)
+    @storefront_blp.doc(security=[], parameters=[{"in": "header", "name": "X-Livestream-Signature", "required": True,
                                        "schema": {"type": "string"},
                                        "description": "sha256=<hex HMAC-SHA256 of the raw body, session secret>"},
                                       {"in": "query", "name": "format", "schema": {"type": "string"}}])

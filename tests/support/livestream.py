@@ -65,7 +65,7 @@ def push(client, live: Live, comments, *, fmt=None, secret=None, raw=None):
     from plugins.livestream.comments import sign
     body = raw if raw is not None else json.dumps(comments, ensure_ascii=False).encode()
     query = f"?format={fmt}" if fmt else ""
-    return client.post(f"{BASE}/{live.id}/webhook{query}", data=body, content_type="application/json",
+    return client.post(f"/storefront/v1/livestreams/{live.id}/webhook{query}", data=body, content_type="application/json",
                        headers={"X-Livestream-Signature": sign(secret or live.secret, body)})
 
 
