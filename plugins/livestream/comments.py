@@ -134,9 +134,11 @@ def _insert(session_id: int, comment: dict, result: ParseResult) -> bool:
                   reason=(result.reason or result.error or None) and (result.reason or result.error)[:300],
                   lines=[{"code": l.code, "quantity": l.quantity, "variant_sku": l.variant_sku, "stated": l.stated}
                          for l in result.lines])
-    done = db.session.execute(insert_ignoring_conflicts(LivestreamComment.__table__).values(**values)
-                              .on_conflict_do_nothing(index_elements=["session_id", "platform_comment_id"]))
-    return done.rowcount == 1
+    table = LivestreamComment.__table__
+    done = db.session.execute(insert_ignoring_conflicts(table).values(**values)
+                              .on_conflict_do_nothing(index_elements=["session_id", "platform_comment_id"])
+                              .returning(table.c.id))
+    return done.scalar_one_or_none() is not None
 
 
 def comment_event(comment: dict, result: ParseResult) -> dict:
