@@ -27,6 +27,8 @@ def _live_with_orders(client, login, **kwargs):
 def test_confirm_places_one_core_order_on_the_session_channel(client, login, demo):
     live, queue = _live_with_orders(client, login, holds={"BL-BDX-1": 5})
     before = stock_of("BL-BDX-1")
+    a1 = live.items["A1"]["id"]
+    assert client.post(f"{BASE}/{live.id}/showcase/{a1}/pin", headers=live.admin).status_code == 200
     url = f"{BASE}/{live.id}/drafts/{queue['hoa']['id']}/confirm"
     r = client.post(url, headers=live.admin, json=CONFIRM)
     assert r.status_code == 201, r.get_json()
@@ -48,6 +50,8 @@ def test_confirm_places_one_core_order_on_the_session_channel(client, login, dem
     summary = client.get(f"{BASE}/{live.id}/summary", headers=live.admin).get_json()
     assert summary["orders"] == 1 and summary["gmv"] == order.total and summary["unique_commenters"] == 4
     assert summary["conversion"] == 0.25 and summary["products"][0]["quantity"] == 2
+    assert [(p["code"], p["orders"]) for p in summary["pins"]] == [("A1", 1)]
+    assert sum(m["orders"] for m in summary["orders_per_minute"]) == 1
     assert client.post(f"{BASE}/{live.id}/end", headers=live.admin).status_code == 200
     assert stock_of("BL-BDX-1") == (before[0], before[1] - 5 + 2)
     ledger_ok()
