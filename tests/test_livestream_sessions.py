@@ -191,3 +191,23 @@ def test_the_recorded_demo_session_gives_the_expected_drafts_and_replays_change_
     counts = db.session.execute(select(func.count()).select_from(SalesChannel)
                                 .where(SalesChannel.kind == "livestream")).scalar_one()
     assert counts == 1
+
+
+def test_seed_demo_command(app, demo, database_url, instance_path):
+    from click.testing import CliRunner
+    from core.celery_app import init_celery
+    from core.cli import build_cli
+    from plugins.livestream.models import LivestreamComment, LivestreamSession
+    db.session.commit()
+    root, pm = build_cli(app.extensions["ocop_plugins"])
+    env = {"OCOP_DATABASE_URL": database_url, "OCOP_INSTANCE_PATH": str(instance_path)}
+    try:
+        first = CliRunner().invoke(root, ["livestream", "seed-demo"], obj={"pm": pm}, env=env)
+        again = CliRunner().invoke(root, ["livestream", "seed-demo"], obj={"pm": pm}, env=env)
+    finally:
+        init_celery(app)  # the command built its own app; give Celery back to the session's app
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["created"] == 111 and json.loads(again.stdout)["skipped"] is True
+    db.session.rollback()
+    assert db.session.execute(select(func.count(LivestreamSession.id))).scalar_one() == 1
+    assert db.session.execute(select(func.count(LivestreamComment.id))).scalar_one() == 111
