@@ -145,7 +145,6 @@ def test_metrics_and_reports(client, login, demo):
     error_of(client.post(url, headers=other, json={"samples": samples}), 403)
     error_of(client.get(f"{BASE}/{live.id}/summary", headers=other), 403)
     assert row_counts() == before
-    _, queue = live, drafts(client, live)
     push(client, live, [comment(1, "hoa", "A2 50ml")])
     hoa = drafts(client, live)["hoa"]
     assert client.post(f"{BASE}/{live.id}/drafts/{hoa['id']}/confirm", headers=live.admin,

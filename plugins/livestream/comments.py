@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.db import db, insert_ignoring_conflicts, utcnow
 from core.errors import DomainError, ValidationFailed
+from core.pagination import paginate
 from core.text import nfc
 from plugins.livestream import draft_orders, events, showcases
 from plugins.livestream.models import LivestreamComment
@@ -145,3 +146,12 @@ def comment_event(comment: dict, result: ParseResult) -> dict:
     return {"comment_id": comment["id"], "author_id": comment["author_id"], "author_name": comment["author_name"],
             "text": comment["text"], "intent": result.intent, "phone": result.phone,
             "lines": [{"code": l.code, "quantity": l.quantity, "variant_sku": l.variant_sku} for l in result.lines]}
+
+
+def list_comments(session, args: dict) -> dict:
+    """Stored comments with their parse results in the order received (filters: ``intent``, ``author_id``)."""
+    stmt = select(LivestreamComment).where(LivestreamComment.session_id == session.id)
+    for key in ("intent", "author_id"):
+        if args.get(key):
+            stmt = stmt.where(getattr(LivestreamComment, key) == args[key])
+    return paginate(stmt.order_by(LivestreamComment.id), args["page"], args["limit"])

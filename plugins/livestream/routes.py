@@ -8,13 +8,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.accounts.security import current_user, require_roles
-from core.db import db
 from core.errors import ValidationFailed, invalid
-from core.pagination import paginate
 from plugins.livestream import adapters, attribution, comments, draft_orders, events, metrics, reports, sessions
 from plugins.livestream import showcases
 from plugins.livestream import schemas as s
-from plugins.livestream.models import LivestreamComment
 
 blp = Blueprint("livestream", __name__, url_prefix="/admin/v1/livestreams",
                 description="Livestream selling: sessions, showcase, comments, draft orders, live screen (plugin)")
@@ -178,12 +175,7 @@ class Comments(MethodView):
     @blp.response(200, s.CommentPageSchema)
     def get(self, args, session_id):
         """Stored comments with their parse results, in the order received."""
-        session = _session(session_id)
-        stmt = db.select(LivestreamComment).where(LivestreamComment.session_id == session.id)
-        for key in ("intent", "author_id"):
-            if args.get(key):
-                stmt = stmt.where(getattr(LivestreamComment, key) == args[key])
-        return paginate(stmt.order_by(LivestreamComment.id), args["page"], args["limit"])
+        return comments.list_comments(_session(session_id), args)
 
     @require_roles(*ROLES)
     @blp.arguments(s.CommentBatchSchema)
