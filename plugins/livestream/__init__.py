@@ -1,6 +1,6 @@
-"""Livestream plugin: orders placed in livestream comments ("chốt đơn").
+"""Livestream plugin: selling in live sessions on Facebook, TikTok, YouTube, Zalo and Shopee.
 
-For now only the comment parser (``parser``), the per-viewer draft orders
-(``drafts``) and the ``ocop livestream parse-comments`` command; both are pure
-and touch no database. Sessions, showcases and orders come later.
+Sessions (each a core sales channel), showcases with short codes, comments read by the "chốt đơn"
+parser (``parser``), per-viewer draft orders (``drafts``, persisted by ``draft_orders``) confirmed
+into core orders, attribution, metrics, the live screen's event stream. See docs/livestream.md.
 """

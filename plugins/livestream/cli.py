@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from core.commands import with_app
+from plugins.livestream import demo
 from plugins.livestream.parser import CommentStream, ParseResult, parse_comment
 from plugins.livestream.showcase import ShowcaseError, compile_showcase
 
@@ -17,7 +19,7 @@ def register(cli: click.Group) -> None:
 
 @click.group("livestream")
 def livestream():
-    """Livestream selling (plugin): reading order comments."""
+    """Livestream selling (plugin): reading order comments, the demo session."""
 
 
 @livestream.command("parse-comments")
@@ -48,3 +50,10 @@ def parse_line(raw: bytes | str, showcase, stream: CommentStream) -> ParseResult
     except (ValueError, RecursionError):
         return ParseResult(None, "other", error="livestream.invalid_json")
     return parse_comment(comment, showcase, stream)
+
+
+@livestream.command("seed-demo")
+@with_app
+def seed_demo():
+    """Load the recorded demo livestream over the core demo catalogue (run ``ocop demo`` first; idempotent)."""
+    click.echo(json.dumps(demo.seed_demo_session(), ensure_ascii=False))

@@ -1,11 +1,48 @@
 """Hook implementations of the ``livestream`` plugin (entry point ``livestream = plugins.livestream.plugin``)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.hookspecs import hookimpl
+from plugins.livestream import attribution, routes
 from plugins.livestream import cli as livestream_cli
+from plugins.livestream import models  # noqa: F401  (registers the plugin's tables)
+from plugins.livestream import reports as livestream_reports
+from plugins.livestream.models import COMPONENT
+from plugins.livestream.sessions import LIVESTREAM_KIND
+
+
+@hookimpl
+def register_blueprints(app, api):
+    """Admin routes under ``/admin/v1/livestreams`` and the link tracker under ``/storefront/v1/livestreams``."""
+    return [routes.blp, routes.storefront_blp]
+
+
+@hookimpl
+def register_migrations():
+    """The plugin's own Alembic revisions (``lv001``…), version table ``alembic_version_livestream``."""
+    return (COMPONENT, str(Path(__file__).parent / "migrations" / "versions"))
+
+
+@hookimpl
+def register_sales_channel_kinds(registry):
+    """Every livestream session is a sales channel of kind ``livestream``."""
+    registry.add(LIVESTREAM_KIND, "Bán hàng qua livestream", "Livestream selling")
 
 
 @hookimpl
 def register_cli(cli):
-    """``ocop livestream parse-comments`` reads comment JSONL against a showcase (no database)."""
+    """``ocop livestream parse-comments`` (no database) and ``ocop livestream seed-demo``."""
     livestream_cli.register(cli)
+
+
+@hookimpl
+def order_attribution(order):
+    """Orders on a session's channel, or from its link within its window, are credited to the session."""
+    return attribution.attribute(order)
+
+
+@hookimpl
+def reports(user):
+    """Livestream sessions and GMV per producer and province; best products."""
+    return livestream_reports.available_reports(user)
