@@ -10,7 +10,7 @@ unique, which makes webhooks and statement imports idempotent.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -141,6 +141,10 @@ class OrderLine(db.Model):
     allocations = mapped_column(JSON, nullable=True)  # [{"location_id", "quantity", "lot_id"}] as allocated
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # price snapshot from core.pricing (filled by checkout / counter sales): base price, discount, its sources
+    base_unit_price: Mapped[int | None] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discounts = mapped_column(JSON, nullable=True)  # core.pricing.resolver.LinePrice.snapshot()
 
     order = relationship("Order", back_populates="lines")
 
