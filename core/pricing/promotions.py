@@ -203,12 +203,11 @@ def preview(user: User, promotion: Promotion, args: dict) -> dict:
     candidates = list(db.session.execute(stmt.order_by(Variant.id).limit(PREVIEW_SCAN)).scalars())
     facts = load_facts(candidates, with_origin=bool((promotion.scope or {}).get("provinces")))
     sample = [i for i in candidates if applies_to(promotion, facts[i])][:args["limit"]]
-    with_it = resolver.price_lines([(i, 1) for i in sample], channel, at, preview=promotion).lines if sample else ()
-    without = resolver.prices_for(sample, channel, at)
+    with_it, without = resolver.preview_prices(sample, promotion, channel, at)
     opted = set(db.session.execute(select(PromotionParticipant.producer_id).where(
         PromotionParticipant.promotion_id == promotion.id, PromotionParticipant.status == "accepted")).scalars())
     results = []
-    for line in with_it:
+    for line in with_it.values():
         f = facts[line.variant_id]
         mine = sum(d.amount for d in line.discounts if d.reference == f"promotion:{promotion.id}")
         results.append({"variant_id": f.variant_id, "sku": f.sku, "product": f.product_name,

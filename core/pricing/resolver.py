@@ -142,12 +142,11 @@ def prices_for(variants, channel="online_store", at: dt.datetime | None = None) 
 
 
 def price_lines(lines, channel="online_store", at: dt.datetime | None = None, customer: str | None = None,
-                vouchers=(), preview: Promotion | None = None) -> CartPrice:
+                vouchers=()) -> CartPrice:
     """Price a cart: ``lines`` = [(variant or id, quantity)], in order; ``vouchers`` = codes or Voucher rows.
 
     Per-order unit limits and remaining totals/budgets are shared by the lines.
     A wrong, spent or inapplicable voucher raises a 4xx DomainError.
-    ``preview`` prices as if that promotion were active and every producer had opted in.
     """
     pairs = []
     for variant, quantity in lines:
@@ -155,7 +154,18 @@ def price_lines(lines, channel="online_store", at: dt.datetime | None = None, cu
             raise invalid("quantity", "số lượng phải là số nguyên dương", "quantity must be a positive integer",
                           code="pricing.invalid_quantity")
         pairs.append((_variant_id(variant), quantity))
-    return _Pricing(channel, at, customer, preview=preview).run(pairs, vouchers)
+    return _Pricing(channel, at, customer).run(pairs, vouchers)
+
+
+def preview_prices(variant_ids, promotion: Promotion, channel="online_store",
+                   at: dt.datetime | None = None) -> tuple[dict[int, LinePrice], dict[int, LinePrice]]:
+    """One unit of each variant with ``promotion`` as if active and joined by every producer, and without it."""
+    pairs = [(i, 1) for i in dict.fromkeys(variant_ids)]
+    if not pairs:
+        return {}, {}
+    with_it = _Pricing(channel, at, None, independent=True, preview=promotion).run(pairs, ())
+    without = _Pricing(channel, at, None, independent=True, without=promotion).run(pairs, ())
+    return ({l.variant_id: l for l in with_it.lines}, {l.variant_id: l for l in without.lines})
 
 
 def product_prices(products, channel="online_store", at: dt.datetime | None = None) -> dict[int, dict]:
@@ -239,12 +249,14 @@ class _Line:
 class _Pricing:
     """One resolution: load what is needed once, then price every line in memory."""
 
-    def __init__(self, channel, at, customer, independent: bool = False, preview: Promotion | None = None):
+    def __init__(self, channel, at, customer, independent: bool = False, preview: Promotion | None = None,
+                 without: Promotion | None = None):
         self.channel = channel_ref(channel)
         self.at = at or clock.now()
         self.customer = customer
         self.independent = independent
         self.preview = preview
+        self.without = without
 
     def run(self, pairs, vouchers) -> CartPrice:
         facts = load_facts(variant_id for variant_id, _ in pairs)
@@ -283,10 +295,10 @@ class _Pricing:
                 and_(Promotion.owner_kind == "producer", Promotion.producer_id.in_(producers))))
         found = [p for p in db.session.execute(stmt.order_by(Promotion.id)).scalars()
                  if on_channel(p, self.channel) and not _exhausted(p)]
-        if self.preview is not None:
-            found = [p for p in found if p.id != self.preview.id]
-            if on_channel(self.preview, self.channel):
-                found.append(self.preview)
+        left_out = {p.id for p in (self.preview, self.without) if p is not None}
+        found = [p for p in found if p.id not in left_out]
+        if self.preview is not None and on_channel(self.preview, self.channel):
+            found.append(self.preview)
         return self._within_customer_limits(found)
 
     def _within_customer_limits(self, promotions) -> list[Promotion]:

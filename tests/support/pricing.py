@@ -60,3 +60,27 @@ def make_voucher(owner: str = "admin", code: str = "THU-NGHIEM", activate: bool 
 def iso(moment: dt.datetime) -> str:
     """An aware datetime as the API takes it (Vietnam time)."""
     return moment.astimezone(VN).isoformat()
+
+
+def run_in_threads(app, jobs, workers: int = 20) -> list:
+    """Run ``jobs`` concurrently, each in its own app context (own session and connection), released by a barrier."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from core.db import db
+    barrier = threading.Barrier(min(workers, len(jobs)))
+
+    def wrap(job):
+        def run():
+            with app.app_context():
+                try:
+                    barrier.wait(timeout=30)
+                except threading.BrokenBarrierError:
+                    pass
+                try:
+                    return job()
+                finally:
+                    db.session.remove()
+        return run
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [f.result() for f in [pool.submit(wrap(job)) for job in jobs]]
