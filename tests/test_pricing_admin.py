@@ -283,3 +283,29 @@ def test_price_quote_for_a_till_and_its_refusals(client, login, demo, other_orga
     error_of(client.post("/admin/v1/prices/quote", json={"lines": [{"sku": "BM-QHC-1KG", "quantity": 1}]}), 401)
     error_of(client.post("/admin/v1/prices/quote", headers=login("hoidong.dongnai"),
                          json={"lines": [{"sku": "BM-QHC-1KG", "quantity": 1}]}), 403, "auth.forbidden")
+
+
+ODD_BODIES = [None, [], "text", 42, {"scope": []}, {"scope": {"variants": "1"}}, {"channels": "online_store"},
+              {"value": None}, {"value": 1.5}, {"value": True}, {"starts_at": 20261201}, {"ends_at": ""},
+              {"scope": {"stars": [6]}}, {"scope": {"variants": [None]}}, {"name": "x" * 10_000},
+              {"code": ["A"]}, {"code": "ß" * 60}, {"lines": [{"sku": "BL-BDX-1", "quantity": 1}], "vouchers": [""]},
+              {"lines": [{"sku": "BL-BDX-1", "quantity": 1}], "vouchers": ["\u0301\u0301\u0301"]},
+              {"lines": [{"sku": "BL-BDX-1", "quantity": 1}], "channel": ":::"},
+              {"lines": [{"sku": "BL-BDX-1", "variant_id": 1, "quantity": 1}]}, {"producer_id": -1},
+              {"producer_id": 2**40}]
+
+
+@pytest.mark.parametrize("path", ["/admin/v1/promotions", "/admin/v1/promotions/{pid}", "/admin/v1/vouchers",
+                                  "/admin/v1/prices/quote", "/admin/v1/promotions/{pid}/opt-in"])
+def test_no_body_shape_causes_a_server_error(client, login, demo, path):
+    admin = login("admin")
+    url = path.format(pid=demo_campaign_id())
+    method = client.patch if url.endswith(str(demo_campaign_id())) else client.post
+    for odd in ODD_BODIES + [{**body(), **o} for o in ODD_BODIES if isinstance(o, dict)]:
+        response = method(url, json=odd, headers=admin)
+        assert response.status_code < 500, (odd, response.get_json())
+        if response.status_code >= 400:
+            error_of(response, response.status_code)
+    for query in ("at=yesterday", "limit=0", "limit=51", "channel=" + "x" * 200, "at=2026-11-23T10:00:00%2B25:00"):
+        response = client.get(f"/admin/v1/promotions/{demo_campaign_id()}/preview?{query}", headers=admin)
+        error_of(response, 422)

@@ -14,7 +14,7 @@ from core.db import commit, db
 from core.errors import DomainError
 from core.hookspecs import hookimpl
 from core.plugins import plugin_manager
-from core.pricing import resolver, usage, version
+from core.pricing import live, resolver, usage, version
 from core.pricing.models import Promotion
 from support.checks import error_of
 from support.pricing import make_promotion, make_voucher, user, variant, window
@@ -331,21 +331,46 @@ def test_a_page_is_priced_in_a_bounded_number_of_queries(app, demo):
         make_promotion(kind="amount", value=100 + n, stackable=bool(n % 2),
                        scope={"provinces": ["75"]} if n % 3 == 0 else {})
     every = [v.id for v in db.session.execute(select(variant(POMELO).__class__)).scalars()]
+    live.clear()  # cold: the live promotions are read too
     with counted_queries() as one:
         resolver.prices_for(every[:1])
+    live.clear()
     with counted_queries() as all_of_them:
         priced = resolver.prices_for(every)
-    assert len(all_of_them) == len(one) <= 6
+    assert len(all_of_them) == len(one) <= 7
     assert all(p.discounts for p in priced.values())
+    with counted_queries() as warm:  # the live set is kept per process until the pricing state changes
+        resolver.prices_for(every)
+    assert len(warm) == len(all_of_them) - 2
+    with counted_queries() as cart:  # a cart re-reads the counters of limited promotions
+        resolver.price_lines([(v, 2) for v in every])
+    assert len(cart) == len(warm) + 1  # the demo campaign has a budget
 
 
 def test_the_storefront_list_costs_the_same_queries_for_3_or_20_products(client, demo):
     from core.catalogue import version as catalogue_cache
     make_promotion(kind="percentage", value=5)
     catalogue_cache.clear()
+    live.clear()
     with counted_queries() as small:
         assert client.get("/storefront/v1/products?limit=3").status_code == 200
     catalogue_cache.clear()
+    live.clear()
     with counted_queries() as page:
         assert len(client.get("/storefront/v1/products?limit=20").get_json()["results"]) == 7
     assert len(page) == len(small)
+
+
+def test_a_rolled_back_change_never_reaches_the_live_promotions_cache(app, demo):
+    from core.pricing import promotions
+    assert resolver.price_for(variant(POMELO)).unit_price == 65_000
+    same_window = window()  # the same window, so only the version could tell the two states apart
+    data = {"name": "Không bao giờ", "name_en": "Never", "kind": "percentage", "value": 50, "requires_opt_in": False,
+            **same_window}
+    promo = promotions.create_promotion(user("admin"), data)
+    promotions.activate_promotion(user("admin"), promo)
+    assert resolver.price_for(variant(POMELO)).unit_price == 32_500  # this transaction sees its own change
+    db.session.rollback()
+    assert resolver.price_for(variant(POMELO)).unit_price == 65_000
+    make_promotion(kind="amount", value=1_000, **same_window)  # committed: reuses the rolled-back version number
+    assert resolver.price_for(variant(POMELO)).unit_price == 64_000

@@ -5,8 +5,6 @@ price outlives it. Services flush; the request or command commits.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import func, select
 
 from core import clock

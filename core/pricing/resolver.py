@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from core import clock
 from core.catalogue.models import Variant
@@ -19,9 +19,11 @@ from core.db import db
 from core.errors import invalid
 from core.plugins import hooks
 from core.pricing import vouchers as voucher_rules
-from core.pricing.models import Promotion, PromotionParticipant, PromotionUsage, Voucher
-from core.pricing.rules import (ChannelRef, VariantFacts, add_origin_provinces, applies_to, channel_ref,
-                                customer_key, load_facts, needs_origin, on_channel)
+from core.pricing.live import fresh_counters, live_at
+from core.pricing.models import Promotion, PromotionUsage, Voucher
+from core.pricing.rules import (SCOPE_FACTS, ChannelRef, PromotionTerms, VariantFacts, add_origin_provinces,
+                                applies_to, channel_ref, customer_key, load_facts, needs_origin, on_channel,
+                                promotion_terms)
 
 log = logging.getLogger(__name__)
 UNLIMITED = float("inf")
@@ -172,22 +174,20 @@ def product_prices(products, channel="online_store", at: dt.datetime | None = No
     """Per product of a storefront page: lowest sale price, when it ends, promotions shown, each variant's sale price.
 
     ``{product_id: {"sale_price_min", "sale_ends_at", "promotions": [badge], "variant_prices": {variant_id:
-    {"sale_price", "sale_ends_at"}}}}`` (sale fields None when not on sale). One query more than
-    :func:`prices_for` (the products' active variants).
+    {"sale_price", "sale_ends_at"}}}}`` (sale fields None when not on sale), in the same bounded
+    number of queries as :func:`prices_for`.
     """
-    product_ids = [p.id for p in products]
-    if not product_ids:
+    facts = load_facts(product_ids=[p.id for p in products])
+    if not facts:
         return {}
-    rows = db.session.execute(select(Variant.id, Variant.product_id).where(
-        Variant.product_id.in_(product_ids), Variant.active.is_(True)).order_by(Variant.id)).all()
-    prices = prices_for([variant_id for variant_id, _ in rows], channel, at)
+    priced = _Pricing(channel, at, None, independent=True).run([(i, 1) for i in facts], (), facts)
     offers: dict[int, dict] = {}
-    for variant_id, product_id in rows:
-        line = prices[variant_id]
+    for line in priced.lines:
+        variant_id, product_id = line.variant_id, line.product_id
         offer = offers.setdefault(product_id, {"sale_price_min": None, "sale_ends_at": None, "promotions": {},
                                                "variant_prices": {}})
         offer["variant_prices"][variant_id] = {"sale_price": line.unit_price if line.on_sale else None,
-                                         "sale_ends_at": line.sale_ends_at if line.on_sale else None}
+                                               "sale_ends_at": line.sale_ends_at if line.on_sale else None}
         if not line.on_sale:
             continue
         if offer["sale_price_min"] is None or line.unit_price < offer["sale_price_min"]:
@@ -246,6 +246,38 @@ class _Line:
         return self.facts.base_price * self.quantity - sum(d.amount for d in self.discounts)
 
 
+class _CandidateIndex:
+    """Live promotions bucketed by the narrowest thing they name, so a page does not test every one on every
+    variant: opt-in campaigns by the producers that joined, others by their first scope key, or their owner."""
+
+    KEYS = ("variants", "products", "producers", "groups", "product_sets", "stars")
+
+    def __init__(self, promotions, opted_in, facts):
+        self.general: list = []
+        self.by: dict[str, dict] = {key: {} for key in (*self.KEYS, "owner")}
+        producers = {f.producer_id for f in facts}
+        for p in promotions:
+            key = next((k for k in self.KEYS if p.scope.get(k)), None)
+            if p.requires_opt_in:
+                for producer_id in producers:
+                    if (p.id, producer_id) in opted_in:
+                        self.by["owner"].setdefault(producer_id, []).append(p)
+            elif key is not None:
+                for value in p.scope[key]:
+                    self.by[key].setdefault(value, []).append(p)
+            elif p.owner_kind == "producer":
+                self.by["owner"].setdefault(p.producer_id, []).append(p)
+            else:
+                self.general.append(p)
+
+    def for_variant(self, facts: VariantFacts) -> list:
+        """Every promotion that may cover ``facts`` (each once); the caller still checks scope and reach."""
+        found = list(self.general)
+        for key in self.KEYS:
+            found += self.by[key].get(SCOPE_FACTS[key](facts), ())
+        return found + self.by["owner"].get(facts.producer_id, [])
+
+
 class _Pricing:
     """One resolution: load what is needed once, then price every line in memory."""
 
@@ -258,8 +290,8 @@ class _Pricing:
         self.preview = preview
         self.without = without
 
-    def run(self, pairs, vouchers) -> CartPrice:
-        facts = load_facts(variant_id for variant_id, _ in pairs)
+    def run(self, pairs, vouchers, facts: dict[int, VariantFacts] | None = None) -> CartPrice:
+        facts = facts if facts is not None else load_facts(variant_id for variant_id, _ in pairs)
         missing = [variant_id for variant_id, _ in pairs if variant_id not in facts]
         if missing:
             raise invalid("variant_id", "không tìm thấy phiên bản sản phẩm", "unknown variant",
@@ -268,13 +300,13 @@ class _Pricing:
         chosen = voucher_rules.usable_vouchers(vouchers, self.channel, self.at, self.customer)
         if needs_origin(promotions) or needs_origin(chosen):
             add_origin_provinces(facts.values())
-        opted_in = self._opted_in(promotions, facts.values())
+        opted_in = self._opted_in(facts.values())
         allowances = {p.id: self._allowance(p) for p in promotions}
+        index = _CandidateIndex(promotions, opted_in, facts.values())
         lines = []
         for variant_id, quantity in pairs:
             line = _Line(facts[variant_id], quantity, facts[variant_id].base_price)
-            candidates = [p for p in promotions if applies_to(p, line.facts)
-                          and (not p.requires_opt_in or (p.id, line.facts.producer_id) in opted_in)]
+            candidates = [p for p in index.for_variant(line.facts) if applies_to(p, line.facts)]
             if self.independent:
                 allowances = {p.id: self._allowance(p) for p in candidates}
             self._apply_promotions(line, candidates, allowances)
@@ -285,20 +317,17 @@ class _Pricing:
         return self._answer(lines, chosen)
 
     # -- loading --
-    def _live_promotions(self, facts) -> list[Promotion]:
-        producers = {f.producer_id for f in facts}
-        provinces = {f.producer_province for f in facts if f.producer_province}
-        stmt = select(Promotion).where(
-            Promotion.status == "published", Promotion.starts_at <= self.at, Promotion.ends_at > self.at,
-            or_(Promotion.owner_kind == "admin",
-                and_(Promotion.owner_kind == "organiser", Promotion.province_code.in_(provinces)),
-                and_(Promotion.owner_kind == "producer", Promotion.producer_id.in_(producers))))
-        found = [p for p in db.session.execute(stmt.order_by(Promotion.id)).scalars()
-                 if on_channel(p, self.channel) and not _exhausted(p)]
+    def _live_promotions(self, facts) -> list[PromotionTerms]:
+        self.live = live_at(self.at)
+        found = self.live.for_page({f.producer_id for f in facts},
+                                   {f.producer_province for f in facts if f.producer_province})
+        if not self.independent:  # a cart: limits are checked on the counters as committed now
+            found = fresh_counters(found)
+        found = [p for p in found if on_channel(p, self.channel) and not _exhausted(p)]
         left_out = {p.id for p in (self.preview, self.without) if p is not None}
         found = [p for p in found if p.id not in left_out]
         if self.preview is not None and on_channel(self.preview, self.channel):
-            found.append(self.preview)
+            found.append(promotion_terms(self.preview))
         return self._within_customer_limits(found)
 
     def _within_customer_limits(self, promotions) -> list[Promotion]:
@@ -312,20 +341,14 @@ class _Pricing:
             .group_by(PromotionUsage.promotion_id)).all())
         return [p for p in promotions if not p.max_uses_per_customer or used.get(p.id, 0) < p.max_uses_per_customer]
 
-    def _opted_in(self, promotions, facts) -> set[tuple[int, int]]:
-        needing = [p.id for p in promotions if p.requires_opt_in and p is not self.preview]
-        answer = set()
-        if self.preview is not None and self.preview.requires_opt_in:
-            answer |= {(self.preview.id, f.producer_id) for f in facts}
-        if not needing:
-            return answer
-        rows = db.session.execute(select(PromotionParticipant.promotion_id, PromotionParticipant.producer_id).where(
-            PromotionParticipant.promotion_id.in_(needing), PromotionParticipant.status == "accepted",
-            PromotionParticipant.producer_id.in_({f.producer_id for f in facts}))).all()
-        return answer | {tuple(row) for row in rows}
+    def _opted_in(self, facts) -> frozenset | set:
+        """Accepted opt-ins (and, for a preview, every producer of the page as if it had joined)."""
+        if self.preview is None or not self.preview.requires_opt_in:
+            return self.live.joined
+        return self.live.joined | {(self.preview.id, f.producer_id) for f in facts}
 
     @staticmethod
-    def _allowance(promotion: Promotion) -> _Allowance:
+    def _allowance(promotion: PromotionTerms) -> _Allowance:
         allowance = _Allowance()
         if promotion.max_units_per_order:
             allowance.units = promotion.max_units_per_order
@@ -458,6 +481,6 @@ def split_amount(amount: int, totals: list[int]) -> list[int]:
     return shares
 
 
-def _exhausted(promotion: Promotion) -> bool:
+def _exhausted(promotion) -> bool:
     return ((promotion.max_total_units is not None and promotion.units_used >= promotion.max_total_units)
             or (promotion.budget is not None and promotion.discount_used >= promotion.budget))

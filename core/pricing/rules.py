@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 
 from sqlalchemy import select
+from sqlalchemy.engine import Row
 
 from core.catalogue.models import Producer, Product, Variant
 from core.db import db
@@ -64,6 +66,47 @@ def customer_key(phone: str | None = None, user_id: int | None = None) -> str | 
     return f"phone:{digits}" if len(digits) >= 8 else None
 
 
+# --- promotion terms as the resolver reads them ---------------------------------------
+@dataclass(frozen=True, slots=True)
+class PromotionTerms:
+    """A live promotion read as plain values (cheap to load and to match for a whole page)."""
+
+    id: int
+    name: str
+    name_en: str
+    kind: str
+    value: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    channels: frozenset
+    scope: dict  # key → frozenset
+    stackable: bool
+    owner_kind: str
+    province_code: str | None
+    producer_id: int | None
+    requires_opt_in: bool
+    max_units_per_order: int | None
+    max_uses_per_customer: int | None
+    max_total_units: int | None
+    budget: int | None
+    units_used: int
+    discount_used: int
+
+
+TERM_FIELDS = tuple(PromotionTerms.__dataclass_fields__)
+
+
+_CHANNELS, _SCOPE = TERM_FIELDS.index("channels"), TERM_FIELDS.index("scope")
+
+
+def promotion_terms(source) -> PromotionTerms:
+    """Terms of a Promotion, or of a result row selecting :data:`TERM_FIELDS` in that order."""
+    values = list(source) if isinstance(source, (tuple, Row)) else [getattr(source, name) for name in TERM_FIELDS]
+    values[_CHANNELS] = frozenset(values[_CHANNELS] or ())
+    values[_SCOPE] = {key: frozenset(v) for key, v in (values[_SCOPE] or {}).items() if v}
+    return PromotionTerms(*values)
+
+
 # --- facts and scope ------------------------------------------------------------------
 @dataclass
 class VariantFacts:
@@ -86,17 +129,21 @@ class VariantFacts:
     origin_province: str | None = None
 
 
-def load_facts(variant_ids, with_origin: bool = False) -> dict[int, VariantFacts]:
-    """Facts of ``variant_ids`` in one query (origin provinces: a few more, one per unit level, if asked)."""
-    ids = sorted(set(variant_ids))
-    if not ids:
+def load_facts(variant_ids=(), with_origin: bool = False, product_ids=()) -> dict[int, VariantFacts]:
+    """Facts of ``variant_ids`` (or of the active variants of ``product_ids``) in one query.
+
+    Origin provinces, if asked: a few more queries, one per unit level.
+    """
+    ids, products = sorted(set(variant_ids)), sorted(set(product_ids))
+    if not ids and not products:
         return {}
-    rows = db.session.execute(
-        select(Variant.id, Variant.sku, Variant.name, Variant.price, Product.id, Product.name, Product.slug,
-               Product.producer_id, Producer.name, Producer.province_code, Product.group_code,
-               Product.product_set_code, Product.listed_stars, Product.origin_commune_code)
-        .join(Product, Product.id == Variant.product_id).join(Producer, Producer.id == Product.producer_id)
-        .where(Variant.id.in_(ids))).all()
+    stmt = (select(Variant.id, Variant.sku, Variant.name, Variant.price, Product.id, Product.name, Product.slug,
+                   Product.producer_id, Producer.name, Producer.province_code, Product.group_code,
+                   Product.product_set_code, Product.listed_stars, Product.origin_commune_code)
+            .join(Product, Product.id == Variant.product_id).join(Producer, Producer.id == Product.producer_id))
+    stmt = stmt.where(Variant.id.in_(ids)) if ids else \
+        stmt.where(Variant.product_id.in_(products), Variant.active.is_(True))
+    rows = db.session.execute(stmt.order_by(Variant.id)).all()
     facts = {row[0]: VariantFacts(*row) for row in rows}
     if with_origin:
         add_origin_provinces(facts.values())
@@ -124,14 +171,19 @@ def in_reach(offer, facts: VariantFacts) -> bool:
     return facts.producer_id == offer.producer_id
 
 
+#: the fact each scope key is matched on
+SCOPE_FACTS = {"variants": attrgetter("variant_id"), "products": attrgetter("product_id"),
+          "producers": attrgetter("producer_id"), "groups": attrgetter("group_code"),
+          "product_sets": attrgetter("product_set_code"), "stars": attrgetter("stars"),
+          "provinces": attrgetter("origin_province")}
+
+
 def in_scope(scope: dict | None, facts: VariantFacts) -> bool:
     """Scope keys combine with AND, the values of one key with OR; an empty scope is everything."""
-    if not scope:
-        return True
-    checks = (("variants", facts.variant_id), ("products", facts.product_id), ("producers", facts.producer_id),
-              ("groups", facts.group_code), ("product_sets", facts.product_set_code), ("stars", facts.stars),
-              ("provinces", facts.origin_province))
-    return all(value in scope[key] for key, value in checks if scope.get(key))
+    for key, values in (scope or {}).items():
+        if values and SCOPE_FACTS[key](facts) not in values:
+            return False
+    return True
 
 
 def applies_to(offer, facts: VariantFacts) -> bool:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from core.db import db
 from core.pricing.models import Promotion, PricingVersion
+
+_BUMPED = "ocop_pricing_bumped"
 
 
 def bump() -> None:
@@ -21,6 +24,18 @@ def bump() -> None:
     if not updated:
         db.session.add(PricingVersion(id=1, version=1))
         db.session.flush()
+    db.session.info[_BUMPED] = True
+
+
+def changed_in_this_transaction() -> bool:
+    """True after :func:`bump` until commit or rollback: what this session reads is not yet everyone's."""
+    return bool(db.session.info.get(_BUMPED))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session, *args) -> None:
+    session.info.pop(_BUMPED, None)
 
 
 def cache_key(at: dt.datetime) -> tuple:

@@ -11,7 +11,6 @@ import re
 
 from sqlalchemy import func, select
 
-from core import clock
 from core.accounts.models import User
 from core.db import db
 from core.errors import Conflict, DomainError, NotFound, invalid
