@@ -309,3 +309,40 @@ def test_no_body_shape_causes_a_server_error(client, login, demo, path):
     for query in ("at=yesterday", "limit=0", "limit=51", "channel=" + "x" * 200, "at=2026-11-23T10:00:00%2B25:00"):
         response = client.get(f"/admin/v1/promotions/{demo_campaign_id()}/preview?{query}", headers=admin)
         error_of(response, 422)
+
+
+def test_every_remaining_route_refuses_bad_input_and_strangers(client, login, demo, other_organiser):
+    pid = demo_campaign_id()
+    organiser, stranger, admin = login("sct.dongnai"), login("sct.hatinh"), login("admin")
+    draft = client.post(BASE, json=body(), headers=organiser).get_json()["id"]
+    for method, url in ((client.delete, f"{BASE}/{draft}"), (client.post, f"{BASE}/{draft}/activate"),
+                        (client.get, f"{BASE}/{pid}/preview"), (client.get, f"{BASE}/{pid}/participants"),
+                        (client.post, f"{BASE}/{pid}/invitations")):
+        error_of(method(url, headers=stranger), 403, "pricing.out_of_scope")
+        error_of(method(url), 401, "auth.required")
+    error_of(client.delete(f"{BASE}/{draft}", headers=login("cs.htx-binh-loi")), 403, "pricing.out_of_scope")
+    error_of(client.post(f"{BASE}/{pid}/withdraw", json={}, headers=organiser), 403, "auth.forbidden")
+    error_of(client.get(f"{BASE}/{pid}/participants?page=0", headers=organiser), 422, "validation.invalid")
+    error_of(client.get(f"{BASE}/987654/report", headers=organiser), 404, "promotion.not_found")
+    error_of(client.post(f"{BASE}/{draft}/invitations", headers=organiser), 409, "promotion.not_open")
+    error_of(client.get(f"{BASE}/report?since=soon", headers=organiser), 422, "validation.invalid")
+    error_of(client.get(f"{BASE}/report", headers=login("hoidong.dongnai")), 403, "auth.forbidden")
+    assert client.get(f"{BASE}/report", headers=admin).get_json() == {"results": [], "total": 0, "next": None}
+
+    voucher = client.post("/admin/v1/vouchers", json=body(code="XOA-DUOC"), headers=organiser).get_json()["id"]
+    assert client.get(f"/admin/v1/vouchers/{voucher}", headers=organiser).get_json()["code"] == "XOA-DUOC"
+    error_of(client.get("/admin/v1/vouchers?lifecycle=x", headers=organiser), 422, "validation.invalid")
+    error_of(client.get("/admin/v1/vouchers"), 401, "auth.required")
+    error_of(client.patch(f"/admin/v1/vouchers/{voucher}", json={"value": 0}, headers=organiser), 422)
+    error_of(client.patch(f"/admin/v1/vouchers/{voucher}", json={"code": "OCOP-dongnai"}, headers=organiser), 409,
+             "voucher.code_taken")
+    for method, url in ((client.patch, f"/admin/v1/vouchers/{voucher}"), (client.delete, f"/admin/v1/vouchers/{voucher}"),
+                        (client.post, f"/admin/v1/vouchers/{voucher}/activate"),
+                        (client.post, f"/admin/v1/vouchers/{voucher}/end"),
+                        (client.get, f"/admin/v1/vouchers/{voucher}/report")):
+        kwargs = {"json": {"name": "Của tôi"}} if method is client.patch else {}
+        error_of(method(url, headers=stranger, **kwargs), 403, "pricing.out_of_scope")
+    error_of(client.post(f"/admin/v1/vouchers/{voucher}/end", headers=organiser), 409, "voucher.not_running")
+    error_of(client.get("/admin/v1/vouchers/987654", headers=organiser), 404, "voucher.not_found")
+    assert client.delete(f"/admin/v1/vouchers/{voucher}", headers=organiser).status_code == 204
+    error_of(client.delete(f"/admin/v1/vouchers/{voucher}", headers=organiser), 404, "voucher.not_found")

@@ -38,6 +38,8 @@ class PricingTestPlugin:
         return [{"variant_id": l.variant_id, "reference": "ls-bonus", "name": "Thưởng livestream",
                  "name_en": "Livestream bonus", "unit_amount": 1_000.9} for l in lines if l.variant_id == pomelo] + [
             {"variant_id": pomelo, "reference": "bad", "name": "x", "name_en": "x", "unit_amount": -5},  # ignored
+            {"variant_id": pomelo, "reference": "inf", "name": "x", "name_en": "x", "unit_amount": float("inf")},
+            {"variant_id": pomelo, "reference": "nan", "name": "x", "name_en": "x", "unit_amount": float("nan")},
             {"nonsense": True}]  # ignored
 
 

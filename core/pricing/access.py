@@ -41,14 +41,16 @@ def can_manage(user: User, offer) -> bool:
 
 
 def can_view(user: User, offer) -> bool:
-    """Managers, the organiser of the owner's province, and producers invited to an opt-in campaign."""
+    """Managers, the organiser of the owner's province, and producers who may be asked to join a campaign
+    (published opt-in campaigns of the platform or of their province; joining checks the scope too)."""
     if can_manage(user, offer):
         return True
     if user.role == "organiser":
         return offer.province_code == user.province_code
-    if user.role == "producer" and isinstance(offer, Promotion):
-        return bool(offer.requires_opt_in and offer.status != "draft" and user.producer_id
-                    and invited(offer, db.session.get(Producer, user.producer_id)))
+    if user.role == "producer" and isinstance(offer, Promotion) and user.producer_id:
+        province = db.session.get(Producer, user.producer_id).province_code
+        return bool(offer.requires_opt_in and offer.status != "draft" and (
+            offer.owner_kind == "admin" or (offer.owner_kind == "organiser" and offer.province_code == province)))
     return False
 
 

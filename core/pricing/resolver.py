@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -46,12 +47,14 @@ class AppliedDiscount:
     unit_amount: int | None = None  # None for a voucher's share of an order-level amount
     code: str | None = None  # voucher code
     ends_at: dt.datetime | None = None
+    starts_at: dt.datetime | None = None
 
     def as_dict(self) -> dict:
         """The JSON snapshot stored on an order line."""
         return {"source": self.source, "id": self.id, "reference": self.reference, "name": self.name,
                 "name_en": self.name_en, "amount": self.amount, "units": self.units,
                 "unit_amount": self.unit_amount, "code": self.code,
+                "starts_at": self.starts_at.isoformat() if self.starts_at else None,
                 "ends_at": self.ends_at.isoformat() if self.ends_at else None}
 
 
@@ -330,7 +333,7 @@ class _Pricing:
             found.append(promotion_terms(self.preview))
         return self._within_customer_limits(found)
 
-    def _within_customer_limits(self, promotions) -> list[Promotion]:
+    def _within_customer_limits(self, promotions) -> list[PromotionTerms]:
         limited = [p for p in promotions if p.max_uses_per_customer]
         if not self.customer or not limited:
             return promotions
@@ -371,7 +374,7 @@ class _Pricing:
             line.unit_price -= unit_amount
             line.discounts.append(AppliedDiscount("promotion", promotion.id, f"promotion:{promotion.id}",
                                                   promotion.name, promotion.name_en, amount, units, unit_amount,
-                                                  ends_at=promotion.ends_at))
+                                                  ends_at=promotion.ends_at, starts_at=promotion.starts_at))
 
     # -- plugins --
     def _apply_adjustments(self, lines: list[_Line]) -> None:
@@ -389,7 +392,7 @@ class _Pricing:
                 line = by_variant.get(getattr(adjustment, "variant_id", None))
                 unit_amount = getattr(adjustment, "unit_amount", None)
                 if line is None or not isinstance(unit_amount, (int, float)) or isinstance(unit_amount, bool) \
-                        or not unit_amount == unit_amount or unit_amount <= 0:  # NaN, negative, wrong variant
+                        or not math.isfinite(unit_amount) or unit_amount <= 0:  # NaN, ∞, negative, wrong variant
                     log.warning("ignoring malformed price adjustment from a plugin: %r", adjustment)
                     continue
                 unit_amount = min(int(unit_amount), line.unit_price)
@@ -416,7 +419,8 @@ class _Pricing:
             if share > 0:
                 line.discounts.append(AppliedDiscount("voucher", voucher.id, f"voucher:{voucher.id}", voucher.name,
                                                       voucher.name_en, share, line.quantity, None,
-                                                      code=voucher.code, ends_at=voucher.ends_at))
+                                                      code=voucher.code, ends_at=voucher.ends_at,
+                                                      starts_at=voucher.starts_at))
 
     def _answer(self, lines: list[_Line], chosen) -> CartPrice:
         priced = []

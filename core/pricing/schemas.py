@@ -289,6 +289,7 @@ class DiscountSchema(OutputSchema):
     units = fields.Integer()
     unit_amount = fields.Integer(allow_none=True)
     code = fields.String(allow_none=True)
+    starts_at = VnDateTime(allow_none=True)
     ends_at = VnDateTime(allow_none=True)
 
 

@@ -45,6 +45,7 @@ class Checkout(db.Model):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    voucher_codes = mapped_column(JSON, nullable=True)  # codes the shopper entered (core.pricing checks them)
 
     lines = relationship("CheckoutLine", back_populates="checkout", order_by="CheckoutLine.id",
                          cascade="all, delete-orphan")
@@ -105,6 +106,9 @@ class Order(db.Model):
     paid_amount: Mapped[int] = mapped_column(Integer, default=0)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     attribution = mapped_column(JSON, nullable=True)
+    # from core.pricing: what the lines' discounts add up to, and the voucher codes used (filled by checkout)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    voucher_codes = mapped_column(JSON, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

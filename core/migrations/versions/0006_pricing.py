@@ -1,4 +1,4 @@
-"""pricing: promotions, producer opt-ins, vouchers, usage rows, the pricing version; order-line price snapshot
+"""pricing: promotions, producer opt-ins, vouchers, usage rows, the pricing version; order price snapshots
 
 Revision ID: 0006_pricing
 Revises: 0005_merge
@@ -175,9 +175,19 @@ def upgrade():
         batch_op.add_column(sa.Column('discount_amount', sa.BigInteger(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('discounts', sa.JSON(), nullable=True))
     op.execute("UPDATE order_line SET base_unit_price = unit_price WHERE base_unit_price IS NULL")
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('discount_amount', sa.BigInteger(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('voucher_codes', sa.JSON(), nullable=True))
+    with op.batch_alter_table('checkout', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('voucher_codes', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('checkout', schema=None) as batch_op:
+        batch_op.drop_column('voucher_codes')
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.drop_column('voucher_codes')
+        batch_op.drop_column('discount_amount')
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.drop_column('discounts')
         batch_op.drop_column('discount_amount')
