@@ -36,15 +36,18 @@ def start_gunicorn(app_spec: str, port: int, env: dict, workers: int = 2, extra_
     raise RuntimeError(f"gunicorn did not start: {cmd}")
 
 
-def _worker(port: int, path: str, seconds: float, queue) -> None:
+def _worker(port: int, path, seconds: float, queue, offset: int = 0) -> None:
     latencies = []
     errors = 0
+    paths = [path] if isinstance(path, str) else list(path)
+    n = offset
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         start = time.perf_counter()
+        n += 1
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", path)
+            conn.request("GET", paths[n % len(paths)])
             response = conn.getresponse()
             response.read()
             conn.close()
@@ -58,10 +61,12 @@ def _worker(port: int, path: str, seconds: float, queue) -> None:
     queue.put((latencies, errors))
 
 
-def load(port: int, path: str, clients: int = 4, seconds: float = 10.0) -> dict:
-    """Run ``clients`` processes hitting ``path`` for ``seconds``; return rps and latency percentiles (ms)."""
+def load(port: int, path, clients: int = 4, seconds: float = 10.0) -> dict:
+    """Run ``clients`` processes hitting ``path`` (or cycling through a list of paths) for ``seconds``;
+    return rps and latency percentiles (ms)."""
     queue = mp.Queue()
-    procs = [mp.Process(target=_worker, args=(port, path, seconds, queue)) for _ in range(clients)]
+    spread = 1 if isinstance(path, str) else max(1, len(path) // max(1, clients))
+    procs = [mp.Process(target=_worker, args=(port, path, seconds, queue, i * spread)) for i in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]

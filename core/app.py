@@ -29,12 +29,14 @@ import core.geo.models  # noqa: F401,E402
 import core.inventory.models  # noqa: F401,E402
 import core.notifications.models  # noqa: F401,E402
 import core.payments.models  # noqa: F401,E402
+import core.pricing.models  # noqa: F401,E402
 import core.sales.models  # noqa: F401,E402
 import core.search.models  # noqa: F401,E402
 import core.catalogue.changes  # noqa: F401,E402  (publishes catalogue.document_changed)
 import core.catalogue.producers  # noqa: F401,E402  (follows geo.units_changed)
 import core.certification.tasks  # noqa: F401,E402
 import core.notifications.tasks  # noqa: F401,E402
+import core.pricing.tasks  # noqa: F401,E402
 import core.sales.tasks  # noqa: F401,E402
 import core.search.outbox  # noqa: F401,E402  (search tasks; follows catalogue and stock changes)
 

@@ -19,3 +19,11 @@ def today() -> dt.date:
 def local(value: dt.datetime | None) -> str | None:
     """ISO 8601 in Vietnam time for display."""
     return value.astimezone(VN_TZ).isoformat() if value else None
+
+
+def now() -> dt.datetime:
+    """The current moment (aware, UTC). With ``OCOP_TODAY`` pinned: that Vietnam date at the current time of day."""
+    moment = dt.datetime.now(VN_TZ)
+    if os.environ.get("OCOP_TODAY"):
+        moment = dt.datetime.combine(today(), moment.timetz())
+    return moment.astimezone(dt.timezone.utc)

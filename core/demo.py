@@ -18,6 +18,8 @@ from core.accounts.authentication import create_user
 from core import clock
 from core.inventory import ledger
 from core.inventory.models import StockLocation
+from core.plugins import plugin_manager
+from core.pricing import promotions, vouchers
 
 DEMO_PASSWORD = "ocop-demo-2026"
 
@@ -79,7 +81,8 @@ def seed_demo(progress=None) -> dict:
     for product in db.session.execute(select(Product)).scalars():
         listing.refresh(product)
     _seed_stock(admin, by_key, stock)
-    return {"producers": len(by_key), "products": len(items), "stock": stock}
+    campaign = _seed_campaign()
+    return {"producers": len(by_key), "products": len(items), "stock": stock, "campaign": campaign}
 
 
 def _seed_stock(admin: User, by_key: dict[str, Producer], figures: dict[str, int | None]) -> None:
@@ -114,3 +117,32 @@ def _council(level: str) -> str:
     return {"district": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp huyện",
             "province": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp tỉnh",
             "central": "Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp trung ương"}[level]
+
+
+#: the demo's "Tuần lễ OCOP" campaign: organised by Đồng Nai; two of its producers opted in, the others did not
+DEMO_CAMPAIGN_PRODUCERS = ("cs.htx-binh-minh", "cs.nhan-tuan-nhan")
+DEMO_CAMPAIGN_PERCENT = 15
+
+
+def _seed_campaign() -> int:
+    """The Đồng Nai organiser's OCOP week (15% off, 3 days ago → 4 days ahead), two producers in; a voucher. Commits."""
+    users = {u.username: u for u in db.session.execute(select(User)).scalars()}
+    organiser = users["sct.dongnai"]
+    start = dt.datetime.combine(clock.today() - dt.timedelta(days=3), dt.time(), clock.VN_TZ)
+    kinds = plugin_manager().sales_channel_kinds
+    campaign = promotions.create_promotion(organiser, {
+        "name": "Tuần lễ OCOP Đồng Nai", "name_en": "Đồng Nai OCOP week",
+        "description": "Sở Công Thương Đồng Nai giảm giá sản phẩm OCOP của các chủ thể tham gia.",
+        "kind": "percentage", "value": DEMO_CAMPAIGN_PERCENT,
+        "starts_at": start, "ends_at": start + dt.timedelta(days=7),
+        "channels": [k for k in ("online_store", "sales_point", "fair_booth") if k in kinds],
+        "max_units_per_order": 5, "budget": 20_000_000})
+    promotions.activate_promotion(organiser, campaign)
+    for username in DEMO_CAMPAIGN_PRODUCERS:
+        promotions.opt_in(users[username], campaign)
+    voucher = vouchers.create_voucher(organiser, {
+        "code": "OCOP-DONGNAI", "name": "Giảm 20.000 ₫ cho đơn từ 200.000 ₫", "name_en": "20,000 VND off from 200,000",
+        "kind": "amount", "value": 20_000, "min_subtotal": 200_000, "max_uses": 100, "per_customer_limit": 1,
+        "starts_at": start, "ends_at": start + dt.timedelta(days=7), "channels": ["online_store"]})
+    vouchers.activate_voucher(organiser, voucher)
+    return campaign.id

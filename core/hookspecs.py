@@ -202,3 +202,26 @@ def plugin_event(name, payload):
     JSON-serialisable dict (identifiers, states, integer VND amounts; no personal data). Implementations
     (the webhooks plugin) fan the event out, e.g. as signed webhook deliveries. Returns nothing.
     """
+
+
+# --- pricing ------------------------------------------------------------------
+@hookspec
+def price_adjustments(channel, at, customer, lines):
+    """Called by the price resolver (``core.pricing.resolver``) once per resolution — a storefront page,
+    a cart, a counter sale, a feed batch — after the core's promotions and before vouchers.
+
+    ``channel`` is a ``core.pricing.rules.ChannelRef`` (``kind``, ``code``), ``at``
+    the aware UTC moment priced, ``customer`` the customer key (``phone:…`` /
+    ``user:…``) or None, ``lines`` a list of read-only
+    ``core.pricing.resolver.PricingLine`` (``variant_id``, ``product_id``,
+    ``producer_id``, ``quantity``, ``base_unit_price``, ``unit_price`` after
+    promotions). Return a list of ``core.pricing.resolver.PriceAdjustment``
+    (or dicts with its fields: ``variant_id``, ``reference``, ``name``,
+    ``name_en``, ``unit_amount``) or None. ``unit_amount`` is VND off each unit:
+    rounded down, capped so a price never goes below 0, recorded on the line as
+    a discount with source ``plugin`` and reference ``plugin:<reference>``;
+    malformed entries are ignored. The hook runs on reads too: it must not
+    write, and must not query per line. A plugin whose adjustments change
+    over time calls ``core.pricing.version.bump()`` in the changing
+    transaction so cached prices are dropped.
+    """

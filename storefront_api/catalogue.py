@@ -5,13 +5,16 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import clock
 from core.catalogue import version as catalogue_cache, browse as catalogue_read, producers, products
 from core.errors import NotFound
+from core.pricing import resolver, version as pricing_version
 from storefront_api.schemas import (GroupSchema, ProducerPageSchema, ProductDetailSchema, ProductPageSchema,
-                                    ProductQuerySchema)
+                                    ProductQuerySchema, VariantSchema)
 
 blp = Blueprint("storefront_catalogue", __name__, url_prefix="/storefront/v1",
                 description="Public catalogue of certified OCOP products")
+CHANNEL = "online_store"
 
 
 def json_body(data) -> bytes:
@@ -23,9 +26,11 @@ class ProductList(MethodView):
     @blp.arguments(ProductQuerySchema, location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args):
-        """List listed OCOP products (active, unexpired 3+ star certification)."""
-        body = catalogue_cache.cached("products", args, lambda: json_body(
-            ProductPageSchema().dump(catalogue_read.list_products(args))))
+        """List listed OCOP products (active, unexpired 3+ star certification) with their sale prices now."""
+        now = clock.now()
+        key = {**args, "pricing": pricing_version.cache_key(now)}
+        body = catalogue_cache.cached("products", key, lambda: json_body(ProductPageSchema().dump(
+            catalogue_read.list_products(args, decorate=lambda page: resolver.product_prices(page, CHANNEL, now)))))
         return Response(body, mimetype="application/json")
 
 
@@ -33,8 +38,13 @@ class ProductList(MethodView):
 class ProductDetail(MethodView):
     @blp.response(200, ProductDetailSchema)
     def get(self, slug):
-        """Product detail with its certification badge (stars, level, decision no., expiry)."""
-        return catalogue_read.detail(products.get_listed_by_slug(slug))
+        """Product detail: certification badge, variants with their sale price and end, live promotions."""
+        product = products.get_listed_by_slug(slug)
+        offer = resolver.product_prices([product], CHANNEL).get(product.id, {})
+        data = {**catalogue_read.detail(product), **offer}
+        sales = offer.get("variant_prices", {})
+        data["variants"] = [{**VariantSchema().dump(v), **sales.get(v.id, {})} for v in data["variants"]]
+        return data
 
 
 @blp.route("/producers/<slug>")

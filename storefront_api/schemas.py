@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from core.catalogue.models import LEGAL_FORMS
+from core.pricing.schemas import PromotionBadgeSchema, VnDateTime
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 
 
@@ -45,6 +46,8 @@ class VariantSchema(OutputSchema):
     weight_g = fields.Integer(allow_none=True)
     price = fields.Integer(metadata={"description": "VND"})
     is_service = fields.Boolean()
+    sale_price = fields.Integer(allow_none=True, metadata={"description": "VND now, when a promotion applies"})
+    sale_ends_at = VnDateTime(allow_none=True, metadata={"description": "when the sale price ends"})
 
 
 class ImageSchema(OutputSchema):
@@ -60,6 +63,10 @@ class ProductSummarySchema(OutputSchema):
     stars = fields.Integer()
     price_min = fields.Integer(metadata={"description": "VND"})
     price_max = fields.Integer(metadata={"description": "VND"})
+    sale_price_min = fields.Integer(allow_none=True, metadata={"description": "lowest sale price now (VND), "
+                                                                             "when a promotion applies"})
+    sale_ends_at = VnDateTime(allow_none=True, metadata={"description": "when that sale price ends"})
+    promotions = fields.List(fields.Nested(PromotionBadgeSchema), metadata={"description": "live promotions"})
     image = fields.String(allow_none=True)
 
 

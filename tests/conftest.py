@@ -93,7 +93,9 @@ def _migrated_app(settings):
 def _clean(app):
     from core.db import db
     from core.catalogue import version as catalogue_cache
+    from core.pricing import live as live_promotions
     catalogue_cache.clear()  # the per-process answer cache is keyed by a version the wipe resets
+    live_promotions.clear()  # so is the per-process set of live promotions
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

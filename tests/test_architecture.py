@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "admin", "storefront_api", "plugins")
-DOMAINS = ("imports", "search", "sales", "payments", "inventory", "certification", "notifications",
+DOMAINS = ("imports", "search", "sales", "pricing", "payments", "inventory", "certification", "notifications",
            "accounts", "catalogue", "geo", "audit")
 
 

@@ -37,7 +37,9 @@ def test_list_item_fields(client, demo):
         "producer": {"slug": "htx-dich-vu-nong-nghiep-binh-loi", "name": "HTX Dịch vụ - Nông nghiệp Bình Lợi",
                      "legal_form": "cooperative", "province": {"code": "75", "name": "Đồng Nai"}},
         "group": {"code": "food", "name": "Thực phẩm", "name_en": "Food"},
-        "stars": 3, "price_min": 65000, "price_max": 150000, "image": None,
+        "stars": 3, "price_min": 65000, "price_max": 150000,
+        "sale_price_min": None, "sale_ends_at": None, "promotions": [],  # Bình Lợi is not in the demo campaign
+        "image": None,
     }
 
 

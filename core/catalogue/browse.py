@@ -29,8 +29,12 @@ SORT_ORDER = {
 }
 
 
-def list_products(args: dict) -> dict:
-    """A page of listed products filtered by group, stars, province, producer and legal form."""
+def list_products(args: dict, decorate=None) -> dict:
+    """A page of listed products filtered by group, stars, province, producer and legal form.
+
+    ``decorate(products)`` → ``{product_id: extra fields}`` lets a caller add
+    what the catalogue does not know (sale prices from pricing) for the whole page at once.
+    """
     stmt = select(Product).where(listed_filter()).options(
         selectinload(Product.producer).selectinload(Producer.province), selectinload(Product.images))
     needs_producer = any(args.get(k) for k in ("province", "producer", "legal_form"))
@@ -48,7 +52,8 @@ def list_products(args: dict) -> dict:
         stmt = stmt.where(Producer.legal_form == args["legal_form"])
     stmt = stmt.order_by(*SORT_ORDER[args.get("sort", "newest")])
     page = paginate(stmt, args["page"], args["limit"])
-    page["results"] = [summary(p) for p in page["results"]]
+    extra = decorate(page["results"]) if decorate else {}
+    page["results"] = [{**summary(p), **extra.get(p.id, {})} for p in page["results"]]
     return page
 
 

@@ -240,3 +240,27 @@ def load_official_structure(progress=None, rows: list[dict] | None = None, chunk
     publish("geo.units_changed", actor=None)
     return {"provinces": sum(r["level"] == "province" for r in rows),
             "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}
+
+
+def current_provinces(codes) -> dict[str, str]:
+    """Batch :func:`province_of`: ``{code: current province code}`` in one query per level walked (no query per unit)."""
+    found: dict[str, str] = {}
+    frontier = {code: code for code in set(codes) if code}
+    for _ in range(8):  # retired commune → successor → parent province: two or three levels in practice
+        if not frontier:
+            break
+        units = {u.code: u for u in db.session.execute(
+            select(AdministrativeUnit).where(AdministrativeUnit.code.in_(set(frontier.values())))).scalars()}
+        following = {}
+        for origin, code in frontier.items():
+            unit = units.get(code)
+            if unit is None:
+                continue
+            if unit.successor_code:
+                following[origin] = unit.successor_code
+            elif unit.level == "province":
+                found[origin] = unit.code
+            elif unit.parent_code:
+                following[origin] = unit.parent_code
+        frontier = following
+    return found

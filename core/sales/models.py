@@ -10,7 +10,7 @@ unique, which makes webhooks and statement imports idempotent.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -57,6 +57,7 @@ class Checkout(ContactAndDelivery, db.Model):
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    voucher_codes = mapped_column(JSON, nullable=True)  # codes the shopper entered (core.pricing checks them)
 
     lines = relationship("CheckoutLine", back_populates="checkout", order_by="CheckoutLine.id",
                          cascade="all, delete-orphan")
@@ -107,6 +108,9 @@ class Order(ContactAndDelivery, db.Model):
     paid_amount: Mapped[int] = mapped_column(Integer, default=0)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     attribution = mapped_column(JSON, nullable=True)
+    # from core.pricing: what the lines' discounts add up to, and the voucher codes used (filled by checkout)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    voucher_codes = mapped_column(JSON, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -145,6 +149,10 @@ class OrderLine(db.Model):
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)  # counter sales: taken back by returns
+    # price snapshot from core.pricing (filled by checkout / counter sales): base price, discount, its sources
+    base_unit_price: Mapped[int | None] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discounts = mapped_column(JSON, nullable=True)  # core.pricing.resolver.LinePrice.snapshot()
 
     order = relationship("Order", back_populates="lines")
 

@@ -1,0 +1,49 @@
+"""The pricing version: bumped in the same transaction as every promotion change, so cached prices never outlive it.
+
+A cached answer that contains prices is keyed by :func:`cache_key`: the
+version plus the latest promotion window boundary already passed, so an
+answer cached before a campaign starts or ends is not served after it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from core.db import db
+from core.pricing.models import Promotion, PricingVersion
+
+_BUMPED = "ocop_pricing_bumped"
+
+
+def bump() -> None:
+    """Increase the pricing version inside the caller's transaction."""
+    updated = db.session.execute(update(PricingVersion).where(PricingVersion.id == 1)
+                                 .values(version=PricingVersion.version + 1)).rowcount
+    if not updated:
+        db.session.add(PricingVersion(id=1, version=1))
+        db.session.flush()
+    db.session.info[_BUMPED] = True
+
+
+def changed_in_this_transaction() -> bool:
+    """True after :func:`bump` until commit or rollback: what this session reads is not yet everyone's."""
+    return bool(db.session.info.get(_BUMPED))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session, *args) -> None:
+    session.info.pop(_BUMPED, None)
+
+
+def cache_key(at: dt.datetime) -> tuple:
+    """``(version, last start passed, last end passed)`` at ``at``: one round trip, index-only reads."""
+    published = Promotion.status == "published"
+    row = db.session.execute(select(
+        select(PricingVersion.version).where(PricingVersion.id == 1).scalar_subquery(),
+        select(func.max(Promotion.starts_at)).where(published, Promotion.starts_at <= at).scalar_subquery(),
+        select(func.max(Promotion.ends_at)).where(published, Promotion.ends_at <= at).scalar_subquery(),
+    )).one()
+    return tuple(value.isoformat() if isinstance(value, dt.datetime) else value for value in row)
