@@ -168,8 +168,7 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
                   confirmed_at=None, paid_at=None, fulfilled_at=None, completed_at=None, cancelled_at=None)
     order_id = db.session.execute(_INSERT_ORDER[db.session.get_bind().dialect.name], values).scalar()
     if order_id is None:  # the key placed an order for another checkout (this one was only just claimed)
-        raise Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
-                       "This Idempotency-Key was already used for another checkout.")
+        raise _key_reused()
     db.session.execute(_INSERT_EVENT, {"order_id": order_id, "kind": "placed", "status_after": "unconfirmed",
                                        "created_at": now, "data": {"checkout": checkout.id, "total": draft.total}})
     order = add_as_loaded(Order(id=order_id, **values))
@@ -226,14 +225,18 @@ def start_first_payment(order: Order, view: dict) -> dict:
 
 
 # --- a checkout placed before ---------------------------------------------------------------------
+def _key_reused() -> Conflict:
+    return Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
+                    "This Idempotency-Key was already used for another checkout.")
+
+
 def _existing_for_key(checkout: Checkout, key: str | None) -> Order | None:
     if not key:
         return None
     order = db.session.execute(select(Order).where(Order.idempotency_key == bindparam("key", type_=String)),
                                {"key": key}).scalar_one_or_none()
     if order is not None and order.checkout_id != checkout.id:
-        raise Conflict("idempotency.key_reused", "Khoá Idempotency-Key đã được dùng cho một giỏ hàng khác.",
-                       "This Idempotency-Key was already used for another checkout.")
+        raise _key_reused()
     return order
 
 
