@@ -23,7 +23,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
