@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed, invalid
-from core.sales import checkout
+from core.sales import checkout, placement
 from core.sales.models import Checkout, Order
 from plugins.livestream import events, holds, showcases
 from plugins.livestream.drafts import DraftBook
@@ -175,7 +175,7 @@ def confirm(user, session, draft: DraftOrder, data: dict) -> tuple[Order, bool]:
     order = _placed_before(draft, key)
     if order is None:
         token = _open_checkout(user, session, draft, offered, data)
-        view, _ = checkout.complete(token, idempotency_key=key)
+        view, _ = placement.place_from_checkout(token, idempotency_key=key)
         order = db.session.execute(select(Order).where(Order.number == view["number"])).scalar_one()
     draft.status, draft.order_id, draft.updated_at = "confirmed", order.id, utcnow()
     db.session.flush()
