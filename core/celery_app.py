@@ -5,7 +5,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import current_app, has_app_context
 
-from core.db import commit, db
+from core.db import commit, db, release_idle_connection
 
 _bound = {"app": None}  # the Flask app of the last init_celery (a worker has exactly one)
 
@@ -16,10 +16,16 @@ class FlaskTask(Task):
     The app is the *calling* one when there is an app context (eager tasks in
     a request, tests with several apps), else the app bound by init_celery.
     A class-level closure over the first app would pin every task to it.
+    In-process, the caller's session gives back a connection it holds only for reads first
+    (:func:`core.db.release_idle_connection`), so the task never waits on the pool for a second one.
     """
 
     def __call__(self, *args, **kwargs):
-        app = current_app._get_current_object() if has_app_context() else _bound["app"]
+        if has_app_context():
+            app = current_app._get_current_object()
+            release_idle_connection()  # in-process: the caller's read-only connection goes back to the pool
+        else:
+            app = _bound["app"]
         with app.app_context():
             try:
                 result = self.run(*args, **kwargs)

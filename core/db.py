@@ -177,6 +177,34 @@ def run_ready_callbacks(session: Session | None = None) -> None:
             log.exception("after-commit callback %r failed", callback)
 
 
+def release_idle_connection(session: Session | None = None) -> None:
+    """PostgreSQL: end the session's transaction if it has written nothing, keeping its objects loaded.
+
+    An in-process (eager) task runs in a session of its own, from the same pool. Its caller — a request
+    running its after-commit hooks — often still holds a connection for the reads those hooks made;
+    under load, callers holding one connection and each waiting for a second exhaust the pool (a
+    deadlock until the pool timeout). The task calls this first: a read-only transaction is committed
+    (no expiry, so nothing is re-read), which returns its connection to the pool.
+    """
+    session = session or db.session()
+    transaction = session.get_transaction()
+    # no connection held (SQLAlchemy has no public test for it), or a SAVEPOINT open: nothing to release
+    if transaction is None or not transaction._connections or session.in_nested_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    if connection.exec_driver_sql("SELECT txid_current_if_assigned()").scalar() is not None:
+        return  # this transaction has written: it is the caller's to commit or roll back
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
 def commit() -> None:
     """Commit the current session, then run the after-commit callbacks (hooks)."""
     session = db.session()
@@ -208,8 +236,14 @@ def savepoint(keep: bool = True) -> Iterator[None]:
 @contextmanager
 def separate_transaction() -> Iterator[Session]:
     """A session of its own, committed when the block ends, for the rare write that must persist although the
-    caller's unit of work rolls back (a failed-login counter: the request answers 401). Keep it short."""
-    session = Session(db.engine)
+    caller's unit of work rolls back (a failed-login counter: the request answers 401), or that runs after the
+    caller's commit while the caller's session still holds a connection (webhook events). Keep it short.
+
+    On PostgreSQL its connection comes from a small pool of its own (:func:`_side_engine`): a caller
+    already holding a session connection never waits for a second one from the session's pool, which
+    under load could be all held by callers waiting the same way (a pool deadlock until the timeout).
+    """
+    session = Session(_side_engine() if db.engine.dialect.name == "postgresql" else db.engine)
     try:
         with session.begin():
             yield session
@@ -227,7 +261,17 @@ def insert_ignoring_conflicts(table):
     return (pg_insert if is_postgres() else sqlite_insert)(table)
 
 
-_autocommit_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_side_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _side_engine(autocommit: bool = False):
+    """An engine on the app's database with a small pool of its own (one per app engine and mode)."""
+    engines = _side_engines.setdefault(db.engine, {})
+    engine = engines.get(autocommit)
+    if engine is None:
+        options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        engine = engines[autocommit] = create_engine(db.engine.url, pool_size=2, max_overflow=8, **options)
+    return engine
 
 
 def autocommit_engine():
@@ -239,11 +283,7 @@ def autocommit_engine():
     connections are not pinged (a round trip per use): a caller retries once when a statement fails
     with ``connection_invalidated``.
     """
-    engine = _autocommit_engines.get(db.engine)
-    if engine is None:
-        engine = _autocommit_engines[db.engine] = create_engine(
-            db.engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
-    return engine
+    return _side_engine(autocommit=True)
 
 
 def add_as_loaded(obj):

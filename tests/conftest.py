@@ -24,6 +24,19 @@ from plugins.bank_transfer.config import DEMO_ACCOUNT_ENV  # noqa: E402
 os.environ.update(DEMO_ACCOUNT_ENV)
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Reset Celery's process-wide "inside a task" flag after each test.
+
+    An eager ``apply()`` sets that flag for its duration and restores the value it found, with no lock:
+    eager tasks run by many threads at once (the concurrency tests) can leave it set, and every later
+    ``result.get()`` in that process then raises "Never call result.get() within a task!".
+    """
+    yield
+    from celery.result import _set_task_join_will_block
+    _set_task_join_will_block(False)
+
+
 def pytest_report_header(config):
     return f"ocop database: {TEST_DATABASE_URL or 'sqlite (temporary file)'}"
 

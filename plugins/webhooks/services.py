@@ -17,11 +17,10 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from core.celery_app import enqueue as enqueue_task
 from core.clock import VN_TZ
-from core.db import db, on_commit, utcnow
+from core.db import db, on_commit, separate_transaction, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.logs import current_request_id
 from core.pagination import paginate
@@ -248,7 +247,7 @@ def record_event(event_type: str, data: dict) -> list[int]:
     if event_type not in registry():
         log.warning("webhooks: event %r was not declared (register_webhook_events); dropped", event_type)
         return []
-    with Session(db.engine, expire_on_commit=False) as session:
+    with separate_transaction() as session:
         subs = session.execute(select(WebhookSubscription.id, WebhookSubscription.events)
                                .where(WebhookSubscription.active.is_(True))).all()
         targets = [sub_id for sub_id, sub_events in subs if _wants(sub_events, event_type)]
@@ -260,7 +259,7 @@ def record_event(event_type: str, data: dict) -> list[int]:
                                 status="pending", attempts=0, next_attempt_at=now, request_id=current_request_id(),
                                 created_at=now) for sub_id in targets]
         session.add_all(rows)
-        session.commit()
+        session.flush()
         ids = [row.id for row in rows]
     enqueue(ids)
     return ids
