@@ -16,6 +16,7 @@ from sqlalchemy import delete
 sys.path.insert(0, str(Path(__file__).parent))  # for `support`
 
 from support.services import need_service  # noqa: E402
+from support.browser import browser, live_server, page, page_without_js  # noqa: E402,F401  (fixtures)
 
 TEST_DATABASE_URL = os.environ.get("OCOP_TEST_DATABASE_URL")
 os.environ.setdefault("OCOP_TODAY", "2026-11-23")
