@@ -1,0 +1,186 @@
+"""What a feed publishes: one item per listed variant of the marketplace's producers, read in batches.
+
+Each batch costs a bounded number of queries (variants with product and producer, certifications,
+images, stock, and one ``core.pricing.resolver.prices_for`` call on the marketplace's channel), so the
+feed shows exactly the price checkout charges on that channel and memory stays flat.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterator
+
+from flask import current_app
+from sqlalchemy import and_, func, select
+
+from core import clock
+from core.db import db
+from core.catalogue.listing import listed_clause
+from core.catalogue.models import Producer, Product, ProductImage, Variant
+from core.certification.models import Certification
+from core.geo.models import AdministrativeUnit
+from core.inventory.models import Stock, StockLocation
+from core.inventory.stock_rows import PRODUCER_WAREHOUSE
+from core.pricing import resolver
+from plugins.marketplace_feeds.models import Marketplace, MarketplaceProducer
+from plugins.marketplace_feeds.registry import categories_for, channel_code
+
+BATCH = 1000
+LEVELS = {"district": "Cấp huyện", "province": "Cấp tỉnh", "central": "Cấp trung ương"}
+
+
+@dataclass
+class FeedItem:
+    """One variant as every feed format sees it (VND integers, aware UTC datetimes)."""
+
+    id: str
+    item_group_id: str
+    product_id: int
+    variant_id: int
+    title: str
+    description: str
+    link: str
+    image_link: str | None
+    additional_image_links: list[str]
+    price: int
+    sale_price: int | None
+    sale_starts_at: dt.datetime | None
+    sale_ends_at: dt.datetime | None
+    availability: str  # in_stock / out_of_stock
+    quantity: int | None  # None for services
+    brand: str
+    gtin: str | None
+    is_service: bool
+    weight_g: int | None
+    google_product_category: str | None
+    product_type: str
+    custom_labels: tuple[str, str, str, str, str]
+    stars: int
+
+
+def published_clause(marketplace: Marketplace, today: dt.date):
+    """Variants the marketplace publishes: listed today, active, of a producer present on the marketplace."""
+    present = select(MarketplaceProducer.producer_id).where(MarketplaceProducer.marketplace_id == marketplace.id,
+                                                            MarketplaceProducer.status == "active")
+    return and_(listed_clause(today), Product.status == "active", Variant.active.is_(True),
+                Product.producer_id.in_(present))
+
+
+def count_items(marketplace: Marketplace, today: dt.date | None = None) -> int:
+    """How many items the marketplace's feeds would hold before validation (for a progress bar)."""
+    today = today or clock.today()
+    return db.session.execute(select(func.count(Variant.id)).join(Product, Product.id == Variant.product_id)
+                              .where(published_clause(marketplace, today))).scalar_one()
+
+
+_COLUMNS = (Variant.id, Variant.sku, Variant.gtin, Variant.name, Variant.weight_g, Variant.is_service,
+            Product.id, Product.name, Product.slug, Product.description, Product.group_code,
+            Product.product_set_code, Product.listed_stars, Producer.name, AdministrativeUnit.name)
+
+
+def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> list:
+    return db.session.execute(
+        select(*_COLUMNS).join(Product, Product.id == Variant.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .outerjoin(AdministrativeUnit, AdministrativeUnit.code == Producer.province_code)
+        .where(published_clause(marketplace, today), Variant.id > after)
+        .order_by(Variant.id).limit(BATCH)).all()
+
+
+def _certifications(product_ids: set[int]) -> dict[int, tuple[str, dt.date]]:
+    """``{product_id: (level, expires_on)}`` of the newest active certification (the one that lists it)."""
+    rows = db.session.execute(select(Certification.product_id, Certification.level, Certification.expires_on)
+                              .where(Certification.product_id.in_(product_ids), Certification.status == "active")
+                              .order_by(Certification.product_id, Certification.issued_on)).all()
+    return {product_id: (level, expires_on) for product_id, level, expires_on in rows}
+
+
+def _images(product_ids: set[int]) -> dict[int, list[str]]:
+    base = current_app.config["OCOP"].public_base_url.rstrip("/")
+    out: dict[int, list[str]] = {}
+    for product_id, url, key in db.session.execute(
+            select(ProductImage.product_id, ProductImage.url, ProductImage.storage_key)
+            .where(ProductImage.product_id.in_(product_ids))
+            .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)):
+        link = url or (f"{base}/media/{key}" if key else None)
+        if link:
+            out.setdefault(product_id, []).append(link)
+    return out
+
+
+def _free_stock(variant_ids: list[int]) -> dict[int, int]:
+    """Free units (on hand − allocated) per variant in the producers' active warehouses."""
+    return dict(db.session.execute(
+        select(Stock.variant_id, func.sum(Stock.on_hand - Stock.allocated))
+        .join(StockLocation, StockLocation.id == Stock.location_id)
+        .where(Stock.variant_id.in_(variant_ids), StockLocation.kind == PRODUCER_WAREHOUSE,
+               StockLocation.active.is_(True)).group_by(Stock.variant_id)).all())
+
+
+def sale_window(line) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When the sale price of a priced line holds: the latest start and the earliest end of its discounts."""
+    if not line.on_sale:
+        return None, None
+    starts = [d.starts_at for d in line.discounts if d.starts_at]
+    ends = [d.ends_at for d in line.discounts if d.ends_at]
+    return (max(starts) if starts else None), (min(ends) if ends else line.sale_ends_at)
+
+
+def _title(product_name: str, variant_name: str) -> str:
+    """``Bưởi da xanh - Loại 1``: the product and the variant (the variant's own words, as on the storefront)."""
+    return f"{product_name} - {variant_name}" if variant_name else product_name
+
+
+def _description(description: str | None, product_name: str, stars: int, producer: str) -> str:
+    text = (description or "").strip()
+    return text or f"{product_name}: sản phẩm OCOP {stars} sao của {producer}."
+
+
+def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress=None) -> Iterator[FeedItem]:
+    """Every published variant as a :class:`FeedItem`, by ascending variant id, priced on the marketplace's channel."""
+    at = at or clock.now()
+    today = clock.today()
+    channel = channel_code(marketplace)
+    base = current_app.config["OCOP"].public_base_url.rstrip("/")
+    after = 0
+    while True:
+        rows = _variant_rows(marketplace, today, after)
+        if not rows:
+            return
+        after = rows[-1][0]
+        product_ids = {r[6] for r in rows}
+        variant_ids = [r[0] for r in rows]
+        certs, images, stock = _certifications(product_ids), _images(product_ids), _free_stock(variant_ids)
+        prices = resolver.prices_for(variant_ids, channel=channel, at=at)
+        for (variant_id, sku, gtin, variant_name, weight_g, is_service, product_id, product_name, slug, description,
+             group_code, product_set, stars, producer, province) in rows:
+            line = prices[variant_id]
+            starts, ends = sale_window(line)
+            level, expires_on = certs.get(product_id, (None, None))
+            google, category = categories_for(marketplace, _ProductView(product_set, group_code))
+            pictures = images.get(product_id) or ([marketplace.fallback_image_url] if marketplace.fallback_image_url
+                                                  else [])
+            free = None if is_service else max(0, int(stock.get(variant_id) or 0))
+            yield FeedItem(
+                id=sku, item_group_id=f"ocop-{product_id}", product_id=product_id, variant_id=variant_id,
+                title=_title(product_name, variant_name),
+                description=_description(description, product_name, stars or 0, producer),
+                link=marketplace.product_url_template.format(base=base, slug=slug, sku=sku, product_id=product_id,
+                                                             variant_id=variant_id, marketplace=marketplace.code),
+                image_link=pictures[0] if pictures else None, additional_image_links=pictures[1:11],
+                price=line.base_unit_price, sale_price=line.unit_price if line.on_sale else None,
+                sale_starts_at=starts, sale_ends_at=ends,
+                availability="in_stock" if is_service or free > 0 else "out_of_stock", quantity=free,
+                brand=producer, gtin=gtin, is_service=bool(is_service), weight_g=weight_g,
+                google_product_category=google, product_type=category or group_code,
+                custom_labels=(f"OCOP {stars} sao", LEVELS.get(level, level or ""),
+                               f"{expires_on:%Y-%m}" if expires_on else "", province or "", group_code),
+                stars=stars or 0)
+        if progress:
+            progress(len(rows))
+
+
+@dataclass(frozen=True)
+class _ProductView:
+    product_set_code: str | None
+    group_code: str
