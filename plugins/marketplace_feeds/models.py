@@ -44,6 +44,11 @@ class Marketplace(db.Model):
     producers = relationship("MarketplaceProducer", back_populates="marketplace", order_by="MarketplaceProducer.id",
                              cascade="all, delete-orphan")
 
+    @property
+    def channel(self) -> str:
+        """The core sales channel (and pricing channel) code: ``marketplace:<code>``."""
+        return f"{MARKETPLACE_KIND}:{self.code}"
+
 
 class MarketplaceProducer(db.Model):
     """A producer's presence on a marketplace (its opt-in); only active producers' products are published."""

@@ -32,7 +32,7 @@ DEFAULT_URL_TEMPLATE = "{base}/san-pham/{slug}?sku={sku}&utm_source={marketplace
 
 def channel_code(marketplace: Marketplace) -> str:
     """The core sales channel (and pricing channel) of a marketplace: ``marketplace:<code>``."""
-    return f"{MARKETPLACE_KIND}:{marketplace.code}"
+    return marketplace.channel
 
 
 def get_marketplace(marketplace_id: int) -> Marketplace:

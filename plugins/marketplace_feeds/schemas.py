@@ -55,7 +55,7 @@ class MarketplaceOutSchema(OutputSchema):
     category_map = fields.Dict()
     active = fields.Boolean()
     sales_channel_id = fields.Integer()
-    channel = fields.Function(lambda m: f"marketplace:{m.code}")
+    channel = fields.String(metadata={"description": "the core sales channel and pricing channel"})
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
 

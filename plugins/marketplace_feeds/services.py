@@ -12,7 +12,7 @@ def marketplace_view(user, marketplace: Marketplace) -> dict:
     """The marketplace; admins also see its secret feed URLs and webhook secret."""
     view = {c: getattr(marketplace, c) for c in ("id", "code", "kind", "name", "product_url_template",
                                                  "fallback_image_url", "category_map", "active", "sales_channel_id",
-                                                 "created_at", "updated_at")}
+                                                 "created_at", "updated_at", "channel")}
     if user.role == "admin":
         view.update(feed_urls=builds.feed_urls(marketplace), webhook_secret=marketplace.webhook_secret)
     return view
