@@ -32,7 +32,7 @@ REQUIRED = ("order_id", "status", "sku", "quantity", "unit_price")
 #: marketplace status words (folded) → the plugin's status: new, shipped, delivered, cancelled, returned
 STATUSES = {
     "new": ("new", "pending", "unpaid", "confirmed", "to ship", "awaiting shipment", "awaiting collection",
-            "ready_to_ship", "packed", "cho xac nhan", "cho lay hang", "cho thanh toan", "da xac nhan"),
+            "ready to ship", "packed", "processing", "cho xac nhan", "cho lay hang", "cho thanh toan", "da xac nhan"),
     "shipped": ("shipped", "in transit", "shipping", "dang giao", "dang van chuyen", "da giao cho dvvc",
                 "da giao cho don vi van chuyen"),
     "delivered": ("delivered", "completed", "da giao", "hoan thanh", "da nhan hang", "giao thanh cong"),
@@ -75,7 +75,7 @@ class OrderRecord:
 
 
 def status_of(word) -> str | None:
-    return _STATUS_OF.get(" ".join(fold(str(word or "")).split()))
+    return _STATUS_OF.get(" ".join(fold(str(word or "")).replace("_", " ").split()))
 
 
 def _text(value) -> str:

@@ -16,8 +16,9 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core import clock
 from core.catalogue.models import Product, Variant
-from core.db import db, utcnow
+from core.db import db, savepoint, utcnow
 from core.errors import DomainError, ValidationFailed
 from core.inventory import ledger
 from core.pricing import resolver, usage
@@ -28,10 +29,12 @@ from plugins.marketplace_feeds.models import Marketplace, MarketplaceOrder, Mark
 from plugins.marketplace_feeds.order_files import OrderRecord
 
 DELIVERY_METHOD = "marketplace"
-#: from the stored status, the statuses an update may bring (anything "behind" is a stale row: a duplicate)
+#: from the stored status, the statuses an update may bring
 NEXT = {"new": ("shipped", "delivered", "cancelled", "returned"), "shipped": ("delivered", "returned"),
         "delivered": ("returned",), "cancelled": (), "returned": ()}
-RANK = {"new": 0, "shipped": 1, "delivered": 2, "cancelled": 3, "returned": 3}
+#: statuses an order passed through on its way to the stored one: a row with one of them is from an older export
+BEHIND = {"new": (), "shipped": ("new",), "delivered": ("new", "shipped"), "cancelled": ("new",),
+          "returned": ("new", "shipped", "delivered")}
 
 
 class Refused(Exception):
@@ -49,7 +52,7 @@ def import_records(user, marketplace: Marketplace, records: list[OrderRecord], *
     report, counts = [], defaultdict(int)
     for record in records:
         try:
-            with db.session.begin_nested():
+            with savepoint():
                 outcome, order = _apply(user, marketplace, record, source)
         except Refused as exc:
             outcome, order, reason = "refused", None, exc.reason
@@ -89,8 +92,7 @@ def _apply(user, marketplace: Marketplace, record: OrderRecord, source: str) -> 
         db.session.flush()
         return "created", order
     order = orders.lock_order(db.session.get(Order, link.order_id))
-    stale = RANK[record.status] < RANK[link.status] and record.status not in NEXT[link.status]
-    if record.status == link.status or stale:  # the same export again, or an older one
+    if record.status == link.status or record.status in BEHIND[link.status]:  # the same export again, or older
         return "duplicate", order
     _advance(user, marketplace, link, order, record)
     db.session.flush()
@@ -133,9 +135,10 @@ def _place(user, marketplace: Marketplace, record: OrderRecord) -> Order:
     orders.add_event(order, "placed", actor=user, status_after="unconfirmed",
                      data={"channel": f"marketplace:{marketplace.code}", "marketplace_order_id": record.order_id,
                            "total": total})
-    cart = resolver.price_lines([(variants[sku].id, q) for sku, (q, _) in merged.items()],
-                                f"marketplace:{marketplace.code}", at=now)
-    campaign_priced = all(cart.line(variants[sku].id).unit_price == price for sku, (_, price) in merged.items())
+    channel = f"marketplace:{marketplace.code}"
+    at = clock.now()  # the pricing moment (follows OCOP_TODAY when pinned)
+    cart = resolver.price_lines([(variants[sku].id, q) for sku, (q, _) in merged.items()], channel, at=at)
+    campaign_priced = {sku for sku, (_, price) in merged.items() if cart.line(variants[sku].id).unit_price == price}
     reference = orders.stock_reference(order)
     for sku, (quantity, price) in sorted(merged.items(), key=lambda kv: variants[kv[0]].id):
         variant = variants[sku]
@@ -153,15 +156,22 @@ def _place(user, marketplace: Marketplace, record: OrderRecord) -> Order:
             allocated_quantity=sum(a.quantity for a in allocations), fulfilled_quantity=0, returned_quantity=0,
             base_unit_price=priced.base_unit_price,
             discount_amount=(priced.base_unit_price - price) * quantity if price < priced.base_unit_price else 0,
-            discounts=priced.snapshot() if campaign_priced else None))
+            discounts=priced.snapshot() if sku in campaign_priced else None))
     db.session.flush()
     db.session.refresh(order)
-    if campaign_priced and cart.discount_amount:
-        usage.reserve_cart(cart, reference)
+    _record_campaign_usage(cart, [variants[sku].id for sku in campaign_priced], channel, at, reference)
     placement.attribute(order)
     orders.transition(order, "confirmed", actor=user, data={"marketplace": marketplace.code})
     orders.fire_after_commit("order_created", order)
     return order
+
+
+def _record_campaign_usage(cart, variant_ids: list[int], channel: str, at, reference: str) -> None:
+    """The lines sold at the campaign's price count in the core promotion usage (its report's GMV, orders)."""
+    lines = [(line.variant_id, line.quantity) for line in cart.lines
+             if line.variant_id in variant_ids and line.discounts]
+    if lines:
+        usage.reserve_cart(resolver.price_lines(lines, channel, at=at), reference)
 
 
 # --- status updates ---------------------------------------------------------------------------
