@@ -43,6 +43,12 @@ def _orders() -> int:
     return db.session.execute(select(func.count(Order.id))).scalar_one()
 
 
+def _without_numbering(counts: dict) -> dict:
+    """Row counts but the order-number counter: on PostgreSQL numbers are taken outside the transaction
+    (``core.sales.orders.reserve_number``), so a refused file leaves a gap in the numbers, as checkout does."""
+    return {k: v for k, v in counts.items() if k != "order_number_counter"}
+
+
 def _order(external_id: str) -> Order:
     db.session.rollback()
     link = db.session.execute(select(MarketplaceOrder).where(MarketplaceOrder.external_id == external_id)).scalar_one()
@@ -120,7 +126,7 @@ def test_a_file_with_one_bad_order_writes_nothing_and_reports_each_row(client, l
     assert "unknown SKU NO-SUCH-SKU" in rows["SP-1003"]["reason"]
     assert "quantity" in rows["SP-1004"]["reason"] and "unknown status" in rows["SP-1005"]["reason"]
     assert rows["SP-1006"]["outcome"] == "refused" and "quantity" in rows["SP-1006"]["reason"]
-    assert row_counts() == before
+    assert _without_numbering(row_counts()) == _without_numbering(before)
 
 
 def test_malformed_files_are_refused_with_a_clear_4xx(client, login, markets):
