@@ -73,26 +73,33 @@ def count_items(marketplace: Marketplace, today: dt.date | None = None) -> int:
                               .where(published_clause(marketplace, today))).scalar_one()
 
 
+#: the level of the certification that lists the product (its newest active one); its expiry is ``listed_until``
+_LEVEL = (select(Certification.level).where(Certification.product_id == Product.id, Certification.status == "active")
+          .order_by(Certification.issued_on.desc()).limit(1).correlate(Product).scalar_subquery())
 _COLUMNS = (Variant.id, Variant.sku, Variant.gtin, Variant.name, Variant.weight_g, Variant.is_service,
             Product.id, Product.name, Product.slug, Product.description, Product.group_code,
-            Product.product_set_code, Product.listed_stars, Producer.name, AdministrativeUnit.name)
+            Product.product_set_code, Product.listed_stars, Producer.name, AdministrativeUnit.name,
+            _LEVEL, Product.listed_until)
 
 
 def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> list:
-    return db.session.execute(
+    """The published variants of the next :data:`BATCH` products after product id ``after`` (keyset by product:
+    each batch is a range of the primary key, so the cost per batch does not grow with the catalogue)."""
+    product_ids = db.session.execute(
+        select(Product.id).join(MarketplaceProducer, and_(MarketplaceProducer.producer_id == Product.producer_id,
+                                                          MarketplaceProducer.marketplace_id == marketplace.id))
+        .where(Product.id > after, listed_clause(today), Product.status == "active",
+               MarketplaceProducer.status == "active")
+        .order_by(Product.id).limit(BATCH)).scalars().all()
+    if not product_ids:
+        return [], None
+    rows = db.session.execute(
         select(*_COLUMNS).join(Product, Product.id == Variant.product_id)
         .join(Producer, Producer.id == Product.producer_id)
         .outerjoin(AdministrativeUnit, AdministrativeUnit.code == Producer.province_code)
-        .where(published_clause(marketplace, today), Variant.id > after)
-        .order_by(Variant.id).limit(BATCH)).all()
-
-
-def _certifications(product_ids: set[int]) -> dict[int, tuple[str, dt.date]]:
-    """``{product_id: (level, expires_on)}`` of the newest active certification (the one that lists it)."""
-    rows = db.session.execute(select(Certification.product_id, Certification.level, Certification.expires_on)
-                              .where(Certification.product_id.in_(product_ids), Certification.status == "active")
-                              .order_by(Certification.product_id, Certification.issued_on)).all()
-    return {product_id: (level, expires_on) for product_id, level, expires_on in rows}
+        .where(Variant.product_id.in_(product_ids), Variant.active.is_(True))
+        .order_by(Variant.product_id, Variant.id)).all()
+    return rows, product_ids[-1]
 
 
 def _images(product_ids: set[int]) -> dict[int, list[str]]:
@@ -108,13 +115,21 @@ def _images(product_ids: set[int]) -> dict[int, list[str]]:
     return out
 
 
-def _free_stock(variant_ids: list[int]) -> dict[int, int]:
+def warehouse_ids() -> frozenset[int]:
+    """The active producer warehouses (read once per feed: the stock query then needs no join)."""
+    return frozenset(db.session.execute(select(StockLocation.id).where(
+        StockLocation.kind == PRODUCER_WAREHOUSE, StockLocation.active.is_(True))).scalars())
+
+
+def _free_stock(variant_ids: list[int], warehouses: frozenset[int]) -> dict[int, int]:
     """Free units (on hand − allocated) per variant in the producers' active warehouses."""
-    return dict(db.session.execute(
-        select(Stock.variant_id, func.sum(Stock.on_hand - Stock.allocated))
-        .join(StockLocation, StockLocation.id == Stock.location_id)
-        .where(Stock.variant_id.in_(variant_ids), StockLocation.kind == PRODUCER_WAREHOUSE,
-               StockLocation.active.is_(True)).group_by(Stock.variant_id)).all())
+    free: dict[int, int] = {}
+    for variant_id, location_id, units in db.session.execute(
+            select(Stock.variant_id, Stock.location_id, Stock.on_hand - Stock.allocated)
+            .where(Stock.variant_id.in_(variant_ids))):
+        if location_id in warehouses:
+            free[variant_id] = free.get(variant_id, 0) + units
+    return free
 
 
 def sale_window(line) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -137,26 +152,24 @@ def _description(description: str | None, product_name: str, stars: int, produce
 
 
 def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress=None) -> Iterator[FeedItem]:
-    """Every published variant as a :class:`FeedItem`, by ascending variant id, priced on the marketplace's channel."""
+    """Every published variant as a :class:`FeedItem` (by product, then variant), priced on the marketplace's channel."""
     at = at or clock.now()
     today = clock.today()
     channel = channel_code(marketplace)
     base = current_app.config["OCOP"].public_base_url.rstrip("/")
-    after = 0
+    after, warehouses = 0, warehouse_ids()
     while True:
-        rows = _variant_rows(marketplace, today, after)
-        if not rows:
+        rows, after = _variant_rows(marketplace, today, after)
+        if after is None:
             return
-        after = rows[-1][0]
         product_ids = {r[6] for r in rows}
         variant_ids = [r[0] for r in rows]
-        certs, images, stock = _certifications(product_ids), _images(product_ids), _free_stock(variant_ids)
+        images, stock = _images(product_ids), _free_stock(variant_ids, warehouses)
         prices = resolver.prices_for(variant_ids, channel=channel, at=at)
         for (variant_id, sku, gtin, variant_name, weight_g, is_service, product_id, product_name, slug, description,
-             group_code, product_set, stars, producer, province) in rows:
+             group_code, product_set, stars, producer, province, level, expires_on) in rows:
             line = prices[variant_id]
             starts, ends = sale_window(line)
-            level, expires_on = certs.get(product_id, (None, None))
             google, category = categories_for(marketplace, _ProductView(product_set, group_code))
             pictures = images.get(product_id) or ([marketplace.fallback_image_url] if marketplace.fallback_image_url
                                                   else [])

@@ -7,6 +7,7 @@ boundary (a warning), never cut mid-word; everything else that fails refuses the
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from stdnum import ean
@@ -14,6 +15,7 @@ from stdnum import ean
 from plugins.marketplace_feeds.items import FeedItem
 
 MAX_ID, MAX_TITLE, MAX_DESCRIPTION, MAX_BRAND, MAX_LABEL, MAX_URL = 50, 150, 5000, 70, 100, 2000
+_SPACE = re.compile(r"\s")
 AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")
 
 
@@ -43,7 +45,7 @@ def shorten(text: str, limit: int) -> str:
 
 def _is_url(value: str | None) -> bool:
     return bool(value) and value.startswith(("http://", "https://")) and len(value) <= MAX_URL \
-        and not any(c.isspace() for c in value)
+        and not _SPACE.search(value)
 
 
 def check(item: FeedItem) -> list[Problem]:
