@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,10 +34,12 @@ sys.path.insert(0, str(ROOT))
 FEEDS = (("rss", "rss"), ("csv", "csv"))
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process. Not ``ru_maxrss``: a child started by fork + exec
+    inherits the parent's figure there (the parent holds the generated catalogue)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -96,12 +97,12 @@ def child(fmt: str) -> None:
     app = create_app()
     with app.app_context():
         marketplace = registry.by_code("google")
-        before = _rss_mb()
+        before = _status_mb("VmRSS")
         t0, c0 = time.perf_counter(), time.process_time()
         row = builds.build(marketplace, fmt)
         commit()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = _status_mb("VmHWM")
         print(json.dumps({"items": row.items, "refused": row.refused, "s": wall, "cpu_s": cpu, "peak_mb": peak,
                           "growth_mb": peak - before, "mb": row.size_bytes / 2**20,
                           "mb_gz": storage().path(row.storage_key).stat().st_size / 2**20}))

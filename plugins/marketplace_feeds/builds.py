@@ -32,6 +32,7 @@ from plugins.marketplace_feeds.models import FeedBuild, Marketplace
 from plugins.marketplace_feeds.registry import by_feed_token
 
 KEEP = 3  # builds kept per marketplace and format
+GZIP_LEVEL = 3  # half the CPU of level 6 for a file about a quarter larger (still ~9× smaller than the feed)
 MAX_REPORTED = 2000  # problems kept in a build's report (counts cover every item)
 
 
@@ -158,7 +159,7 @@ def build(marketplace: Marketplace, fmt: str, *, at: dt.datetime | None = None, 
     path = storage().path(storage_key)
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with gzip.open(path, "wb", compresslevel=6) as gz:
+    with gzip.open(path, "wb", compresslevel=GZIP_LEVEL) as gz:
         report, sha, size = write_feed(marketplace, fmt, gz, at=at, progress=progress)
     etag = f'"{sha[:40]}"'
     latest = latest_build(marketplace, fmt)

@@ -73,18 +73,18 @@ def count_items(marketplace: Marketplace, today: dt.date | None = None) -> int:
                               .where(published_clause(marketplace, today))).scalar_one()
 
 
-#: the level of the certification that lists the product (its newest active one); its expiry is ``listed_until``
-_LEVEL = (select(Certification.level).where(Certification.product_id == Product.id, Certification.status == "active")
-          .order_by(Certification.issued_on.desc()).limit(1).correlate(Product).scalar_subquery())
 _COLUMNS = (Variant.id, Variant.sku, Variant.gtin, Variant.name, Variant.weight_g, Variant.is_service,
             Product.id, Product.name, Product.slug, Product.description, Product.group_code,
             Product.product_set_code, Product.listed_stars, Producer.name, AdministrativeUnit.name,
-            _LEVEL, Product.listed_until)
+            Product.listed_until)
 
 
-def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> list:
-    """The published variants of the next :data:`BATCH` products after product id ``after`` (keyset by product:
-    each batch is a range of the primary key, so the cost per batch does not grow with the catalogue)."""
+def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> tuple[list, int | None]:
+    """The published variants of the next :data:`BATCH` products after product id ``after``.
+
+    Keyset by product, and every per-batch read is a *range* of product (or variant) ids filtered here
+    rather than a long ``IN`` list: the cost per batch stays flat however large the catalogue.
+    """
     product_ids = db.session.execute(
         select(Product.id).join(MarketplaceProducer, and_(MarketplaceProducer.producer_id == Product.producer_id,
                                                           MarketplaceProducer.marketplace_id == marketplace.id))
@@ -93,21 +93,31 @@ def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> list:
         .order_by(Product.id).limit(BATCH)).scalars().all()
     if not product_ids:
         return [], None
+    wanted = set(product_ids)
     rows = db.session.execute(
         select(*_COLUMNS).join(Product, Product.id == Variant.product_id)
         .join(Producer, Producer.id == Product.producer_id)
         .outerjoin(AdministrativeUnit, AdministrativeUnit.code == Producer.province_code)
-        .where(Variant.product_id.in_(product_ids), Variant.active.is_(True))
+        .where(Variant.product_id.between(product_ids[0], product_ids[-1]), Variant.active.is_(True))
         .order_by(Variant.product_id, Variant.id)).all()
-    return rows, product_ids[-1]
+    return [r for r in rows if r[6] in wanted], product_ids[-1]
 
 
-def _images(product_ids: set[int]) -> dict[int, list[str]]:
+def _levels(first: int, last: int) -> dict[int, str]:
+    """``{product_id: level}`` of the newest active certification (the one that lists it; its expiry is the
+    product's ``listed_until``)."""
+    return {product_id: level for product_id, level in db.session.execute(
+        select(Certification.product_id, Certification.level)
+        .where(Certification.product_id.between(first, last), Certification.status == "active")
+        .order_by(Certification.product_id, Certification.issued_on))}
+
+
+def _images(first: int, last: int) -> dict[int, list[str]]:
     base = current_app.config["OCOP"].public_base_url.rstrip("/")
     out: dict[int, list[str]] = {}
     for product_id, url, key in db.session.execute(
             select(ProductImage.product_id, ProductImage.url, ProductImage.storage_key)
-            .where(ProductImage.product_id.in_(product_ids))
+            .where(ProductImage.product_id.between(first, last))
             .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)):
         link = url or (f"{base}/media/{key}" if key else None)
         if link:
@@ -124,10 +134,11 @@ def warehouse_ids() -> frozenset[int]:
 def _free_stock(variant_ids: list[int], warehouses: frozenset[int]) -> dict[int, int]:
     """Free units (on hand − allocated) per variant in the producers' active warehouses."""
     free: dict[int, int] = {}
+    wanted = set(variant_ids)
     for variant_id, location_id, units in db.session.execute(
             select(Stock.variant_id, Stock.location_id, Stock.on_hand - Stock.allocated)
-            .where(Stock.variant_id.in_(variant_ids))):
-        if location_id in warehouses:
+            .where(Stock.variant_id.between(min(variant_ids), max(variant_ids)))):
+        if location_id in warehouses and variant_id in wanted:
             free[variant_id] = free.get(variant_id, 0) + units
     return free
 
@@ -159,15 +170,19 @@ def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress
     base = current_app.config["OCOP"].public_base_url.rstrip("/")
     after, warehouses = 0, warehouse_ids()
     while True:
+        first = after + 1
         rows, after = _variant_rows(marketplace, today, after)
         if after is None:
             return
-        product_ids = {r[6] for r in rows}
+        if not rows:
+            continue
         variant_ids = [r[0] for r in rows]
-        images, stock = _images(product_ids), _free_stock(variant_ids, warehouses)
+        levels, images = _levels(first, after), _images(first, after)
+        stock = _free_stock(variant_ids, warehouses)
         prices = resolver.prices_for(variant_ids, channel=channel, at=at)
         for (variant_id, sku, gtin, variant_name, weight_g, is_service, product_id, product_name, slug, description,
-             group_code, product_set, stars, producer, province, level, expires_on) in rows:
+             group_code, product_set, stars, producer, province, expires_on) in rows:
+            level = levels.get(product_id)
             line = prices[variant_id]
             starts, ends = sale_window(line)
             google, category = categories_for(marketplace, _ProductView(product_set, group_code))

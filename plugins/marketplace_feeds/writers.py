@@ -64,6 +64,10 @@ def _leaf(xf, tag: str, text: str) -> None:
         xf.write(text)
 
 
+#: element tags of the Google attributes, built once (``{namespace}name`` inside the ``g`` map declared on <rss>)
+_TAGS = {name: name if name in RSS_ELEMENTS else f"{{{G}}}{name}" for name in GOOGLE_COLUMNS}
+
+
 def write_google_rss(items: Iterable[FeedItem], sink, *, title: str, link: str, description: str) -> None:
     with etree.xmlfile(sink, encoding="utf-8") as xf:
         xf.write_declaration()
@@ -72,14 +76,17 @@ def write_google_rss(items: Iterable[FeedItem], sink, *, title: str, link: str, 
                 _leaf(xf, "title", title)
                 _leaf(xf, "link", link)
                 _leaf(xf, "description", description)
+                element, write, tags = xf.element, xf.write, _TAGS
                 for item in items:
-                    with xf.element("item"):
+                    with element("item"):
                         for name, value in google_fields(item).items():
                             if name == "additional_image_link":
                                 for extra in item.additional_image_links:
-                                    _leaf(xf, f"{{{G}}}{name}", extra)
+                                    with element(tags[name]):
+                                        write(extra)
                             elif value:
-                                _leaf(xf, name if name in RSS_ELEMENTS else f"{{{G}}}{name}", value)
+                                with element(tags[name]):
+                                    write(value)
                     xf.flush()
 
 
