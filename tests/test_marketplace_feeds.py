@@ -7,10 +7,12 @@ import gzip
 import io
 import json
 import re
+import zipfile
 
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 from stdnum import ean
 
@@ -320,3 +322,66 @@ def test_disabled_plugin_removes_its_routes_and_leaves_the_rest_working(disabled
     assert other.get("/storefront/v1/products").get_json()["total"] == 7
     assert other.get("/storefront/v1/products/buoi-da-xanh-binh-loi").status_code == 200
     assert client.get(path).status_code == 200  # enabled again, it still has its data
+
+
+# --- mass-upload templates ------------------------------------------------------------------------
+def _template(header_row: list, macros: bool = False) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Mẫu đăng sản phẩm hàng loạt — ngành hàng Thực phẩm (2026-11)"])
+    sheet.append(header_row)
+    sheet.append(["Bắt buộc", "Bắt buộc", "Số nguyên", "Số nguyên"][:len(header_row)])  # the marketplace's hints
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_shopee_template_is_filled_by_header_names(client, login, markets):
+    template = _template(["Tên sản phẩm", "SKU người bán", "Giá", "Kho hàng", "Cột lạ"])
+    r = client.post(f"{BASE}/{markets['shopee']}/templates/fill", headers=login("cs.htx-binh-loi"),
+                    data={"file": (io.BytesIO(template), "Shopee_mass_upload_2026-11.xlsx")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200, r.get_json()
+    assert r.headers["X-Template-Header-Row"] == "2"
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    assert sheet.cell(row=3, column=1).value == "Bắt buộc"  # the hints row is kept
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+    own = {v.sku: v for v in db.session.execute(select(Variant).join(Product).join(Producer)
+                                                 .where(Producer.slug.like("%binh-loi%"))).scalars()}
+    assert {row[1] for row in rows} == {sku for sku, v in own.items() if v.product.is_listed}
+    assert all(row[4] is None for row in rows) and int(r.headers["X-Template-Rows"]) == len(rows)
+    price = {row[1]: row[2] for row in rows}
+    assert price["BL-BDX-1"] == 65000
+
+
+def test_templates_bad_input_and_refused_callers(client, login, markets):
+    admin = login("admin")
+    url = f"{BASE}/{markets['shopee']}/templates/fill"
+
+    def send(data, name, headers=admin):
+        return client.post(url, headers=headers, data={"file": (io.BytesIO(data), name)},
+                           content_type="multipart/form-data")
+    error_of(send(_template(["Cột A", "Cột B"]), "t.xlsx"), 422, "marketplace_template.no_header")
+    error_of(send(b"PK\x03\x04nope", "t.xlsx"), 422, "marketplace_template.bad_file")
+    error_of(send(b"a,b", "t.csv"), 422, "marketplace_template.unsupported")
+    error_of(client.post(url, headers=admin, data={}, content_type="multipart/form-data"), 422,
+             "marketplace_template.no_file")
+    error_of(send(_template(["SKU", "Giá"]), "t.xlsx", headers={}), 401)
+    error_of(send(_template(["SKU", "Giá"]), "t.xlsx", headers=login("hoidong.dongnai")), 403)
+
+
+def test_an_xlsm_template_keeps_its_macros(client, login, markets):
+    plain = _template(["Product Name", "Seller SKU", "Price", "Quantity"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry, source.read(entry.filename))
+        target.writestr("xl/vbaProject.bin", b"seller macros \x00\x01")
+    r = client.post(f"{BASE}/{markets['shopee']}/templates/fill", headers=login("admin"),
+                    data={"file": (io.BytesIO(buffer.getvalue()), "TikTok_template.xlsm")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200, r.get_json()
+    assert r.content_type == "application/vnd.ms-excel.sheet.macroEnabled.12"
+    with zipfile.ZipFile(io.BytesIO(r.data)) as filled:
+        assert filled.read("xl/vbaProject.bin") == b"seller macros \x00\x01"
+    assert int(r.headers["X-Template-Rows"]) == len(_listed_skus())

@@ -79,7 +79,8 @@ _COLUMNS = (Variant.id, Variant.sku, Variant.gtin, Variant.name, Variant.weight_
             Product.listed_until)
 
 
-def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> tuple[list, int | None]:
+def _variant_rows(marketplace: Marketplace, today: dt.date, after: int,
+                  producer_id: int | None = None) -> tuple[list, int | None]:
     """The published variants of the next :data:`BATCH` products after product id ``after``.
 
     Keyset by product, and every per-batch read is a *range* of product (or variant) ids filtered here
@@ -89,7 +90,8 @@ def _variant_rows(marketplace: Marketplace, today: dt.date, after: int) -> tuple
         select(Product.id).join(MarketplaceProducer, and_(MarketplaceProducer.producer_id == Product.producer_id,
                                                           MarketplaceProducer.marketplace_id == marketplace.id))
         .where(Product.id > after, listed_clause(today), Product.status == "active",
-               MarketplaceProducer.status == "active")
+               MarketplaceProducer.status == "active",
+               *([Product.producer_id == producer_id] if producer_id is not None else []))
         .order_by(Product.id).limit(BATCH)).scalars().all()
     if not product_ids:
         return [], None
@@ -162,7 +164,8 @@ def _description(description: str | None, product_name: str, stars: int, produce
     return text or f"{product_name}: sản phẩm OCOP {stars} sao của {producer}."
 
 
-def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress=None) -> Iterator[FeedItem]:
+def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress=None,
+               producer_id: int | None = None) -> Iterator[FeedItem]:
     """Every published variant as a :class:`FeedItem` (by product, then variant), priced on the marketplace's channel."""
     at = at or clock.now()
     today = clock.today()
@@ -171,7 +174,7 @@ def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress
     after, warehouses = 0, warehouse_ids()
     while True:
         first = after + 1
-        rows, after = _variant_rows(marketplace, today, after)
+        rows, after = _variant_rows(marketplace, today, after, producer_id)
         if after is None:
             return
         if not rows:

@@ -130,6 +130,23 @@ class Import(MethodView):
                                     request.files.get("file"))
 
 
+@blp.route("/<int:marketplace_id>/templates/fill")
+class TemplateFill(MethodView):
+    @require_roles(*VIEWERS)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the marketplace's .xlsx/.xlsm template"}}}}}},
+        responses={"200": {"description": "the template filled (macros kept); X-Template-Rows, X-Template-Refused"}})
+    def post(self, marketplace_id):
+        """Fill a TikTok Shop / Shopee / Lazada mass-upload template by header names (producers: their items)."""
+        data, content_type, summary, filename = services.fill_template(
+            current_user(), registry.get_marketplace(marketplace_id), request.files.get("file"))
+        safe = "".join(c for c in filename if c.isalnum() or c in "._-") or "template.xlsx"
+        return Response(data, status=200, content_type=content_type, headers={
+            "Content-Disposition": f'attachment; filename="filled-{safe}"',
+            "X-Template-Rows": str(summary["rows"]), "X-Template-Refused": str(summary["refused"]),
+            "X-Template-Header-Row": str(summary["header_row"])})
+
+
 @blp.route("/reports/presence")
 class PresenceReport(MethodView):
     @require_roles(*reports.ROLES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from core.errors import DomainError, NotFound, ValidationFailed
-from plugins.marketplace_feeds import builds, order_files, order_import, registry, signing
+from plugins.marketplace_feeds import builds, order_files, order_import, registry, signing, templates
 from plugins.marketplace_feeds.models import Marketplace
 
 
@@ -63,3 +63,15 @@ def report_of(marketplace: Marketplace, fmt: str):
         raise DomainError("feed.not_built", "Nguồn cấp này chưa được tạo.", "This feed has not been built yet.",
                           {"format": fmt}, status=404)
     return build
+
+
+def fill_template(user, marketplace: Marketplace, upload) -> tuple[bytes, str, dict, str]:
+    """A seller's mass-upload template filled with the published items (a producer: its own only)."""
+    if upload is None:
+        raise ValidationFailed({"file": ["a template (.xlsx or .xlsm) is required"]},
+                               code="marketplace_template.no_file", message="Chưa chọn tệp mẫu.",
+                               message_en="No template was uploaded.")
+    producer_id = user.producer_id if user.role == "producer" else None
+    data, content_type, summary = templates.fill(marketplace, upload.read(templates.MAX_BYTES + 1),
+                                                 upload.filename or "", producer_id)
+    return data, content_type, summary, upload.filename
