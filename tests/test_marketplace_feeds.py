@@ -19,13 +19,12 @@ from stdnum import ean
 from core.accounts.models import User
 from core.catalogue.listing import listed_clause
 from core.catalogue.models import Producer, Product, Variant
-from core.certification.models import Certification
 from core.db import db
 from core.inventory import ledger
 from core.pricing import resolver
 from core.pricing.models import Promotion
 from plugins.marketplace_feeds.demo import CAMPAIGN
-from plugins.marketplace_feeds.models import FeedBuild, Marketplace
+from plugins.marketplace_feeds.models import FeedBuild
 from support.checks import error_of, row_counts
 from support.marketplace import BASE, feed_path, seed_marketplaces
 
@@ -385,3 +384,37 @@ def test_an_xlsm_template_keeps_its_macros(client, login, markets):
     with zipfile.ZipFile(io.BytesIO(r.data)) as filled:
         assert filled.read("xl/vbaProject.bin") == b"seller macros \x00\x01"
     assert int(r.headers["X-Template-Rows"]) == len(_listed_skus())
+
+
+def test_every_remaining_endpoint_refuses_bad_input_and_callers(client, login, markets):
+    admin, certifier, producer = login("admin"), login("hoidong.dongnai"), login("cs.son-an")
+    absent = login("cs.tht-cam-vu-quang")  # not on Postmart
+    google = f"{BASE}/{markets['google']}"
+    before = row_counts()
+    error_of(client.get(BASE, headers=admin, query_string={"kind": "myspace"}), 422)
+    error_of(client.get(BASE, headers=admin, query_string={"limit": 1000}), 422)
+    error_of(client.get(BASE, headers=certifier), 403)
+    error_of(client.get(f"{BASE}/999999", headers=admin), 404, "marketplace.not_found")
+    error_of(client.get(google), 401)
+    error_of(client.patch(google, headers=admin, json={"product_url_template": "https://x/{slug:d}"}), 422,
+             "marketplace.bad_url_template")
+    error_of(client.patch(google, headers=admin, json={"code": "renamed"}), 422)
+    error_of(client.patch(google, headers=admin, json={"category_map": {"food": "422"}}), 422)
+    error_of(client.patch(f"{BASE}/999999", headers=admin, json={"name": "x"}), 404)
+    error_of(client.get(f"{google}/producers", headers=admin, query_string={"status": "maybe"}), 422)
+    error_of(client.get(f"{google}/producers", headers=certifier), 403)
+    error_of(client.get(f"{google}/producers"), 401)
+    error_of(client.post(f"{BASE}/{markets['postmart']}/producers/withdraw", headers=absent, json={}), 404,
+             "marketplace_producer.not_found")
+    error_of(client.post(f"{google}/producers/withdraw", headers=producer, json={"shop_url": "not a url"}), 422)
+    error_of(client.post(f"{google}/producers/withdraw", headers=certifier, json={}), 403)
+    error_of(client.post(f"{google}/producers/join"), 401)
+    error_of(client.get(f"{google}/feeds/pdf/report", headers=admin), 404)
+    error_of(client.post(f"{google}/feeds/rss/build"), 401)
+    for report in ("presence", "items", "campaigns"):
+        error_of(client.get(f"{BASE}/reports/{report}"), 401)
+        error_of(client.get(f"{BASE}/reports/{report}", headers=producer), 403)
+    assert row_counts() == before
+    # a producer sees its own presence only
+    mine = client.get(f"{google}/producers", headers=producer).get_json()
+    assert [p["producer"] for p in mine["results"]] == ["Công ty Cổ phần Sơn An Hương Sơn"]

@@ -14,6 +14,7 @@ import hashlib
 from collections import defaultdict
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import clock
@@ -58,6 +59,8 @@ def import_records(user, marketplace: Marketplace, records: list[OrderRecord], *
             outcome, order, reason = "refused", None, exc.reason
         except DomainError as exc:
             outcome, order, reason = "refused", None, f"{exc.code}: {exc.message_en}"
+        except IntegrityError:  # the same marketplace order imported concurrently: the other import has it
+            outcome, order, reason = "refused", None, "imported concurrently by another request; import again"
         else:
             reason = None
         counts[outcome] += 1

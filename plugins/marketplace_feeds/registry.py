@@ -68,8 +68,9 @@ def list_marketplaces(args: dict) -> dict:
 
 def _check_template(template: str) -> str:
     template = nfc(template.strip())
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    try:  # plain {name} placeholders only: no format spec or conversion ({slug:d} would fail at build time)
+        names = {name if not spec and not conversion else "?"
+                 for _, name, spec, conversion in string.Formatter().parse(template) if name is not None}
     except ValueError:
         names = {"?"}
     if names - URL_FIELDS or not (template.startswith(("http://", "https://", "{base}"))):

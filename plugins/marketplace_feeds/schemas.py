@@ -112,11 +112,6 @@ class FeedReportSchema(FeedBuildSchema):
                                                     "severity, message, message_en}], truncated}"})
 
 
-class FeedFormatArgsSchema(BaseSchema):
-    format = fields.String(required=True, validate=validate.OneOf(
-        ("rss", "tsv", "csv", "json", "local_inventory")))
-
-
 class OrderImportRowSchema(OutputSchema):
     row = fields.Integer(allow_none=True)
     order_id = fields.String()
