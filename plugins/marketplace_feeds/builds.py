@@ -68,11 +68,11 @@ class HashingSink(io.RawIOBase):
         return True
 
     def write(self, data) -> int:
-        data = bytes(data)
+        size = memoryview(data).nbytes
         self.sha.update(data)
-        self.size += len(data)
+        self.size += size
         self.raw.write(data)
-        return len(data)
+        return size
 
 
 @dataclass

@@ -77,7 +77,7 @@ def write_google_rss(items: Iterable[FeedItem], sink, *, title: str, link: str, 
                 _leaf(xf, "link", link)
                 _leaf(xf, "description", description)
                 element, write, tags = xf.element, xf.write, _TAGS
-                for item in items:
+                for item in items:  # libxml2 hands the output on in 4 KB chunks: no flush per item
                     with element("item"):
                         for name, value in google_fields(item).items():
                             if name == "additional_image_link":
@@ -87,7 +87,10 @@ def write_google_rss(items: Iterable[FeedItem], sink, *, title: str, link: str, 
                             elif value:
                                 with element(tags[name]):
                                     write(value)
-                    xf.flush()
+
+
+#: free-text columns, written on one line (tabs and line breaks become spaces); the others never hold any
+TEXT_COLUMNS = frozenset(("title", "description", "brand", "product_type", "custom_label_3", "store_code"))
 
 
 def _clean(value) -> str:
@@ -95,11 +98,13 @@ def _clean(value) -> str:
 
 
 def _write_table(rows: Iterator[dict], sink, columns, delimiter: str) -> None:
-    text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
+    text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
     writer = csv.writer(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     writer.writerow(columns)
+    text_columns = [c in TEXT_COLUMNS for c in columns]
     for row in rows:
-        writer.writerow([_clean(row.get(c)) for c in columns])
+        writer.writerow([_clean(row.get(c)) if is_text else row.get(c, "")
+                         for c, is_text in zip(columns, text_columns)])
     text.flush()
     text.detach()
 
