@@ -23,7 +23,7 @@ from core.inventory.models import Stock, StockLocation
 from core.inventory.stock_rows import PRODUCER_WAREHOUSE
 from core.pricing import resolver
 from plugins.marketplace_feeds.models import Marketplace, MarketplaceProducer
-from plugins.marketplace_feeds.registry import categories_for, channel_code
+from plugins.marketplace_feeds.registry import categories_for, channel_code, product_link
 
 BATCH = 1000
 LEVELS = {"district": "Cấp huyện", "province": "Cấp tỉnh", "central": "Cấp trung ương"}
@@ -196,8 +196,7 @@ def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress
                 id=sku, item_group_id=f"ocop-{product_id}", product_id=product_id, variant_id=variant_id,
                 title=_title(product_name, variant_name),
                 description=_description(description, product_name, stars or 0, producer),
-                link=marketplace.product_url_template.format(base=base, slug=slug, sku=sku, product_id=product_id,
-                                                             variant_id=variant_id, marketplace=marketplace.code),
+                link=product_link(marketplace, base, slug, sku, product_id, variant_id),
                 image_link=pictures[0] if pictures else None, additional_image_links=pictures[1:11],
                 price=line.base_unit_price, sale_price=line.unit_price if line.on_sale else None,
                 sale_starts_at=starts, sale_ends_at=ends,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from urllib.parse import quote
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.audit import trail as audit
@@ -151,11 +151,11 @@ def rotate_secrets(user, marketplace: Marketplace, what: str) -> Marketplace:
     return marketplace
 
 
-def product_url(marketplace: Marketplace, product, variant) -> str:
-    """The link a marketplace item points at (the marketplace's template, the storefront's base URL)."""
-    base = current_app.config["OCOP"].public_base_url.rstrip("/")
-    return marketplace.product_url_template.format(base=base, slug=product.slug, sku=variant.sku,
-                                                   product_id=product.id, variant_id=variant.id,
+def product_link(marketplace: Marketplace, base: str, slug: str, sku: str, product_id: int, variant_id: int) -> str:
+    """The link a marketplace item points at: the marketplace's template, the storefront's ``base`` URL,
+    slug and SKU percent-encoded."""
+    return marketplace.product_url_template.format(base=base, slug=quote(slug, safe=""), sku=quote(sku, safe=""),
+                                                   product_id=product_id, variant_id=variant_id,
                                                    marketplace=marketplace.code)
 
 
