@@ -2,8 +2,8 @@
 
 Bounded URL converters (ids within the INTEGER range, no NUL byte in a path segment: else 404), limits on the
 URL and header sizes (414/431), JSON bodies checked for nesting depth and number length before anyone parses
-them (400), and a body whose media type the operation does not document refused with 415 — all answered
-with the error envelope. Every answer gets ``X-Content-Type-Options``, ``Referrer-Policy``, frame options,
+them (400), and a non-JSON body sent to an operation whose schema reads JSON refused with 415 — all
+answered with the error envelope. Every answer gets ``X-Content-Type-Options``, ``Referrer-Policy``, frame options,
 a ``Content-Security-Policy`` (HTML pages and ``/media``) and HSTS when served over HTTPS.
 """
 from __future__ import annotations
@@ -95,21 +95,24 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def _documented_media_types(app: Flask) -> dict[tuple[str, str], tuple[frozenset[str], bool]]:
-    """``(rule, METHOD)`` → (media types its OpenAPI operation documents for a body, needs a token) once per app."""
-    cached = app.extensions.get("ocop_body_media_types")
-    if cached is not None:
-        return cached
-    spec = app.extensions["ocop_api"].spec.to_dict()
-    by_path = {}
-    for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        for method, operation in (spec.get("paths", {}).get(path) or {}).items():
-            content = (operation.get("requestBody") or {}).get("content") if isinstance(operation, dict) else None
-            if content:
-                by_path[(rule.rule, method.upper())] = (frozenset(content), bool(operation.get("security")))
-    app.extensions["ocop_body_media_types"] = by_path
-    return by_path
+def _schema_json_body(app: Flask, endpoint: str, method: str) -> tuple[bool, bool]:
+    """(the operation's body is parsed as JSON by its schema, the operation needs a token), cached per app.
+
+    Such a body is read only when it says ``application/json``: any other type would be silently ignored
+    (an empty checkout from a form post), so it is refused. Routes that read their body themselves
+    (uploads, signed webhooks, statements) handle their own types.
+    """
+    cache = app.extensions.setdefault("ocop_json_body_operations", {})
+    key = (endpoint, method)
+    if key not in cache:
+        view = app.view_functions.get(endpoint)
+        handler = getattr(getattr(view, "view_class", None), method.lower(), None) or view
+        doc = getattr(handler, "_apidoc", None) or {}
+        parameters = doc.get("arguments", {}).get("parameters", [])
+        json_body = any(p.get("in") == "json" and _is_json(p.get("content_type") or "application/json")
+                        for p in parameters)
+        cache[key] = (json_body, bool(doc.get("manual_doc", {}).get("security")))
+    return cache[key]
 
 
 def _has_body() -> bool:
@@ -135,16 +138,14 @@ def check_request():
     if request.method not in BODY_METHODS or not _has_body():
         return None
     mimetype = request.mimetype or ""
-    rule = request.url_rule
-    if rule is not None:
-        accepted, secured = _documented_media_types(current_app).get((rule.rule, request.method), ((), False))
+    if request.endpoint and not _is_json(mimetype):
+        json_body, secured = _schema_json_body(current_app, request.endpoint, request.method)
         anonymous_on_secured = secured and "Authorization" not in request.headers  # the route answers 401 first
-        if accepted and mimetype not in accepted and not anonymous_on_secured:
+        if json_body and not anonymous_on_secured:
             return _refuse(415, "request.unsupported_media_type",
-                           f"Kiểu dữ liệu '{mimetype or 'không rõ'}' không được hỗ trợ; hãy gửi: "
-                           f"{', '.join(sorted(accepted))}.",
-                           f"Unsupported media type '{mimetype or 'none'}'; send {', '.join(sorted(accepted))}.",
-                           accepted=sorted(accepted))
+                           f"Kiểu dữ liệu '{mimetype or 'không rõ'}' không được hỗ trợ; hãy gửi application/json.",
+                           f"Unsupported media type '{mimetype or 'none'}'; send application/json.",
+                           accepted=["application/json"])
     if _is_json(mimetype):
         problem = json_problem(request.get_data(cache=True))  # 413 above MAX_CONTENT_LENGTH
         if problem:
