@@ -81,7 +81,7 @@ class Images(MethodView):
     @blp.doc(requestBody={"content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": {
             "file": {"type": "string", "format": "binary"}, "alt": {"type": "string"}}}},
-        "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}})
+        "application/json": {"schema": ImageUrlSchema}}})
     def post(self, product_id):
         """Upload an image (multipart ``file``: JPEG/PNG/WebP ≤ 5 MB) or reference one by URL (JSON)."""
         user, product = current_user(), products.get_product(product_id)

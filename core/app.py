@@ -7,7 +7,7 @@ from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
 from admin import register as register_admin
-from core import logs, metrics
+from core import http_guards, logs, metrics
 from core.api import OcopApi, configure_parser, handle_domain_error
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     )
     logs.init_app(app)  # X-Request-ID in and out, JSON logs (OCOP_LOG_FORMAT)
     metrics.init_app(app)  # /metrics, request counts and latencies by route
+    http_guards.init_app(app)  # bounded URL converters, size/media-type/JSON-shape limits, security headers
     db.init_app(app)
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)

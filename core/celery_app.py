@@ -71,6 +71,11 @@ def init_celery(app) -> Celery:
         if extra:
             schedule.update(extra)
     celery_app.conf.beat_schedule = schedule
+    # Bind every task now, in one thread. Left lazy, the first use finalizes the app while another request
+    # thread may evaluate a task proxy (``drain_outbox.apply``): Celery registers a task before binding it,
+    # so that thread gets an unbound task whose ``request_stack`` is None ("'NoneType' object has no
+    # attribute 'push'" in celery/app/trace.py) and the in-process task is lost.
+    celery_app.finalize(auto=True)
     app.extensions["celery"] = celery_app
     return celery_app
 

@@ -21,6 +21,7 @@ from core.certification.certifications import run_daily_maintenance
 from core.db import db
 from core.demo import demo_data, seed_demo as run
 from core.errors import DomainError
+from core.http_guards import EnvelopeRequestHandler
 from core.geo import units as geo_service
 from core.imports import formats as import_formats, catalogue_import as imports
 from core.imports.access import can_import
@@ -84,7 +85,7 @@ def serve(host, port):
     """Development server (production: gunicorn 'core.wsgi:app')."""
     app = command_app()
     click.echo(f"ocop-commerce serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    app.run(host=host, port=port, debug=False, use_reloader=False, request_handler=EnvelopeRequestHandler)
 
 
 @cli.group()

@@ -13,6 +13,10 @@ timeout = 60
 graceful_timeout = 30
 forwarded_allow_ips = os.environ.get("OCOP_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None  # the app writes one access line per request (core.logs, logger ocop.access)
+# gunicorn answers over-long request lines and headers itself, in HTML: let them reach the app, whose limits
+# (core.http_guards: URL 4096, header 8192 characters) answer with the error envelope; 8190 is gunicorn's maximum
+limit_request_line = 8190
+limit_request_field_size = 16384
 
 
 def _metrics_dir() -> str | None:

@@ -1,9 +1,21 @@
-"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused."""
+"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused.
+
+Every integer input is bounded: a field without an upper bound gets one from its name (ids and plain
+integers: the INTEGER column range; money: :data:`MAX_VND`), so no value can overflow a column or a driver.
+"""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+#: ids and plain integer columns are INTEGER (32-bit on PostgreSQL)
+MAX_ID = 2_147_483_647
+MAX_INTEGER = 2_147_483_647
+#: a sane maximum for any VND amount in an input (one trillion đồng; money columns are BIGINT)
+MAX_VND = 1_000_000_000_000
+_MONEY_NAME = re.compile(r"(^|_)(price|amount|budget|subtotal|total|fee|tendered)$")
 
 from core.text import find_control_character, nfc
 
@@ -30,6 +42,19 @@ class BaseSchema(Schema):
         unknown = RAISE
         ordered = True
 
+    def on_bind_field(self, field_name, field_obj):
+        inner = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
+        if isinstance(inner, fields.Integer):
+            bound_integer(field_name, inner)
+
+    @validates_schema
+    def _page_within_reach(self, data, **kwargs):
+        page, limit = data.get("page"), data.get("limit")
+        if isinstance(page, int) and isinstance(limit, int) and "page" in self.fields and limit > 0 \
+                and (page - 1) * limit > MAX_ID:
+            raise ValidationError(f"Trang vượt quá số dòng có thể có (page beyond the last reachable row: "
+                                  f"page ≤ {MAX_ID // limit + 1} for limit {limit}).", "page")
+
     @pre_load
     def _normalise_text(self, data, **kwargs):
         if not isinstance(data, Mapping):  # JSON objects, and query/form MultiDict proxies alike
@@ -47,6 +72,21 @@ class BaseSchema(Schema):
         if errors:
             raise ValidationError(errors)
         return cleaned
+
+
+def integer_upper_bound(name: str) -> int:
+    """The largest value an integer input named ``name`` may take when its schema sets none."""
+    return MAX_VND if _MONEY_NAME.search(name) else MAX_INTEGER
+
+
+def bound_integer(name: str, field: fields.Integer) -> None:
+    """Give ``field`` an upper (and lower) bound if it has none: out-of-range input answers 422, never a 5xx."""
+    ranges = [v for v in field.validators if isinstance(v, validate.Range)]
+    if any(r.max is not None for r in ranges):
+        return
+    top = integer_upper_bound(name)
+    has_min = any(r.min is not None for r in ranges)
+    field.validators = [*field.validators, validate.Range(min=None if has_min else -top, max=top)]
 
 
 class OutputSchema(Schema):

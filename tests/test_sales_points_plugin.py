@@ -37,7 +37,7 @@ def test_kinds_migrations_and_openapi(app, client):
     tables = set(inspect(db.engine).get_table_names())
     assert {"sales_point", "sales_point_sale", "alembic_version_sales_points"} <= tables
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_sales_points").scalar() == "sp002"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_sales_points").scalar() == "sp003_bigint_money"
     paths = client.get("/openapi.json").get_json()["paths"]
     assert "/admin/v1/sales-points/{point_id}/sales" in paths
     assert "/storefront/v1/sales-points" in paths and "/storefront/v1/products/{slug}/sales-points" in paths

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -62,8 +62,8 @@ class Product(db.Model):
     is_listed: Mapped[bool] = mapped_column(Boolean, default=False)
     listed_stars: Mapped[int | None] = mapped_column(Integer)
     listed_until = mapped_column(Date, nullable=True)
-    price_min: Mapped[int | None] = mapped_column(Integer)
-    price_max: Mapped[int | None] = mapped_column(Integer)
+    price_min: Mapped[int | None] = mapped_column(BigInteger)
+    price_max: Mapped[int | None] = mapped_column(BigInteger)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -108,7 +108,7 @@ class Variant(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str | None] = mapped_column(String(40))
     weight_g: Mapped[int | None] = mapped_column(Integer)
-    price: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(BigInteger)
     is_service: Mapped[bool] = mapped_column(Boolean, default=False)
     capacity_per_day: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

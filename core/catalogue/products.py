@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # accounts sits above the catalogue
     from core.accounts.models import User
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-IMAGE_MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 
@@ -181,7 +180,14 @@ def update_variant(user: User, variant: Variant, data: dict) -> Variant:
 
 
 def _sniff(content_type: str, data: bytes) -> bool:
-    return any(data.startswith(magic) for magic in IMAGE_MAGIC.get(content_type, ()))
+    """Does ``data`` really hold ``content_type``? By the format's signature and first chunk, not a prefix alone."""
+    if content_type == "image/jpeg":  # SOI then a marker segment
+        return len(data) > 4 and data[:3] == b"\xff\xd8\xff" and data[3] not in (0x00, 0xff)
+    if content_type == "image/png":  # signature then the IHDR chunk of 13 bytes
+        return data[:8] == b"\x89PNG\r\n\x1a\n" and data[8:16] == b"\x00\x00\x00\x0dIHDR"
+    if content_type == "image/webp":  # a RIFF container of form WEBP whose first chunk is VP8, VP8L or VP8X
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP" and data[12:16] in (b"VP8 ", b"VP8L", b"VP8X")
+    return False
 
 
 def add_image_upload(user: User, product: Product, data: bytes, content_type: str, alt: str | None = None) -> ProductImage:

@@ -7,16 +7,30 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 from openpyxl import Workbook, load_workbook
 
 from core.errors import DomainError
 
+if not openpyxl.DEFUSEDXML:  # openpyxl refuses XML entities and external references only with defusedxml
+    raise ImportError("defusedxml must be installed (setup.cfg) so that openpyxl reads XLSX safely")
+
 MAX_ROWS = 50_000
 MAX_COLUMNS = 60
 XLSX_MAGIC = b"PK\x03\x04"
+#: XLSX limits checked on the zip before openpyxl reads anything, then while it reads
+MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
+MAX_XLSX_PARTS = 500
+MAX_XLSX_CELLS = 3_000_000  # declared by a worksheet's dimension, and read
+MAX_XLSX_SHEET_ROWS = 200_000  # rows read, blank ones included
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"')
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 
 
@@ -98,23 +112,110 @@ def _xlsx_value(value):
     return value
 
 
+class SpreadsheetRefused(ValueError):
+    """An XLSX file that cannot or must not be read: a stable ``code`` with Vietnamese and English reasons."""
+
+    def __init__(self, code: str, vi: str, en: str):
+        super().__init__(en)
+        self.code, self.vi, self.en = code, vi, en
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_xlsx_container(data: bytes) -> None:
+    """Refuse a workbook whose zip would cost too much to read: parts, uncompressed size, declared cells, DTDs."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise SpreadsheetRefused("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).",
+                                 "Cannot read the Excel (.xlsx) file.") from None
+    if len(parts) > MAX_XLSX_PARTS:
+        raise SpreadsheetRefused("import.xlsx_too_large", f"Tệp Excel có quá {MAX_XLSX_PARTS} phần.",
+                                 f"The Excel file has more than {MAX_XLSX_PARTS} parts.")
+    if sum(part.file_size for part in parts) > MAX_XLSX_UNCOMPRESSED:
+        raise SpreadsheetRefused("import.xlsx_too_large",
+                                 f"Tệp Excel khi giải nén lớn hơn {MAX_XLSX_UNCOMPRESSED // 2**20} MB.",
+                                 f"The Excel file unpacks to more than {MAX_XLSX_UNCOMPRESSED // 2**20} MB.")
+    with archive:
+        for part in parts:
+            if not part.filename.endswith((".xml", ".rels")):
+                continue
+            try:
+                with archive.open(part) as stream:
+                    head = stream.read(4096)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+                raise SpreadsheetRefused("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).",
+                                         "Cannot read the Excel (.xlsx) file.") from None
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise SpreadsheetRefused("import.unsafe_xlsx", "Tệp Excel chứa khai báo XML (DTD/entity) không được phép.",
+                                         "The Excel file contains an XML DTD or entity declaration, which is refused.")
+            found = _DIMENSION.search(head) if part.filename.startswith("xl/worksheets/") else None
+            if found and found.group(3):
+                columns = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
+                rows = int(found.group(4)) - int(found.group(2)) + 1
+                if columns * rows > MAX_XLSX_CELLS:
+                    raise SpreadsheetRefused("import.xlsx_too_large",
+                                             f"Trang tính khai báo {columns} cột × {rows} dòng, quá {MAX_XLSX_CELLS} ô.",
+                                             f"The worksheet declares {columns} columns × {rows} rows, more than "
+                                             f"{MAX_XLSX_CELLS} cells.")
+
+
+def xlsx_rows(data: bytes, max_columns: int = MAX_COLUMNS) -> Iterator[tuple]:
+    """The first worksheet's rows as value tuples (cached values, not formulas), read with bounded work.
+
+    The zip is checked before reading (:func:`_check_xlsx_container`); rows are cut to ``max_columns + 1``
+    cells (one more shows that a row is too wide); the declared dimension is not trusted for padding; rows
+    read, cells read and each cell's length are capped. Raises :class:`SpreadsheetRefused`.
+    """
+    _check_xlsx_container(data)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for damaged files (defusedxml's refusals are ValueErrors)
+        raise SpreadsheetRefused("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).",
+                                 "Cannot read the Excel (.xlsx) file.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # else every row is padded to the declared width
+        rows_read = cells_read = 0
+        try:
+            for values in sheet.iter_rows(values_only=True, max_col=max_columns + 1):
+                rows_read += 1
+                cells_read += len(values)
+                if rows_read > MAX_XLSX_SHEET_ROWS or cells_read > MAX_XLSX_CELLS:
+                    raise SpreadsheetRefused("import.xlsx_too_large", "Trang tính quá lớn (quá nhiều dòng hoặc ô).",
+                                             "The worksheet is too large (too many rows or cells).")
+                if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in values):
+                    raise SpreadsheetRefused("import.xlsx_cell_too_long",
+                                             f"Tệp Excel có ô dài quá {MAX_CELL_CHARS} ký tự.",
+                                             f"The Excel file has a cell longer than {MAX_CELL_CHARS} characters.")
+                yield values
+        except SpreadsheetRefused:
+            raise
+        except Exception:  # entities and DTDs refused by defusedxml, broken XML, bad cell values
+            raise SpreadsheetRefused("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).",
+                                     "Cannot read the Excel (.xlsx) file.") from None
+    finally:
+        workbook.close()
+
+
 def read_xlsx(data: bytes) -> Table:
     """Parse the first worksheet of an XLSX workbook (cached values, not formulas)."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for damaged files
-        raise file_error("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).", "Cannot read the Excel (.xlsx) file.")
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = xlsx_rows(data)
         header = next(rows, None)
         if header is None:
             raise file_error("import.empty_file", "Tệp trống.", "The file is empty.")
         table = Table(_header(header))
         for number, values in enumerate(rows, start=2):
             _add_row(table, number, (_xlsx_value(v) for v in values))
-    finally:
-        workbook.close()
+    except SpreadsheetRefused as exc:
+        raise file_error(exc.code, exc.vi, exc.en) from None
     return table
 
 

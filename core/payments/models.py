@@ -1,7 +1,7 @@
 """Payment models: payments of an order through a gateway, their events and refunds."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -17,12 +17,12 @@ class Payment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
     gateway: Mapped[str] = mapped_column(String(40))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(24), default="pending", index=True)
     external_id: Mapped[str | None] = mapped_column(String(200))
     transfer_reference: Mapped[str | None] = mapped_column(String(40), unique=True)
     client_data = mapped_column(JSON, nullable=True)
-    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -42,7 +42,7 @@ class PaymentEvent(db.Model):
     event_id: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
-    amount: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(40))
     created_at = mapped_column(UTCDateTime, default=utcnow)
@@ -54,7 +54,7 @@ class Refund(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="succeeded")

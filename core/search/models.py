@@ -16,7 +16,7 @@ process can bring its in-memory facet columns up to date without a reload.
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, utcnow
@@ -53,8 +53,8 @@ class SearchDocument(db.Model):
     stars: Mapped[int] = mapped_column(Integer)
     province_code: Mapped[str | None] = mapped_column(String(20), index=True)
     legal_form: Mapped[str] = mapped_column(String(30))
-    price_min: Mapped[int | None] = mapped_column(Integer, index=True)
-    price_max: Mapped[int | None] = mapped_column(Integer)
+    price_min: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    price_max: Mapped[int | None] = mapped_column(BigInteger)
     price_bucket: Mapped[int] = mapped_column(Integer, default=0)
     in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
     listed_until = mapped_column(Date, nullable=False, index=True)

@@ -18,13 +18,12 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
 from zoneinfo import ZoneInfo
 
-import openpyxl
 from dateutil import parser as dateparser
 
 from core.errors import invalid
+from core.imports.formats import SpreadsheetRefused, xlsx_rows
 from core.text import fold
 from plugins.bank_transfer.reconciliation import IncomingTransfer, record_transfer
 
@@ -127,15 +126,11 @@ def _rows_csv(data: bytes) -> list[list]:
 
 
 def _rows_xlsx(data: bytes) -> list[list]:
+    """The first worksheet's rows through the core's bounded XLSX reader (no XML entities, capped work)."""
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _bad("tệp XLSX bị hỏng", f"the XLSX file cannot be read ({type(exc).__name__})") from None
-    try:
-        sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+        return [list(row) for row in xlsx_rows(data)]
+    except SpreadsheetRefused as exc:
+        raise _bad(f"tệp XLSX bị từ chối: {exc.vi}", f"the XLSX file is refused: {exc.en}") from None
 
 
 def read_statement(data: bytes | str) -> list[IncomingTransfer | int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -154,7 +154,7 @@ class GoodsReceiptLine(db.Model):
     receipt_id: Mapped[int] = mapped_column(ForeignKey("sales_point_receipt.id", ondelete="CASCADE"), index=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_cost: Mapped[int] = mapped_column(Integer, default=0)  # VND
+    unit_cost: Mapped[int] = mapped_column(BigInteger, default=0)  # VND
     lot_no: Mapped[str | None] = mapped_column(String(60))
     best_before: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -317,7 +317,7 @@ class PosReturn(db.Model):
     sale_id: Mapped[int] = mapped_column(ForeignKey("sales_point_sale.id"), index=True)
     reason: Mapped[str] = mapped_column(String(500))
     restock: Mapped[bool] = mapped_column(Boolean, default=True)
-    refund_amount: Mapped[int] = mapped_column(Integer)
+    refund_amount: Mapped[int] = mapped_column(BigInteger)
     refund_method: Mapped[str] = mapped_column(String(20))  # how the till paid the money back
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -336,7 +336,7 @@ class PosReturnLine(db.Model):
     return_id: Mapped[int] = mapped_column(ForeignKey("sales_point_sale_return.id", ondelete="CASCADE"), index=True)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
 
     pos_return = relationship("PosReturn", back_populates="lines")
     order_line = relationship("OrderLine")
