@@ -1,9 +1,11 @@
 """Tokens: log in, log out, long-lived API tokens, who am I."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import limits
 from core.clock import local
 from core.accounts.schemas import ApiTokenCreateSchema, LoginSchema, MeSchema, TokenSchema
 from core.accounts.security import bearer_token, current_user, require_roles
@@ -19,11 +21,12 @@ def _token_out(raw, token):
 
 @blp.route("/auth/token")
 class Token(MethodView):
+    @limits.limit(limits.LOGIN)
     @blp.arguments(LoginSchema)
     @blp.response(201, TokenSchema)
     def post(self, data):
         """Exchange username and password for a bearer token (throttled after repeated failures)."""
-        return _token_out(*accounts.login(data["username"], data["password"]))
+        return _token_out(*accounts.login(data["username"], data["password"], request.remote_addr))
 
     @require_roles(*ALL_ROLES)
     @blp.response(204)

@@ -71,7 +71,11 @@ def configure_parser() -> None:
 
 def handle_domain_error(error: DomainError):
     _rollback()
-    return error_response(error.status, error.code, error.message, error.message_en, error.details)
+    response = error_response(error.status, error.code, error.message, error.message_en, error.details)
+    retry_after = (error.details or {}).get("retry_after") if isinstance(error.details, dict) else None
+    if error.status in (429, 503) and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 #: ``request.environ`` key under which the accounts domain caches the request's authenticated user.

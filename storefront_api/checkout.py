@@ -7,6 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import limits
 from core.errors import invalid
 from core.payments import gateways
 from core.sales import checkout, order_payments, orders, placement
@@ -23,6 +24,7 @@ IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 # --- routes -------------------------------------------------------------------------------
 @blp.route("/checkouts")
 class Checkouts(MethodView):
+    @limits.limit(limits.CHECKOUT_CREATION)
     @blp.arguments(CheckoutInSchema)
     @blp.response(201, CheckoutOutSchema)
     def post(self, data):
@@ -103,6 +105,7 @@ class CompleteCheckout(MethodView):
 
 @blp.route("/orders/<token>")
 class OrderByToken(MethodView):
+    @limits.limit(limits.ORDER_LOOKUP)
     @blp.response(200, OrderOutSchema)
     def get(self, token):
         """Follow an order with its unguessable token: status, lines, payments, shipments."""
