@@ -40,9 +40,18 @@ class KindRegistry:
 
     def __init__(self) -> None:
         self._kinds: dict[str, dict] = {}
+        self._posting_rules: dict[str, object] = {}
 
-    def add(self, code: str, name_vi: str, name_en: str) -> None:
+    def add(self, code: str, name_vi: str, name_en: str, posting_rule=None) -> None:
+        """Register a kind. ``posting_rule(user, location)`` (stock location kinds) raises unless ``user``
+        may post stock there; it then holds for the core stock API as for the plugin's own endpoints."""
         self._kinds[code] = {"code": code, "name": name_vi, "name_en": name_en}
+        if posting_rule is not None:
+            self._posting_rules[code] = posting_rule
+
+    def posting_rule(self, code: str):
+        """The posting rule a plugin gave ``code``, or None (the core's own scope rule)."""
+        return self._posting_rules.get(code)
 
     def __contains__(self, code: str) -> bool:
         return code in self._kinds
