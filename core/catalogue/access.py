@@ -74,6 +74,11 @@ def require_catalogue_editor(user: User, producer: Producer) -> None:
         raise not_verified(producer, "tạo hoặc sửa sản phẩm", "products cannot be created or edited")
 
 
+def can_verify(user: User, producer: Producer) -> bool:
+    """Its province's organiser, or admin."""
+    return user.role == "admin" or (user.role == "organiser" and user.province_code == producer.province_code)
+
+
 def require_verifier(user: User, producer: Producer) -> None:
     """Raise 403 unless ``user`` may verify, reject or suspend ``producer`` (its province's organiser, or admin)."""
     if user.role not in VERIFIER_ROLES:
