@@ -1,4 +1,4 @@
-"""trust rules: login throttle counters
+"""trust rules: login throttle counters, refund-due records of late gateway money
 
 Revision ID: 0010_trust_rules
 Revises: 0006_pricing
@@ -25,7 +25,28 @@ def upgrade():
     sa.Column('updated_at', core.db.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
     )
+    op.create_table('payment_refund_due',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('gateway', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=200), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=True),
+    sa.Column('resolved_at', core.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_payment_refund_due_order_id_order')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_refund_due_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_refund_due')),
+    sa.UniqueConstraint('gateway', 'event_id', name='uq_payment_refund_due_gateway_event')
+    )
+    with op.batch_alter_table('payment_refund_due', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_refund_due_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_refund_due_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_refund_due_status'), ['status'], unique=False)
 
 
 def downgrade():
+    op.drop_table('payment_refund_due')
     op.drop_table('login_throttle')
