@@ -1,4 +1,4 @@
-"""trust rules: login throttle counters, refund-due records of late gateway money
+"""trust rules: login throttle counters, refund-due records of late gateway money, notification delivery claims
 
 Revision ID: 0010_trust_rules
 Revises: 0006_pricing
@@ -47,6 +47,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_payment_refund_due_status'), ['status'], unique=False)
 
 
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claim_token', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', core.db.UTCDateTime(), nullable=True))
+
+
 def downgrade():
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_column('claimed_at')
+        batch_op.drop_column('claim_token')
     op.drop_table('payment_refund_due')
     op.drop_table('login_throttle')
