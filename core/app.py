@@ -7,8 +7,8 @@ from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
 from admin import register as register_admin
-from core import limits, logs, metrics
-from core.api import OcopApi, configure_parser, handle_domain_error
+from core import logs, metrics
+from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     logs.init_app(app)  # X-Request-ID in and out, JSON logs (OCOP_LOG_FORMAT)
     metrics.init_app(app)  # /metrics, request counts and latencies by route
     db.init_app(app)
-    limits.init_app(app)  # Flask-Limiter: login, registration, checkout creation, order lookups
+    init_limits(app)  # Flask-Limiter: login, registration, checkout creation, order lookups
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
     app.extensions["ocop_plugins"] = pm

@@ -59,6 +59,7 @@ class Settings:
     plugins_disabled: list[str] = field(default_factory=list)
     secret_key: str = ""
     token_ttl_seconds: int = 12 * 3600
+    api_token_ttl_days: int = 90  # long-lived API tokens expire after this unless asked otherwise
     password_hash_method: str = "scrypt"
     login_max_failures: int = 5  # per account, before the delays start
     login_ip_max_failures: int = 20  # per client address, before the delays start

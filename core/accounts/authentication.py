@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import UTCDateTime, db, separate_transaction, utcnow
+from core.pagination import paginate
 from core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unauthorised, invalid
 from core.accounts.models import ApiToken, LoginThrottle, User
 from core.accounts.models import PROVINCE_SCOPED_ROLES, ROLES
@@ -64,10 +65,13 @@ def set_password(user: User, password: str) -> None:
 
 def issue_token(user: User, kind: str = "session", name: str | None = None,
                 ttl_seconds: int | None = None) -> tuple[str, ApiToken]:
-    """Create a bearer token; only its SHA-256 is stored. ``api`` tokens never expire unless ttl given."""
+    """Create a bearer token; only its SHA-256 is stored. Session tokens expire after ``token_ttl_seconds``,
+    ``api`` tokens after ``ttl_seconds`` or by default ``api_token_ttl_days``."""
     raw = secrets.token_urlsafe(32)
     if kind == "session":
         ttl_seconds = ttl_seconds or _settings().token_ttl_seconds
+    else:
+        ttl_seconds = ttl_seconds or _settings().api_token_ttl_days * 86400
     expires = utcnow() + dt.timedelta(seconds=ttl_seconds) if ttl_seconds else None
     token = ApiToken(user_id=user.id, token_hash=hash_token(raw), kind=kind, name=name, expires_at=expires)
     db.session.add(token)
@@ -186,7 +190,34 @@ def user_for_token(raw: str) -> User | None:
     user = db.session.get(User, token.user_id)
     if user is None or not user.active:
         return None
+    _note_use(token)
     return user
+
+
+#: ``last_used_at`` is written at most this often per token (not on every request)
+LAST_USED_PRECISION = dt.timedelta(minutes=5)
+
+
+def _note_use(token: ApiToken) -> None:
+    """Keep ``last_used_at`` (to a few minutes) in a short transaction of its own: every answer, a refused
+    one too, counts as a use, and a read-only request writes nothing else."""
+    now = utcnow()
+    if token.last_used_at is not None and token.last_used_at > now - LAST_USED_PRECISION:
+        return
+    with separate_transaction() as session:
+        session.execute(update(ApiToken).where(ApiToken.id == token.id,
+                                               or_(ApiToken.last_used_at.is_(None),
+                                                   ApiToken.last_used_at <= now - LAST_USED_PRECISION))
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+    token.last_used_at = now
+
+
+def list_tokens(user: User, args: dict) -> dict:
+    """The caller's own tokens (never their secret), newest first, paginated; revoked and expired ones included."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id)
+    if args.get("kind"):
+        stmt = stmt.where(ApiToken.kind == args["kind"])
+    return paginate(stmt.order_by(ApiToken.id.desc()), args["page"], args["limit"])
 
 
 def revoke_token(raw: str) -> None:

@@ -24,7 +24,7 @@ import io
 
 from sqlalchemy import or_, select
 
-from core import exports
+from core.reports import append_row, csv_bytes
 from core.db import db
 from core.errors import DomainError
 from core.catalogue.models import Product, Variant
@@ -193,35 +193,35 @@ def _footer_rows(s: dict) -> list[list]:
 
 def to_csv(s: dict) -> bytes:
     """The settlement as UTF-8 CSV (with BOM, so spreadsheet programs show Vietnamese correctly); text cells
-    are escaped so that no name runs as a formula (:mod:`core.exports`)."""
+    are escaped so that no name runs as a formula (:mod:`core.reports`)."""
     rows = list(_header_rows(s))
     rows.append([label for _, label in COLUMNS])
     rows.extend([line[key] for key, _ in COLUMNS] for line in s["lines"])
     rows.append(["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
     rows.extend(_footer_rows(s))
-    return exports.csv_bytes(rows)
+    return csv_bytes(rows)
 
 
 def to_xlsx(s: dict) -> bytes:
-    """The settlement as an Excel workbook (openpyxl), every text cell stored as text (:mod:`core.exports`)."""
+    """The settlement as an Excel workbook (openpyxl), every text cell stored as text (:mod:`core.reports`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = "Quyet toan"
     for row in _header_rows(s):
-        exports.append_row(ws, row)
+        append_row(ws, row)
     ws["A1"].font = Font(bold=True, size=13)
-    exports.append_row(ws, [label for _, label in COLUMNS])
+    append_row(ws, [label for _, label in COLUMNS])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for line in s["lines"]:
-        exports.append_row(ws, [line[key] for key, _ in COLUMNS])
-    exports.append_row(ws, ["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
+        append_row(ws, [line[key] for key, _ in COLUMNS])
+    append_row(ws, ["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in _footer_rows(s):
-        exports.append_row(ws, row)
+        append_row(ws, row)
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 48
     buf = io.BytesIO()
