@@ -174,7 +174,7 @@ def list_producers(user: User, args: dict) -> dict:
     if args.get("legal_form"):
         stmt = stmt.where(Producer.legal_form == args["legal_form"])
     if args.get("q"):
-        stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"]))))
+        stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"])), autoescape=True))
     return paginate(stmt.order_by(Producer.id), args["page"], args["limit"])
 
 
