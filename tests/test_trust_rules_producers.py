@@ -47,3 +47,17 @@ def test_other_changes_and_the_verifiers_own_keep_it_verified(client, demo, logi
                             headers=login("sct.dongnai"))
     assert response.status_code == 200 and response.get_json()["status"] == "verified"
     assert _listed(producer_id)
+
+
+def test_a_producer_back_in_verification_can_do_nothing_with_promotions(client, demo, login):
+    from support.checks import error_of, row_counts
+    from test_pricing_admin import BASE, body, demo_campaign_id
+    producer_id = _producer_of("cs.htx-binh-loi").id
+    headers = login("cs.htx-binh-loi")
+    assert client.patch(f"/admin/v1/producers/{producer_id}", json={"name": "Tên mới"},
+                        headers=headers).get_json()["status"] == "pending"
+    before = row_counts()
+    error_of(client.post(BASE, json=body(), headers=headers), 403, "producer.not_verified")
+    error_of(client.post(f"{BASE}/{demo_campaign_id()}/opt-in", json={}, headers=headers), 403,
+             "producer.not_verified")
+    assert row_counts() == before
