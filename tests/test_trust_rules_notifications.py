@@ -7,7 +7,6 @@ import smtplib
 import threading
 
 import pytest
-from sqlalchemy import select
 
 from core.db import commit, db, utcnow
 from core.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver, requeue_pending

@@ -156,11 +156,9 @@ def _take_attempt(keys: list[tuple[str, int]], now: dt.datetime, settings) -> No
                 locked_until = session.execute(select(LoginThrottle.locked_until)
                                                .where(LoginThrottle.key == key)).scalar_one()
                 retry_after = max(retry_after, math.ceil((locked_until - now).total_seconds()))
-        if retry_after:
-            session.rollback()  # a refused attempt counts on no key
-    if retry_after:
-        raise TooManyRequests("auth.locked", "Đăng nhập sai nhiều lần, vui lòng thử lại sau.",
-                              "Too many failed logins; try again later.", {"retry_after": max(retry_after, 1)})
+        if retry_after:  # raised inside the block: a refused attempt counts on no key (rolled back)
+            raise TooManyRequests("auth.locked", "Đăng nhập sai nhiều lần, vui lòng thử lại sau.",
+                                  "Too many failed logins; try again later.", {"retry_after": max(retry_after, 1)})
 
 
 def _forget_attempt(keys: list[tuple[str, int]], now: dt.datetime) -> None:
