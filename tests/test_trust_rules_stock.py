@@ -148,3 +148,18 @@ def test_a_sales_points_stock_follows_one_rule_through_the_core_stock_api(client
     # admin may still correct it through the core
     assert client.post("/admin/v1/stock/adjustments", headers=points.admin, json={
         "location_id": location_id, "variant_id": variant.id, "delta": 2, "reason": "điều chỉnh"}).status_code == 201
+
+
+def test_goods_in_transit_to_a_sales_point_are_no_pickup_point(client, demo, login):
+    from plugins.sales_points.models import SalesPoint
+    points = setup_points(client, login)
+    transit_id = db.session.get(SalesPoint, points.a).transit_location_id
+    variant = _variant("BL-BDX-1")
+    assert client.post("/admin/v1/stock/receipts", headers=points.admin, json={
+        "location_id": transit_id, "variant_id": variant.id, "quantity": 5, "reason": "đang chuyển"}).status_code == 201
+    token = checkout_for(client, [("BL-BDX-1", 1)], delivery=None)["token"]
+    offered = client.get(f"/storefront/v1/checkouts/{token}/delivery-methods").get_json()["pickup_locations"]
+    assert transit_id not in {location["id"] for location in offered}
+    _error(client.patch(f"/storefront/v1/checkouts/{token}", json={"delivery_method": "pickup",
+                                                                   "pickup_location_id": transit_id}),
+           422, "checkout.invalid_pickup_location")

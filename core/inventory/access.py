@@ -78,9 +78,11 @@ def require_new_location_kind(user: User, kind: str) -> None:
 
 def pickup_points_clause():
     """A WHERE clause on ``StockLocation``: where a shopper may collect an order — an active warehouse of
-    a verified producer, or an active shared location (no producer: registered by an organiser)."""
+    a verified producer, or an active shared location (no producer: registered by an organiser), of a
+    kind registered for pickup (not goods in transit)."""
     verified = select(Producer.id).where(Producer.status == "verified")
-    return and_(StockLocation.active.is_(True),
+    no_pickup = plugin_manager().stock_location_kinds.no_pickup_kinds()
+    return and_(StockLocation.active.is_(True), StockLocation.kind.notin_(no_pickup or {""}),
                 or_(and_(StockLocation.kind == PRODUCER_WAREHOUSE, StockLocation.producer_id.in_(verified)),
                     and_(StockLocation.kind != PRODUCER_WAREHOUSE, StockLocation.producer_id.is_(None))))
 

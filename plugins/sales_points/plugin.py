@@ -41,7 +41,7 @@ def register_stock_location_kinds(registry):
     registry.add(SALES_POINT_KIND, "Điểm giới thiệu và bán sản phẩm OCOP", "OCOP sales point",
                  posting_rule=access.require_stock_posting)
     registry.add(TRANSIT_KIND, "Hàng đang chuyển đến điểm bán OCOP", "Goods in transit to an OCOP sales point",
-                 posting_rule=access.require_stock_posting)
+                 posting_rule=access.require_stock_posting, pickup=False)
 
 
 @hookimpl
