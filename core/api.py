@@ -107,6 +107,9 @@ def init_limits(app: Flask) -> None:
     """Bind the limiter to ``app`` with the storage and on/off switch of its settings."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["OCOP"].rate_limit_storage_url)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # the shop keeps answering when Redis is unreachable: limits fall back to process memory meanwhile
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
 
 
