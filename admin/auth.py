@@ -1,11 +1,14 @@
 """Tokens: log in, log out, long-lived API tokens, who am I."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import LOGIN_RATE, rate_limit
 from core.clock import local
-from core.accounts.schemas import ApiTokenCreateSchema, LoginSchema, MeSchema, TokenSchema
+from core.accounts.schemas import (ApiTokenCreateSchema, ApiTokenPageSchema, ApiTokenQuerySchema, LoginSchema,
+                                   MeSchema, TokenSchema)
 from core.accounts.security import bearer_token, current_user, require_roles
 from core.accounts import authentication as accounts
 
@@ -19,11 +22,12 @@ def _token_out(raw, token):
 
 @blp.route("/auth/token")
 class Token(MethodView):
+    @rate_limit(LOGIN_RATE)
     @blp.arguments(LoginSchema)
     @blp.response(201, TokenSchema)
     def post(self, data):
         """Exchange username and password for a bearer token (throttled after repeated failures)."""
-        return _token_out(*accounts.login(data["username"], data["password"]))
+        return _token_out(*accounts.login(data["username"], data["password"], request.remote_addr))
 
     @require_roles(*ALL_ROLES)
     @blp.response(204)
@@ -44,10 +48,18 @@ class Me(MethodView):
 @blp.route("/admin/v1/api-tokens")
 class ApiTokens(MethodView):
     @require_roles(*ALL_ROLES)
+    @blp.arguments(ApiTokenQuerySchema, location="query")
+    @blp.response(200, ApiTokenPageSchema)
+    def get(self, args):
+        """Your tokens (sessions and API tokens; never their secret): expiry, last use, revocation."""
+        return accounts.list_tokens(current_user(), args)
+
+    @require_roles(*ALL_ROLES)
     @blp.arguments(ApiTokenCreateSchema)
     @blp.response(201, TokenSchema)
     def post(self, data):
-        """Create a long-lived API token for an integration (shown once)."""
+        """Create a long-lived API token for an integration (shown once); it expires after ``ttl_days``
+        (default: 90 days)."""
         ttl = data.get("ttl_days")
         raw, token = accounts.issue_token(current_user(), "api", data["name"], ttl * 86400 if ttl else None)
         return _token_out(raw, token)

@@ -1,7 +1,9 @@
 """flask-smorest Api configured for the OCOP error envelope and strict arguments."""
 from __future__ import annotations
 
-from flask import has_request_context, jsonify, request
+from flask import Flask, current_app, has_request_context, jsonify, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE
@@ -71,7 +73,11 @@ def configure_parser() -> None:
 
 def handle_domain_error(error: DomainError):
     _rollback()
-    return error_response(error.status, error.code, error.message, error.message_en, error.details)
+    response = error_response(error.status, error.code, error.message, error.message_en, error.details)
+    retry_after = (error.details or {}).get("retry_after") if isinstance(error.details, dict) else None
+    if error.status in (429, 503) and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 #: ``request.environ`` key under which the accounts domain caches the request's authenticated user.
@@ -83,3 +89,36 @@ def request_user():
     if not has_request_context():
         return None
     return request.environ.get(REQUEST_USER_KEY)
+
+
+# --- request rate limits (Flask-Limiter) ---------------------------------------------------------------
+# On the endpoints an anonymous caller can make expensive: login and public registration each cost a
+# scrypt hash, checkout creation writes a row, order-status lookups probe tokens. Counted per client
+# address in ``rate_limit_storage_url``: Redis in production (every worker shares it), memory by default.
+LOGIN_RATE = "10 per minute;100 per hour"
+REGISTRATION_RATE = "5 per minute;20 per hour"
+CHECKOUT_CREATION_RATE = "30 per minute"
+ORDER_LOOKUP_RATE = "60 per minute"
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[])
+
+
+def init_limits(app: Flask) -> None:
+    """Bind the limiter to ``app`` with the storage and on/off switch of its settings."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["OCOP"].rate_limit_storage_url)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # the shop keeps answering when Redis is unreachable: limits fall back to process memory meanwhile
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
+
+
+@limiter.request_filter
+def _limits_switched_off() -> bool:
+    """Per app, at request time: one process may hold apps with and without limits (tests)."""
+    return not current_app.config["OCOP"].rate_limits_enabled
+
+
+def rate_limit(rate: str, methods: list[str] | None = None):
+    """Decorate a view (function or MethodView method) with ``rate`` per client address."""
+    return limiter.limit(rate, methods=methods)

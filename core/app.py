@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from admin import register as register_admin
 from core import http_guards, logs, metrics
-from core.api import OcopApi, configure_parser, handle_domain_error
+from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     metrics.init_app(app)  # /metrics, request counts and latencies by route
     http_guards.init_app(app)  # bounded URL converters, size/media-type/JSON-shape limits, security headers
     db.init_app(app)
+    init_limits(app)  # Flask-Limiter: login, registration, checkout creation, order lookups
 
     pm = plugin_manager or build_plugin_manager(settings.plugins_disabled)
     app.extensions["ocop_plugins"] = pm

@@ -59,9 +59,15 @@ class Settings:
     plugins_disabled: list[str] = field(default_factory=list)
     secret_key: str = ""
     token_ttl_seconds: int = 12 * 3600
+    api_token_ttl_days: int = 90  # long-lived API tokens expire after this unless asked otherwise
     password_hash_method: str = "scrypt"
-    login_max_failures: int = 5
-    login_lock_seconds: int = 15 * 60
+    login_max_failures: int = 5  # per account, before the delays start
+    login_ip_max_failures: int = 20  # per client address, before the delays start
+    login_delay_seconds: int = 30  # the first delay; it doubles with each further failure
+    login_lock_seconds: int = 15 * 60  # the longest delay
+    login_failure_window_seconds: int = 3600  # a counter without failures for this long starts again
+    rate_limits_enabled: bool = True  # Flask-Limiter on login, registration, checkout creation, order lookups
+    rate_limit_storage_url: str = "memory://"  # redis://… in production (shared by every worker)
     max_page_size: int = 100
     max_upload_bytes: int = 5 * 1024 * 1024
     smtp_url: str | None = None
@@ -86,6 +92,15 @@ def _engine_options(url: str) -> dict:
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 
+def _rate_limit_storage(environ) -> str:
+    """``OCOP_RATE_LIMIT_STORAGE_URL``, else a Redis broker's URL (production), else process memory."""
+    explicit = environ.get("OCOP_RATE_LIMIT_STORAGE_URL")
+    if explicit:
+        return explicit
+    broker = environ.get("OCOP_BROKER_URL") or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else "memory://"
+
+
 def load_settings(environ=os.environ, **overrides) -> Settings:
     """Read DESIGN §2 variables (and a few documented extras) into Settings."""
     instance = Path(overrides.pop("instance_path", None) or instance_path_from_env(environ))
@@ -105,6 +120,8 @@ def load_settings(environ=os.environ, **overrides) -> Settings:
         smtp_url=environ.get("OCOP_SMTP_URL") or None,
         mail_from=environ.get("OCOP_MAIL_FROM") or "ocop@localhost",
         public_base_url=environ.get("OCOP_PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
+        rate_limit_storage_url=_rate_limit_storage(environ),
+        rate_limits_enabled=(environ.get("OCOP_RATE_LIMITS") or "on").strip().lower() not in ("off", "0", "false"),
     )
     for key, value in overrides.items():
         if not hasattr(settings, key):

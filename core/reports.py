@@ -1,7 +1,11 @@
-"""Report index: the core's reports plus those plugins offer through the ``reports(user)`` hook."""
+"""Report index (the core's reports plus those plugins offer through the ``reports(user)`` hook), and
+spreadsheet exports (CSV, XLSX) that a spreadsheet program never runs as formulas."""
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from typing import Any, Iterable
 
 from core.plugins import hooks
 
@@ -21,3 +25,37 @@ def available(user) -> list[dict]:
             else:
                 log.warning("ignoring malformed report entry from a plugin: %r", report)
     return found
+
+
+# --- spreadsheet exports ---------------------------------------------------------------------------------
+# A text cell starting with ``= + - @`` (or a tab / carriage return) is a formula to Excel and LibreOffice:
+# a shop or producer named ``=HYPERLINK(...)`` would run in the reader's spreadsheet. Every export writes
+# its cells through :func:`csv_bytes` / :func:`append_row` (or :func:`safe_text`).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: Any) -> Any:
+    """``value`` for a CSV cell: formula-like text gets a leading apostrophe; numbers and the rest unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+    """Rows as UTF-8 CSV with a BOM (so spreadsheet programs show Vietnamese correctly), every cell escaped."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([safe_text(value) for value in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def append_row(sheet, values: Iterable[Any]) -> None:
+    """Append ``values`` to an openpyxl worksheet, every text cell stored as text (openpyxl would store
+    ``=…`` as a real formula)."""
+    values = list(values)
+    sheet.append(values)
+    for cell, value in zip(sheet[sheet.max_row], values):
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+            cell.value = value
+            cell.data_type = "s"

@@ -36,3 +36,14 @@ def slugify(value: str, max_length: int = 120) -> str:
     """Vietnamese-aware slug: "Bưởi da xanh" → "buoi-da-xanh"."""
     slug = _NON_SLUG.sub("-", fold(value)).strip("-")
     return slug[:max_length].rstrip("-") or "item"
+
+
+def escape_like(value: str, escape: str = "\\") -> str:
+    """``value`` with the LIKE wildcards ``%`` and ``_`` (and the escape character) taken literally."""
+    return value.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+def contains_text(column, value: str):
+    """SQL: ``column`` contains ``value`` (case-insensitive), a user's ``%`` or ``_`` meaning itself.
+    Every user-supplied text filter goes through this (or SQLAlchemy's ``autoescape=True``)."""
+    return column.ilike("%" + escape_like(value) + "%", escape="\\")

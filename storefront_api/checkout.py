@@ -7,6 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core.api import CHECKOUT_CREATION_RATE, ORDER_LOOKUP_RATE, rate_limit
 from core.errors import invalid
 from core.payments import gateways
 from core.sales import checkout, order_payments, orders, placement
@@ -23,6 +24,7 @@ IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 # --- routes -------------------------------------------------------------------------------
 @blp.route("/checkouts")
 class Checkouts(MethodView):
+    @rate_limit(CHECKOUT_CREATION_RATE)
     @blp.arguments(CheckoutInSchema)
     @blp.response(201, CheckoutOutSchema)
     def post(self, data):
@@ -103,6 +105,7 @@ class CompleteCheckout(MethodView):
 
 @blp.route("/orders/<token>")
 class OrderByToken(MethodView):
+    @rate_limit(ORDER_LOOKUP_RATE)
     @blp.response(200, OrderOutSchema)
     def get(self, token):
         """Follow an order with its unguessable token: status, lines, payments, shipments."""

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from core.api import REGISTRATION_RATE, rate_limit
 from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema
 from core.accounts import registration
@@ -57,6 +58,7 @@ class RegistrationOutSchema(OutputSchema):
 
 @blp.route("/producer-registrations")
 class Registrations(MethodView):
+    @rate_limit(REGISTRATION_RATE)
     @blp.arguments(RegistrationInSchema)
     @blp.response(201, RegistrationOutSchema)
     def post(self, data):

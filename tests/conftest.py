@@ -81,7 +81,8 @@ def make_settings(instance_path, database_url, **overrides):
     from core.config import load_settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_") or k == "OCOP_TODAY"}
     return load_settings(env, instance_path=instance_path, database_url=database_url,
-                         password_hash_method="scrypt:1024:8:1", **overrides)
+                         password_hash_method="scrypt:1024:8:1",
+                         **{"rate_limits_enabled": False, **overrides})  # tests/test_login_throttling.py turns them on
 
 
 @pytest.fixture(scope="session")

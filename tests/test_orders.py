@@ -103,7 +103,9 @@ def test_organiser_scope_and_refused_callers(client, login, two_producer_order):
     organiser = login("sct.dongnai")  # Đồng Nai: Bình Lợi's province
     listed = client.get(ADMIN, headers=organiser).get_json()
     assert listed["total"] == 1 and len(listed["results"][0]["lines"]) == 2
-    assert client.post(f"{ADMIN}/{order['id']}/confirm", headers=organiser).status_code == 200
+    # a line of its province shows it the order; acting on the whole of it needs every line (or admin)
+    error_of(client.post(f"{ADMIN}/{order['id']}/confirm", headers=organiser), 403, "order.other_provinces")
+    assert client.post(f"{ADMIN}/{order['id']}/confirm", headers=login("admin")).status_code == 200
 
     hanoi_only = place_order(client, [("VQ-CAM-5KG", 1)])  # only a Hà Tĩnh producer
     hid = order_id(hanoi_only["number"])
@@ -253,7 +255,7 @@ def test_state_hooks_fire_after_commit(app, client, login, two_producer_order):
 
 
 def test_paid_order_ships_then_completes(client, login, demo):
-    """Bank transfer: paid → fulfilled (both producers ship) → completed by an organiser; an unpaid COD order
+    """Bank transfer: paid → fulfilled (both producers ship) → completed by admin (two provinces); an unpaid COD order
     cannot be completed, and an organiser cannot ship another province's producer's lines."""
     order = place_order(client, [("VQ-CAM-5KG", 1), ("BL-BDX-1", 1)], gateway="bank_transfer")
     oid = order_id(order["number"])
@@ -270,9 +272,10 @@ def test_paid_order_ships_then_completes(client, login, demo):
     body = client.post(f"{ADMIN}/{oid}/fulfilments", headers=login("cs.tht-cam-vu-quang"),
                        json={"carrier": "VTP", "tracking_no": "3"}).get_json()
     assert body["status"] == "fulfilled"
-    done = client.post(f"{ADMIN}/{oid}/complete", headers=organiser)
+    error_of(client.post(f"{ADMIN}/{oid}/complete", headers=organiser), 403, "order.other_provinces")
+    done = client.post(f"{ADMIN}/{oid}/complete", headers=admin)
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
-    error_of(client.post(f"{ADMIN}/{oid}/complete", headers=organiser), 409, "order.invalid_transition")
+    error_of(client.post(f"{ADMIN}/{oid}/complete", headers=admin), 409, "order.invalid_transition")
     error_of(client.post(f"{ADMIN}/{oid}/complete"), 401)
     error_of(client.post(f"{ADMIN}/{oid}/complete", headers=login("cs.htx-binh-loi")), 403)
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import ocop_hello.plugin as hello
-from core.accounts.models import User
+from core.accounts.models import LoginThrottle
 from core.catalogue.models import Product, Variant
 from core.db import commit, db, on_commit, run_ready_callbacks, savepoint
 from support.checks import error_of, row_counts
@@ -109,8 +109,7 @@ def test_failed_login_counter_persists_although_the_request_rolls_back(client, d
         error_of(client.post("/auth/token", json={"username": "admin", "password": "wrong-password"}), 401,
                  "auth.invalid_credentials")
     db.session.expire_all()
-    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
-    assert admin.failed_logins == 2
+    assert db.session.get(LoginThrottle, "account:admin").failures == 2
 
 
 def test_a_command_commits_and_then_runs_the_hooks(app, demo, received, monkeypatch, database_url, instance_path):

@@ -43,3 +43,15 @@ class ApiToken(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
     user = relationship("User")
+
+
+class LoginThrottle(db.Model):
+    """Failed-login counter of one key (``account:<username>`` or ``ip:<address>``), changed only by
+    conditional UPDATEs (:mod:`core.accounts.authentication`), so parallel attempts cannot race it."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until = mapped_column(UTCDateTime, nullable=True)
+    updated_at = mapped_column(UTCDateTime, default=utcnow)

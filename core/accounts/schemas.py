@@ -28,6 +28,24 @@ class ApiTokenCreateSchema(BaseSchema):
     ttl_days = fields.Integer(validate=validate.Range(1, 3650))
 
 
+class ApiTokenQuerySchema(PageArgsSchema):
+    kind = fields.String(validate=validate.OneOf(("session", "api")))
+
+
+class ApiTokenOutSchema(OutputSchema):
+    """A token as its owner lists it: never the secret."""
+    id = fields.Integer()
+    kind = fields.String()
+    name = fields.String(allow_none=True)
+    created_at = fields.Function(lambda t: local(t.created_at), metadata={"type": "string", "format": "date-time"})
+    expires_at = fields.Function(lambda t: local(t.expires_at), allow_none=True, metadata={"type": "string", "format": "date-time"})
+    last_used_at = fields.Function(lambda t: local(t.last_used_at), allow_none=True, metadata={"type": "string", "format": "date-time"})
+    revoked_at = fields.Function(lambda t: local(t.revoked_at), allow_none=True, metadata={"type": "string", "format": "date-time"})
+
+
+ApiTokenPageSchema = paginated(ApiTokenOutSchema, "ApiTokenPage")
+
+
 class MeSchema(OutputSchema):
     id = fields.Integer()
     username = fields.String()

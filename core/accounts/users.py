@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
+from core.text import contains_text
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, invalid
 from core.geo.models import AdministrativeUnit
@@ -53,8 +54,7 @@ def list_users(actor: User, args: dict) -> dict:
     if "active" in args:
         stmt = stmt.where(User.active.is_(args["active"]))
     if args.get("q"):
-        pattern = f"%{args['q']}%"
-        stmt = stmt.where(or_(User.username.ilike(pattern), User.full_name.ilike(pattern)))
+        stmt = stmt.where(or_(contains_text(User.username, args["q"]), contains_text(User.full_name, args["q"])))
     return paginate(stmt.order_by(User.id), args["page"], args["limit"])
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.db import db
 from core.errors import DomainError, Forbidden
 from core.catalogue.models import Producer
 
@@ -46,16 +47,36 @@ def require_province(user: User, province_code: str | None) -> None:
                     "This province is outside your scope.", {"province_code": province_code})
 
 
+def not_verified(producer: Producer | None, what_vi: str, what_en: str) -> DomainError:
+    """The 403 answered to a producer user whose producer the organiser has not verified (or has suspended)."""
+    return DomainError("producer.not_verified",
+                       f"Chủ thể chưa được Sở Công Thương xác minh nên chưa thể {what_vi}.",
+                       f"The producer is not verified yet by the provincial organiser; {what_en}.",
+                       {"producer_id": producer.id if producer else None,
+                        "status": producer.status if producer else None}, status=403)
+
+
+def require_verified_producer_user(user: User, what_vi: str = "thực hiện thao tác này",
+                                   what_en: str = "it cannot do this") -> None:
+    """A producer user acts only once its producer is verified (other roles pass)."""
+    if user.role != "producer":
+        return
+    producer = db.session.get(Producer, user.producer_id) if user.producer_id else None
+    if producer is None or producer.status != "verified":
+        raise not_verified(producer, what_vi, what_en)
+
+
 def require_catalogue_editor(user: User, producer: Producer) -> None:
     """Raise unless ``user`` may edit ``producer``'s catalogue: in scope, and a producer user's
     own producer must be verified (a self-registered producer stays read-only while pending)."""
     require_producer_access(user, producer)
     if user.role == "producer" and producer.status != "verified":
-        raise DomainError("producer.not_verified",
-                          "Chủ thể chưa được Sở Công Thương xác minh nên chưa thể tạo hoặc sửa sản phẩm.",
-                          "The producer is not verified yet by the provincial organiser; "
-                          "products cannot be created or edited.",
-                          {"producer_id": producer.id, "status": producer.status}, status=403)
+        raise not_verified(producer, "tạo hoặc sửa sản phẩm", "products cannot be created or edited")
+
+
+def can_verify(user: User, producer: Producer) -> bool:
+    """Its province's organiser, or admin."""
+    return user.role == "admin" or (user.role == "organiser" and user.province_code == producer.province_code)
 
 
 def require_verifier(user: User, producer: Producer) -> None:

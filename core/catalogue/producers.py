@@ -14,7 +14,8 @@ from core.catalogue.models import LEGAL_FORMS
 from core.audit import trail as audit
 from core.geo import units as geo
 from core.catalogue import listing
-from core.catalogue.access import require_producer_access, require_province, require_verifier, visible_producers_filter
+from core.catalogue.access import (can_verify, require_producer_access, require_province, require_verifier,
+                                   visible_producers_filter)
 from core.text import slugify
 from core.pagination import paginate
 from core.text import fold
@@ -111,16 +112,37 @@ def create_producer(user: User | None, data: dict, status: str = "verified") -> 
     return producer
 
 
+#: what the organiser verified: changing one sends a verified producer back to verification
+IDENTITY_FIELDS = ("name", "tax_code", "legal_form")
+
+
 def update_producer(user: User, producer: Producer, data: dict) -> Producer:
-    """Edit a producer within the caller's scope (moving it to another province needs that province too)."""
+    """Edit a producer within the caller's scope (moving it to another province needs that province too).
+
+    A change of identity (:data:`IDENTITY_FIELDS`) by anyone but its verifier sends a verified
+    producer back to ``pending`` (its products leave the storefront until the organiser verifies again).
+    """
     require_producer_access(user, producer)
     before = audit.snapshot(producer)
     old_province = producer.province_code
+    identity = {name: getattr(producer, name) for name in IDENTITY_FIELDS}
     apply_fields(producer, dict(data))
     if producer.province_code != old_province:
         require_province(user, producer.province_code)
+    changed = sorted(name for name in IDENTITY_FIELDS if getattr(producer, name) != identity[name])
     audit.record("producer.updated", producer, before=before, actor=user, province_code=producer.province_code)
+    if changed and producer.status == "verified" and not can_verify(user, producer):
+        _back_to_verification(user, producer, changed)
     return producer
+
+
+def _back_to_verification(user: User, producer: Producer, changed: list[str]) -> None:
+    before = audit.snapshot(producer)
+    producer.status, producer.verified_at, producer.verified_by_id = "pending", None, None
+    audit.record("producer.pending", producer, before=before, actor=user, province_code=producer.province_code,
+                 after={**audit.snapshot(producer), "reason": "identity changed: " + ", ".join(changed)})
+    for product in producer.products:
+        listing.refresh(product, reason="deactivated")
 
 
 def set_status(user: User, producer: Producer, status: str, reason: str | None = None) -> Producer:
@@ -152,7 +174,7 @@ def list_producers(user: User, args: dict) -> dict:
     if args.get("legal_form"):
         stmt = stmt.where(Producer.legal_form == args["legal_form"])
     if args.get("q"):
-        stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"]))))
+        stmt = stmt.where(Producer.slug.contains(slugify(fold(args["q"])), autoescape=True))
     return paginate(stmt.order_by(Producer.id), args["page"], args["limit"])
 
 

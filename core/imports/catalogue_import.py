@@ -24,7 +24,7 @@ from core.catalogue.access import can_manage_producer, require_province
 from core.catalogue.models import Producer, Product, Variant
 from core.catalogue.schemas import ProducerInSchema, ProductInSchema, VariantInSchema
 from core.certification import certifications
-from core.certification.access import may_record_level
+from core.certification.access import may_record_certifications, may_record_level
 from core.certification.schemas import CertificationInSchema
 from core.db import db, savepoint
 from core.errors import DomainError, Forbidden
@@ -226,13 +226,24 @@ class _Validator:
         return planned
 
     def match_producer(self, number: int, tax_code: str | None, values: dict) -> Producer | None:
+        """The verified producer this row names (tax code, else name in commune). A producer not verified
+        under the same tax code is a row error: a self-registration is no claim on an official list."""
         if tax_code:
-            return db.session.execute(select(Producer).where(Producer.tax_code == tax_code)).scalar_one_or_none()
+            found = db.session.execute(select(Producer).where(Producer.tax_code == tax_code)).scalar_one_or_none()
+            if found is not None and found.status != "verified":
+                self.error(number, "tax_code", "import.producer_not_verified",
+                           f"Mã số thuế {tax_code} thuộc một chủ thể chưa được xác minh ({found.status}); "
+                           "hãy xác minh hoặc từ chối đăng ký đó trước.",
+                           f"Tax code {tax_code} belongs to a producer that is not verified ({found.status}); "
+                           "verify or reject that registration first.")
+                return None
+            return found
         if values["tax_code"] or not values["name"] or not values["commune_code"]:
             return None
         wanted = fold(values["name"])
         found = [p for p in db.session.execute(select(Producer).where(
-            Producer.commune_code == values["commune_code"])).scalars() if fold(p.name) == wanted]
+            Producer.commune_code == values["commune_code"], Producer.status == "verified")).scalars()
+            if fold(p.name) == wanted]
         if len(found) > 1:
             self.error(number, "producer_name", "import.ambiguous_producer",
                        "Có nhiều chủ thể cùng tên trong xã này; hãy ghi mã số thuế.",
@@ -341,6 +352,11 @@ class _Validator:
                                        data.get("criteria_set"))
         except DomainError as exc:
             self.plan.errors.append(row_error_from(exc, number, CERT_FIELDS))
+            return
+        if not may_record_certifications(self.user):
+            self.error(number, "cert_level", "auth.forbidden",
+                       "Chỉ hội đồng đánh giá (hoặc quản trị viên) ghi nhận kết quả chứng nhận.",
+                       "Only certifiers (or an administrator) record certification results.")
             return
         if not may_record_level(self.user, data["level"]):
             self.error(number, "cert_level", "auth.forbidden", "Kết quả cấp trung ương do quản trị viên ghi nhận.",

@@ -6,7 +6,8 @@ from sqlalchemy.orm import selectinload
 
 from core.db import db
 from core.inventory import ledger
-from core.inventory.access import producer_for_new_location, require_location_access, visible_locations_filter
+from core.inventory.access import (producer_for_new_location, require_location_access, require_new_location_kind,
+                                   visible_locations_filter)
 from core.inventory.access import can_manage_location  # noqa: F401  (re-exported: plugins/sales_points calls it here)
 from core.errors import Conflict, NotFound, invalid
 from core.geo.models import AdministrativeUnit
@@ -37,7 +38,7 @@ def _location_kinds():
 def create_location(user: User, data: dict) -> StockLocation:
     """Create a stock location in the caller's scope.
 
-    Producer users create warehouses for their own producer only; organisers
+    Verified producer users create warehouses for their own producer only; organisers
     locations in their province; a ``producer_warehouse`` needs a producer
     and defaults to the producer's province.
     """
@@ -46,6 +47,7 @@ def create_location(user: User, data: dict) -> StockLocation:
     if kind not in _location_kinds():
         raise invalid("kind", "loại kho không được hỗ trợ", "unknown stock location kind",
                       code="stock_location.unknown_kind")
+    require_new_location_kind(user, kind)
     producer = None
     producer_id = producer_for_new_location(user, data.get("producer_id"))
     if producer_id is not None:

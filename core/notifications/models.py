@@ -23,3 +23,6 @@ class Notification(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # a delivery claims the row (status ``sending``) before it sends: see core.notifications.delivery.deliver
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_at = mapped_column(UTCDateTime, nullable=True)

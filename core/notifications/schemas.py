@@ -9,7 +9,7 @@ from core.schemas import OutputSchema, PageArgsSchema, paginated
 
 class NotificationQuerySchema(PageArgsSchema):
     kind = fields.String(validate=validate.Length(1, 60))
-    status = fields.String(validate=validate.OneOf(("pending", "stored", "sent", "failed")))
+    status = fields.String(validate=validate.OneOf(("pending", "sending", "stored", "sent", "failed")))
     producer_id = fields.Integer()
 
 

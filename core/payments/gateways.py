@@ -64,6 +64,10 @@ class PaymentGateway:
         """Refund ``amount`` VND of a captured payment; return the external refund id."""
         raise NotImplementedError
 
+    def cancel(self, payment) -> None:
+        """Stop a pending payment at the gateway (after the commit that cancelled it here); a no-op by default.
+        Money that still arrives becomes a refund-due record, never a payment."""
+
     def describe(self) -> dict:
         return {"code": self.code, "name": self.name, "name_en": self.name_en, "offline": self.offline}
 

@@ -60,3 +60,22 @@ class Refund(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="succeeded")
     actor_id: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentRefundDue(db.Model):
+    """Money a gateway reports for a cancelled payment or a closed order: never counted as paid, it waits
+    here for a person to hand it back (``open`` → ``resolved``)."""
+
+    __tablename__ = "payment_refund_due"
+    __table_args__ = (UniqueConstraint("gateway", "event_id", name="uq_payment_refund_due_gateway_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at = mapped_column(UTCDateTime, nullable=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import and_, false, or_, true
 
 from core.accounts.models import User
+from core.catalogue.access import require_verified_producer_user
 from core.catalogue.models import Producer
 from core.db import db
 from core.errors import Forbidden, invalid
@@ -24,6 +25,7 @@ def owner_of(user: User) -> dict:
     if user.role == "organiser" and user.province_code:
         return {"owner_kind": "organiser", "province_code": user.province_code, "producer_id": None}
     if user.role == "producer" and user.producer_id:
+        require_verified_producer_user(user, "tạo khuyến mại", "it cannot create offers")
         producer = db.session.get(Producer, user.producer_id)
         return {"owner_kind": "producer", "province_code": producer.province_code, "producer_id": producer.id}
     raise out_of_scope()
@@ -84,6 +86,8 @@ def invited(promotion: Promotion, producer: Producer) -> bool:
 
 
 def require_manage(user: User, offer) -> None:
+    """403 unless ``user`` manages ``offer`` (a producer user: only once its producer is verified)."""
+    require_verified_producer_user(user, "quản lý khuyến mại", "it cannot manage offers")
     if not can_manage(user, offer):
         raise out_of_scope({"id": offer.id})
 

@@ -14,6 +14,7 @@ from core.catalogue.models import Producer, Product, Variant
 from core.celery_app import enqueue
 from core.db import db, on_commit
 from core.errors import Conflict, NotFound, invalid
+from core.catalogue.access import require_verified_producer_user
 from core.pricing import access, offers, resolver, version
 from core.pricing.models import Promotion, PromotionParticipant, PromotionUsage
 from core.pricing.rules import applies_to, channel_ref, lifecycle, load_facts
@@ -108,7 +109,9 @@ def _opt_in_rule(owner_role: str, wanted: bool | None) -> bool:
 
 # --- producer opt-in -------------------------------------------------------------------------
 def opt_in(user: User, promotion: Promotion, producer_id: int | None = None) -> PromotionParticipant:
-    """The producer accepts: its products join the campaign (while scheduled or active). Idempotent."""
+    """The producer accepts: its products join the campaign (while scheduled or active). Idempotent.
+    A producer user's producer must be verified."""
+    require_verified_producer_user(user, "tham gia chương trình khuyến mại", "it cannot join campaigns")
     producer = _participant_producer(user, promotion, producer_id)
     state = lifecycle(promotion, clock.now())
     if state not in ("scheduled", "active"):

@@ -1,5 +1,5 @@
 """Who may see and manage an order: admins all; organisers orders with a line of their province's producers;
-producers their own lines (never another producer's); whole-order actions are the managers'."""
+producers their own lines (never another producer's); whole-order actions need authority over every line."""
 from __future__ import annotations
 
 from sqlalchemy import exists, select
@@ -38,11 +38,27 @@ def require_view(user: User, order: Order) -> None:
                         "This order is outside your scope.", {"order_id": order.id})
 
 
+def can_manage(user: User, order: Order) -> bool:
+    """admin: every order; organiser: an order whose every line is of a producer in their province."""
+    if user.role == "admin":
+        return True
+    if user.role != "organiser":
+        return False
+    provinces = set(db.session.execute(select(Producer.province_code)
+                                       .where(Producer.id.in_(producer_ids(order)))).scalars())
+    return provinces == {user.province_code}
+
+
 def require_manage(user: User, order: Order) -> None:
-    """Admins and organisers in scope manage the whole order (confirm, cancel, payments, refunds)."""
+    """Whole-order actions (confirm, cancel, payments, refunds) need authority over every line: admin, or the
+    organiser of the one province all its producers are in (a multi-province order is the admin's)."""
     if user.role not in MANAGERS:
         raise Forbidden(details={"allowed_roles": list(MANAGERS)})
     require_view(user, order)
+    if not can_manage(user, order):
+        raise Forbidden("order.other_provinces", "Đơn hàng có sản phẩm của tỉnh khác; chỉ quản trị viên xử lý "
+                        "toàn bộ đơn.", "The order has lines of other provinces; only an administrator acts "
+                        "on the whole order.", {"order_id": order.id})
 
 
 def scoped_orders(stmt, user: User):

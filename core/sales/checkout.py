@@ -33,6 +33,7 @@ from core.errors import Conflict, DomainError, NotFound, invalid
 from core.sales.addresses import normalise_phone, validate_address
 from core.sales.models import Checkout, CheckoutLine, Order
 from core.catalogue.models import Producer, Product, Variant
+from core.inventory.access import pickup_points_clause
 from core.inventory.models import Stock, StockLocation
 from core.sales import orders, shipping
 from core.catalogue.browse import listed_filter
@@ -230,9 +231,10 @@ def shipping_address(checkout: Checkout, rows: list[Row]) -> dict | None:
 
 
 def pickup_location(location_id: int | None, rows: list[Row]) -> StockLocation:
-    """The active location ``location_id`` if it can hand over every stocked line (422 otherwise)."""
-    location = db.session.get(StockLocation, location_id) if location_id else None
-    if location is None or not location.active:
+    """The pickup point ``location_id`` if it can hand over every stocked line (422 otherwise)."""
+    location = db.session.execute(select(StockLocation).where(StockLocation.id == location_id, pickup_points_clause())
+                                  ).scalar_one_or_none() if location_id else None
+    if location is None:
         raise invalid("pickup_location_id", "điểm nhận hàng không tồn tại hoặc đã ngừng",
                       "unknown or inactive pickup location", code="checkout.invalid_pickup_location")
     for row in rows:
@@ -254,7 +256,7 @@ def pickup_locations(rows: list[Row]) -> list[StockLocation]:
     for variant_id, quantity in wanted:
         ids = set(db.session.execute(
             select(Stock.location_id).join(StockLocation, StockLocation.id == Stock.location_id)
-            .where(Stock.variant_id == variant_id, StockLocation.active.is_(True),
+            .where(Stock.variant_id == variant_id, pickup_points_clause(),
                    Stock.on_hand - Stock.allocated >= quantity)).scalars())
         candidate_ids = ids if candidate_ids is None else candidate_ids & ids
     if not candidate_ids:

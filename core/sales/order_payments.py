@@ -7,15 +7,19 @@ here commits: the request, command or task that calls it does.
 """
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
-from core.db import db, utcnow
+from core.db import db, on_commit, utcnow
 from core.errors import Conflict, NotFound, invalid
 from core.inventory import ledger
 from core.payments.gateways import GatewayEvent, get_gateway, get_gateway_for_refund, gateways, record_gateway_event
-from core.payments.models import Payment, PaymentEvent, Refund
+from core.payments.models import Payment, PaymentEvent, PaymentRefundDue, Refund
 from core.accounts.models import User
 from core.sales import orders
+
+log = logging.getLogger(__name__)
 
 
 def start_payment(order, gateway_code: str):
@@ -35,10 +39,10 @@ def start_payment(order, gateway_code: str):
         raise Conflict("payment.not_due", "Đơn hàng không còn khoản nào cần thanh toán.",
                        "Nothing is due on this order.", {"status": order.status, "due": max(due, 0)})
     for existing in order.payments:
-        if existing.status in ("pending", "authorised"):
-            if existing.gateway == gateway.code and existing.amount == due:
-                return existing
-            existing.status = "cancelled"
+        if existing.status in ("pending", "authorised") and existing.gateway == gateway.code \
+                and existing.amount == due:
+            return existing
+    cancel_open_payments(order, reason="gateway switched")
     payment = Payment(gateway=gateway.code, amount=due, status="pending", created_at=utcnow())
     order.payments.append(payment)
     db.session.flush()
@@ -52,6 +56,30 @@ def start_payment(order, gateway_code: str):
                                                      "amount": payment.amount})
     db.session.flush()
     return payment
+
+
+def cancel_open_payments(order, *, actor=None, reason: str) -> list:
+    """Cancel the order's pending payments here, then at their gateways once this commits (a Stripe
+    PaymentIntent is cancelled at Stripe). Flushes; returns the cancelled payments."""
+    cancelled = [p for p in order.payments if p.status in ("pending", "authorised")]
+    for payment in cancelled:
+        payment.status = "cancelled"
+        orders.add_event(order, "payment_cancelled", actor=actor,
+                         data={"payment_id": payment.id, "gateway": payment.gateway, "reason": reason})
+        gateway = gateways().get(payment.gateway)
+        if gateway is not None and payment.external_id:
+            on_commit(lambda gateway=gateway, payment_id=payment.id: _cancel_at_gateway(gateway, payment_id))
+    db.session.flush()
+    return cancelled
+
+
+def _cancel_at_gateway(gateway, payment_id: int) -> None:
+    """After commit: tell the gateway. A failure is logged; late money still becomes a refund due."""
+    payment = db.session.get(Payment, payment_id)
+    try:
+        gateway.cancel(payment)
+    except Exception:  # the cancellation here stands whatever the gateway answers
+        log.warning("cancelling payment %s at %s failed", payment_id, gateway.code, exc_info=True)
 
 
 class _AlreadyApplied(Exception):
@@ -102,6 +130,9 @@ def _apply_event(order, payment, gateway_code: str, event: GatewayEvent, actor) 
     if event.kind == "succeeded":
         if payment.status in ("succeeded", "refunded", "partially_refunded"):
             return "already_succeeded"
+        if payment.status == "cancelled" or order.status in ("cancelled", "refunded"):
+            _late_money(order, payment, gateway_code, event, actor)
+            return "refund_due"
         if event.amount is not None and event.amount != payment.amount:
             orders.add_event(order, "payment_amount_mismatch", actor=actor,
                              data={"payment_id": payment.id, "expected": payment.amount,
@@ -127,6 +158,18 @@ def _apply_event(order, payment, gateway_code: str, event: GatewayEvent, actor) 
         _apply_refund(order, payment, target - recorded, actor=actor)
         return "refunded"
     return "ignored"
+
+
+def _late_money(order, payment, gateway_code: str, event: GatewayEvent, actor) -> None:
+    """Money for a cancelled payment or a closed order: a refund-due record for a person, never paid_amount."""
+    amount = event.amount if event.amount is not None else payment.amount
+    reason = f"order_{order.status}" if order.status in ("cancelled", "refunded") else "payment_cancelled"
+    db.session.add(PaymentRefundDue(order_id=order.id, payment_id=payment.id, gateway=gateway_code,
+                                    event_id=event.event_id, amount=amount, reason=reason, status="open",
+                                    created_at=utcnow()))
+    orders.add_event(order, "payment_refund_due", actor=actor,
+                     data={"payment_id": payment.id, "gateway": gateway_code, "amount": amount, "reason": reason,
+                           "event_id": event.event_id})
 
 
 def _capture(order, payment, gateway_code: str, event: GatewayEvent, actor) -> None:
@@ -259,6 +302,7 @@ def cancel_order(user: User | None, order_id: int, reason: str | None = None) ->
     refundable = order.paid_amount - order.refunded_amount
     if refundable > 0:
         refund_order(order, refundable, reason or "order cancelled", actor=user, set_status=False)
+    cancel_open_payments(order, actor=user, reason="order cancelled")
     release_stock(order, actor=user, reason="order cancelled")
     order.cancel_reason = reason
     orders.transition(order, "cancelled", actor=user, data={"reason": reason} if reason else None)

@@ -94,3 +94,16 @@ def visible_points_filter(user: User):
         return SalesPoint.id.in_(select(SalesPointOperator.sales_point_id)
                                  .where(SalesPointOperator.user_id == user.id))
     return SalesPoint.id.is_(None)  # nobody else sees any point
+
+
+def require_stock_posting(user: User, location) -> None:
+    """The posting rule of the ``sales_point`` and ``sales_point_transit`` location kinds: only the point's
+    operators (or admin) post stock there, through the plugin's endpoints and the core stock API alike."""
+    point = db.session.execute(select(SalesPoint).where(
+        (SalesPoint.stock_location_id == location.id) | (SalesPoint.transit_location_id == location.id))
+    ).scalar_one_or_none()
+    if point is None:
+        if user.role == "admin":
+            return
+        raise out_of_scope(location_id=location.id)
+    require_operate(user, point)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from core import clock
+from core.text import contains_text
 from core.db import db, utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
 from core.catalogue.listing import is_listed
@@ -457,7 +458,7 @@ def stock_rows(point: SalesPoint, producer_id: int | None = None, q: str | None 
     if producer_id is not None:
         stmt = stmt.where(Product.producer_id == producer_id)
     if q:
-        stmt = stmt.where((Product.name.ilike(f"%{q}%")) | (Variant.sku.ilike(f"%{q}%")))
+        stmt = stmt.where(contains_text(Product.name, q) | contains_text(Variant.sku, q))
     thresholds = _thresholds(point)
     rows = []
     for stock, variant, product in db.session.execute(stmt.order_by(Product.name, Variant.sku)).all():

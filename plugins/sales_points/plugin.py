@@ -6,6 +6,7 @@ from pathlib import Path
 from core.hookspecs import hookimpl
 from plugins.sales_points import models  # noqa: F401  (registers the plugin's tables)
 from plugins.sales_points.models import COMPONENT
+from plugins.sales_points import access
 from plugins.sales_points import cli as sp_cli
 from plugins.sales_points import reports as sp_reports
 from plugins.sales_points import routes, storefront
@@ -37,8 +38,10 @@ def register_sales_channel_kinds(registry):
 def register_stock_location_kinds(registry):
     """Every sales point is a stock location of kind ``sales_point``, plus one ``sales_point_transit``
     location holding goods dispatched to it and not yet received (two-step transfers)."""
-    registry.add(SALES_POINT_KIND, "Điểm giới thiệu và bán sản phẩm OCOP", "OCOP sales point")
-    registry.add(TRANSIT_KIND, "Hàng đang chuyển đến điểm bán OCOP", "Goods in transit to an OCOP sales point")
+    registry.add(SALES_POINT_KIND, "Điểm giới thiệu và bán sản phẩm OCOP", "OCOP sales point",
+                 posting_rule=access.require_stock_posting)
+    registry.add(TRANSIT_KIND, "Hàng đang chuyển đến điểm bán OCOP", "Goods in transit to an OCOP sales point",
+                 posting_rule=access.require_stock_posting, pickup=False)
 
 
 @hookimpl

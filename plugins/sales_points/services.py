@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
+from core.text import contains_text
 from core.db import db
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.catalogue.models import Producer, Variant
@@ -168,7 +169,7 @@ def _filter_points(stmt, args: dict):
     if args.get("kind"):
         stmt = stmt.where(SalesPoint.location_kind == args["kind"])
     if args.get("q"):
-        stmt = stmt.where(or_(SalesPoint.name.ilike(f"%{args['q']}%"), SalesPoint.code.ilike(f"%{args['q']}%")))
+        stmt = stmt.where(or_(contains_text(SalesPoint.name, args["q"]), contains_text(SalesPoint.code, args["q"])))
     return stmt
 
 

@@ -19,12 +19,12 @@ point's default); the amount owed to the producer is the rest.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
 from sqlalchemy import or_, select
 
+from core.reports import append_row, csv_bytes
 from core.db import db
 from core.errors import DomainError
 from core.catalogue.models import Product, Variant
@@ -192,38 +192,36 @@ def _footer_rows(s: dict) -> list[list]:
 
 
 def to_csv(s: dict) -> bytes:
-    """The settlement as UTF-8 CSV (with BOM, so spreadsheet programs show Vietnamese correctly)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerows(_header_rows(s))
-    writer.writerow([label for _, label in COLUMNS])
-    for line in s["lines"]:
-        writer.writerow([line[key] for key, _ in COLUMNS])
-    writer.writerow(["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
-    writer.writerows(_footer_rows(s))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The settlement as UTF-8 CSV (with BOM, so spreadsheet programs show Vietnamese correctly); text cells
+    are escaped so that no name runs as a formula (:mod:`core.reports`)."""
+    rows = list(_header_rows(s))
+    rows.append([label for _, label in COLUMNS])
+    rows.extend([line[key] for key, _ in COLUMNS] for line in s["lines"])
+    rows.append(["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
+    rows.extend(_footer_rows(s))
+    return csv_bytes(rows)
 
 
 def to_xlsx(s: dict) -> bytes:
-    """The settlement as an Excel workbook (openpyxl)."""
+    """The settlement as an Excel workbook (openpyxl), every text cell stored as text (:mod:`core.reports`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = "Quyet toan"
     for row in _header_rows(s):
-        ws.append(row)
+        append_row(ws, row)
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([label for _, label in COLUMNS])
+    append_row(ws, [label for _, label in COLUMNS])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for line in s["lines"]:
-        ws.append([line[key] for key, _ in COLUMNS])
-    ws.append(["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
+        append_row(ws, [line[key] for key, _ in COLUMNS])
+    append_row(ws, ["", "Tổng / Total", ""] + [s["totals"][key] for key, _ in COLUMNS[3:]])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in _footer_rows(s):
-        ws.append(row)
+        append_row(ws, row)
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 48
     buf = io.BytesIO()

@@ -134,6 +134,15 @@ class StripeGateway(PaymentGateway):
                               {"refund_id": refund.id, "status": refund.status}, status=422)
         return refund.id
 
+    def cancel(self, payment) -> None:
+        """Cancel the PaymentIntent behind a payment cancelled here (gateway switched, order cancelled)."""
+        if not payment.external_id:
+            return
+        try:
+            self.client.v1.payment_intents.cancel(payment.external_id)
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc, "cancel") from exc
+
     def describe(self) -> dict:
         return {**super().describe(), "currency": CURRENCY.upper()}
 
