@@ -10,7 +10,7 @@ import json
 from importlib import resources
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from core.audit import trail as audit
 from core.db import db, publish
@@ -79,26 +79,82 @@ def upsert_units(rows: Iterable[dict]) -> int:
     return len(rows)
 
 
+#: retired pre-2025 units loaded from ``vietnamadminunits`` get this prefix: their official codes (01, 001,
+#: 00001 …) were reused by the 2025 structure for other units
+LEGACY_PREFIX = "old-"
+RETIRED_ON_2025 = "2025-07-01"
+
+
+def _vietnamadminunits():
+    """The ``vietnamadminunits`` package (MIT; a plain dependency), imported on first use: importing it loads its
+    address parser's data (about a second), which no request or worker needs."""
+    import vietnamadminunits.converter.converter_2025
+    import vietnamadminunits.database
+    return vietnamadminunits
+
+
+def _dataset(sql: str) -> list[dict]:
+    """Rows of the administrative-units database shipped inside ``vietnamadminunits``."""
+    return _vietnamadminunits().database.query(sql)
+
+
 def official_units() -> list[dict]:
-    """The 34 provinces and 3,321 communes/wards of the 2025 structure from ``vietnam-provinces``."""
-    try:  # imported here: the package is an optional extra ('geo'), only this loader needs it
-        from vietnam_provinces import Province, Ward
-    except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
-    rows = [{"code": f"{int(p.code):02d}", "name": p.name, "level": "province"} for p in Province.iter_all()]
-    rows += [{"code": f"{int(w.code):05d}", "name": w.name, "level": "commune",
-              "parent": f"{int(w.province_code):02d}"} for w in Ward.iter_all()]
+    """The 34 provinces and 3,321 communes/wards of the 2025 structure (official codes), from ``vietnamadminunits``."""
+    provinces = _dataset("SELECT DISTINCT provinceCode, provinceShort FROM admin_units ORDER BY provinceCode")
+    wards = _dataset("SELECT wardCode, ward, provinceCode FROM admin_units ORDER BY wardCode")
+    rows = [{"code": p["provinceCode"], "name": p["provinceShort"], "level": "province"} for p in provinces]
+    rows += [{"code": w["wardCode"], "name": w["ward"], "level": "commune", "parent": w["provinceCode"]}
+             for w in wards]
     return rows
+
+
+def legacy_units() -> list[dict]:
+    """The 63 provinces, 696 districts and 10,035 communes in force before 1 July 2025, retired that day, each
+    pointing to its successor (a commune split between several new ones: the converter's default), from
+    ``vietnamadminunits``. Codes are the old official codes prefixed with :data:`LEGACY_PREFIX`."""
+    new_codes = {(r["provinceKey"], r["wardKey"]): (r["provinceCode"], r["wardCode"]) for r in _dataset(
+        "SELECT provinceKey, wardKey, provinceCode, wardCode FROM admin_units")}
+    new_province_of_old: dict[str, str] = {}  # old province key → new province key
+    ward_successor: dict[str, str] = {}  # "province_district_ward" key → new ward code
+    converter_2025 = _vietnamadminunits().converter.converter_2025
+    for new_province, old_provinces in converter_2025.DICT_PROVINCE.items():
+        for old in old_provinces:
+            new_province_of_old[old] = new_province
+        for ward_key, old_keys in converter_2025.DICT_PROVINCE_WARD_NO_DIVIDED.get(new_province, {}).items():
+            for old_key in old_keys:
+                if (new_province, ward_key) in new_codes:
+                    ward_successor.setdefault(old_key, new_codes[(new_province, ward_key)][1])
+        for old_key, options in converter_2025.DICT_PROVINCE_WARD_DIVIDED.get(new_province, {}).items():
+            default = next((o["newWardKey"] for o in options if o["isDefaultNewWard"]), None)
+            if (new_province, default) in new_codes:
+                ward_successor.setdefault(old_key, new_codes[(new_province, default)][1])
+    province_code_of_key = {key: code for (key, _), (code, _) in new_codes.items()}
+    rows = _dataset("SELECT provinceCode, provinceShort, provinceKey, districtCode, district, districtKey, "
+                    "wardCode, ward, wardKey FROM admin_units_legacy ORDER BY wardCode")
+    provinces, districts, wards = {}, {}, {}
+    for r in rows:
+        province, district = LEGACY_PREFIX + r["provinceCode"], LEGACY_PREFIX + r["districtCode"]
+        successor_province = province_code_of_key.get(new_province_of_old.get(r["provinceKey"]))
+        provinces.setdefault(province, {"code": province, "name": r["provinceShort"], "level": "province",
+                                        "successor": successor_province, "retired_on": RETIRED_ON_2025})
+        # island districts without communes became special zones (đặc khu): the converter keys them "p_d_"
+        districts.setdefault(district, {"code": district, "name": r["district"], "level": "district",
+                                        "parent": province, "retired_on": RETIRED_ON_2025, "successor": (
+                                            ward_successor.get(f"{r['provinceKey']}_{r['districtKey']}_")
+                                            or successor_province)})
+        if not r["wardCode"]:
+            continue
+        ward = LEGACY_PREFIX + r["wardCode"]
+        successor = ward_successor.get(f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}") or successor_province
+        wards.setdefault(ward, {"code": ward, "name": r["ward"], "level": "commune", "parent": district,
+                                "successor": successor, "retired_on": RETIRED_ON_2025})
+    return [*provinces.values(), *districts.values(), *wards.values()]
 
 
 def convert_old_address(address: str) -> dict | None:
     """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current units."""
-    try:  # imported here: the package is an optional extra ('geo'), only this converter needs it
-        from vietnamadminunits import convert_address
-    except ImportError as exc:  # pragma: no cover
-        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
     try:
-        unit = convert_address(address)
+        unit = _vietnamadminunits().convert_address(address)
     except Exception:  # the converter raises plain exceptions on unparseable input
         return None
     if not unit or not unit.ward_code:
@@ -223,23 +279,33 @@ def retired_units() -> list[dict]:
     return json.loads(resources.files("core.geo").joinpath("data/retired_units.json").read_text("utf-8"))
 
 
-def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 500) -> dict:
-    """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`),
-    then the retired pre-2025 demo units pointing to their successors. Idempotent.
+def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 1000,
+                            legacy: bool | list[dict] = True) -> dict:
+    """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`), the
+    retired pre-2025 units (``legacy``: rows, or True for :func:`legacy_units`, False for none), then the retired units named by the
+    demo data and seed plans, all pointing to their successors. Idempotent.
     ``progress(n)`` is called after each chunk of ``n`` units."""
     rows = official_units() if rows is None else rows
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        upsert_units(part)
-        if progress:
-            progress(len(part))
+    old = legacy if isinstance(legacy, list) else legacy_units() if legacy else []
     retired = retired_units()
+    for batch in (rows, old):  # parents and successors come before the units pointing to them
+        for start in range(0, len(batch), chunk):
+            part = batch[start:start + chunk]
+            upsert_units(part)
+            if progress:
+                progress(len(part))
     upsert_units(retired)
     if progress:
         progress(len(retired))
     publish("geo.units_changed", actor=None)
     return {"provinces": sum(r["level"] == "province" for r in rows),
-            "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}
+            "communes": sum(r["level"] == "commune" for r in rows), "legacy": len(old), "retired": len(retired)}
+
+
+def current_province_count() -> int:
+    """How many provinces in force are loaded (34 once the 2025 structure is in; ``ocop geo load --if-empty``)."""
+    return db.session.execute(select(func.count()).select_from(AdministrativeUnit).where(
+        AdministrativeUnit.level == "province", AdministrativeUnit.retired_on.is_(None))).scalar_one()
 
 
 def current_provinces(codes) -> dict[str, str]:
