@@ -1,10 +1,14 @@
-"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused."""
+"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused; every
+datetime answered ISO 8601 in Vietnam time (+07:00)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from core.clock import VN_TZ
+from core.errors import Message
 from core.text import find_control_character, nfc
 
 
@@ -12,7 +16,8 @@ def _clean(value, multiline: bool, path: str, errors: dict):
     if isinstance(value, str):
         bad = find_control_character(value, multiline=multiline)
         if bad is not None:
-            errors[path] = [f"Ký tự điều khiển không được phép (control character U+{ord(bad):04X} not allowed)."]
+            errors[path] = [Message(f"Ký tự điều khiển U+{ord(bad):04X} không được phép.",
+                                    f"Control character U+{ord(bad):04X} not allowed.")]
             return value
         return nfc(value)
     if isinstance(value, list):
@@ -20,7 +25,34 @@ def _clean(value, multiline: bool, path: str, errors: dict):
     return value
 
 
-class BaseSchema(Schema):
+def vietnam_time(value: dt.datetime) -> str:
+    """ISO 8601 with the Asia/Ho_Chi_Minh offset (+07:00); a naive value is taken as UTC (how it is stored)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(VN_TZ).isoformat()
+
+
+_VIETNAM_ISO = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": vietnam_time, "iso8601": vietnam_time}
+
+
+class LocalDateTime(fields.DateTime):
+    """A datetime field answered ISO 8601 with +07:00 (every ``fields.DateTime`` of our schemas already is)."""
+
+    SERIALIZATION_FUNCS = _VIETNAM_ISO
+
+
+class VietnamTimeMixin:
+    """The one place datetimes are serialised: every ISO ``DateTime``/``AwareDateTime`` field of a schema
+    answers Vietnam time (+07:00), whatever the schema declares (``NaiveDateTime`` stays naive)."""
+
+    def on_bind_field(self, field_name, field_obj):
+        super().on_bind_field(field_name, field_obj)
+        if isinstance(field_obj, fields.DateTime) and not isinstance(field_obj, fields.NaiveDateTime) \
+                and field_obj.format in (None, "iso", "iso8601"):
+            field_obj.SERIALIZATION_FUNCS = _VIETNAM_ISO
+
+
+class BaseSchema(VietnamTimeMixin, Schema):
     """Input schema base: RAISE on unknown fields; NFC + control-character check on every string.
 
     Fields with ``metadata={"multiline": True}`` may contain newlines and tabs.
@@ -49,7 +81,7 @@ class BaseSchema(Schema):
         return cleaned
 
 
-class OutputSchema(Schema):
+class OutputSchema(VietnamTimeMixin, Schema):
     """Response schema base (no input validation concerns)."""
 
     class Meta:
