@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from importlib import resources
 from typing import Iterable
 
@@ -79,88 +80,93 @@ def upsert_units(rows: Iterable[dict]) -> int:
     return len(rows)
 
 
-#: retired pre-2025 units loaded from ``vietnamadminunits`` get this prefix: their official codes (01, 001,
-#: 00001 …) were reused by the 2025 structure for other units
+#: retired pre-2025 units keep their old official codes with this prefix: the 2025 structure reused those codes
+#: (01, 001, 00001 …) for other units
 LEGACY_PREFIX = "old-"
-RETIRED_ON_2025 = "2025-07-01"
 
 
-def _vietnamadminunits():
-    """The ``vietnamadminunits`` package (MIT; a plain dependency), imported on first use: importing it loads its
-    address parser's data (about a second), which no request or worker needs."""
-    import vietnamadminunits.converter.converter_2025
-    import vietnamadminunits.database
-    return vietnamadminunits
-
-
-def _dataset(sql: str) -> list[dict]:
-    """Rows of the administrative-units database shipped inside ``vietnamadminunits``."""
-    return _vietnamadminunits().database.query(sql)
+def _data(name: str) -> dict:
+    """One of the vendored unit lists in ``core/geo/data`` (generated from ``vietnamadminunits``, MIT, by
+    ``tools/build_geo_units.py``; the package itself is not a dependency: it requires a GPL library)."""
+    return json.loads(resources.files("core.geo").joinpath(f"data/{name}").read_text("utf-8"))
 
 
 def official_units() -> list[dict]:
-    """The 34 provinces and 3,321 communes/wards of the 2025 structure (official codes), from ``vietnamadminunits``."""
-    provinces = _dataset("SELECT DISTINCT provinceCode, provinceShort FROM admin_units ORDER BY provinceCode")
-    wards = _dataset("SELECT wardCode, ward, provinceCode FROM admin_units ORDER BY wardCode")
-    rows = [{"code": p["provinceCode"], "name": p["provinceShort"], "level": "province"} for p in provinces]
-    rows += [{"code": w["wardCode"], "name": w["ward"], "level": "commune", "parent": w["provinceCode"]}
-             for w in wards]
+    """The 34 provinces and 3,321 communes/wards of the 2025 structure, with their official codes."""
+    data = _data("units_2025.json")
+    rows = [{"code": code, "name": name, "level": "province"} for code, name in data["provinces"]]
+    rows += [{"code": code, "name": name, "level": "commune", "parent": province}
+             for code, name, _short, province in data["communes"]]
     return rows
 
 
 def legacy_units() -> list[dict]:
     """The 63 provinces, 696 districts and 10,035 communes in force before 1 July 2025, retired that day, each
-    pointing to its successor (a commune split between several new ones: the converter's default), from
-    ``vietnamadminunits``. Codes are the old official codes prefixed with :data:`LEGACY_PREFIX`."""
-    new_codes = {(r["provinceKey"], r["wardKey"]): (r["provinceCode"], r["wardCode"]) for r in _dataset(
-        "SELECT provinceKey, wardKey, provinceCode, wardCode FROM admin_units")}
-    new_province_of_old: dict[str, str] = {}  # old province key → new province key
-    ward_successor: dict[str, str] = {}  # "province_district_ward" key → new ward code
-    converter_2025 = _vietnamadminunits().converter.converter_2025
-    for new_province, old_provinces in converter_2025.DICT_PROVINCE.items():
-        for old in old_provinces:
-            new_province_of_old[old] = new_province
-        for ward_key, old_keys in converter_2025.DICT_PROVINCE_WARD_NO_DIVIDED.get(new_province, {}).items():
-            for old_key in old_keys:
-                if (new_province, ward_key) in new_codes:
-                    ward_successor.setdefault(old_key, new_codes[(new_province, ward_key)][1])
-        for old_key, options in converter_2025.DICT_PROVINCE_WARD_DIVIDED.get(new_province, {}).items():
-            default = next((o["newWardKey"] for o in options if o["isDefaultNewWard"]), None)
-            if (new_province, default) in new_codes:
-                ward_successor.setdefault(old_key, new_codes[(new_province, default)][1])
-    province_code_of_key = {key: code for (key, _), (code, _) in new_codes.items()}
-    rows = _dataset("SELECT provinceCode, provinceShort, provinceKey, districtCode, district, districtKey, "
-                    "wardCode, ward, wardKey FROM admin_units_legacy ORDER BY wardCode")
-    provinces, districts, wards = {}, {}, {}
-    for r in rows:
-        province, district = LEGACY_PREFIX + r["provinceCode"], LEGACY_PREFIX + r["districtCode"]
-        successor_province = province_code_of_key.get(new_province_of_old.get(r["provinceKey"]))
-        provinces.setdefault(province, {"code": province, "name": r["provinceShort"], "level": "province",
-                                        "successor": successor_province, "retired_on": RETIRED_ON_2025})
-        # island districts without communes became special zones (đặc khu): the converter keys them "p_d_"
-        districts.setdefault(district, {"code": district, "name": r["district"], "level": "district",
-                                        "parent": province, "retired_on": RETIRED_ON_2025, "successor": (
-                                            ward_successor.get(f"{r['provinceKey']}_{r['districtKey']}_")
-                                            or successor_province)})
-        if not r["wardCode"]:
-            continue
-        ward = LEGACY_PREFIX + r["wardCode"]
-        successor = ward_successor.get(f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}") or successor_province
-        wards.setdefault(ward, {"code": ward, "name": r["ward"], "level": "commune", "parent": district,
-                                "successor": successor, "retired_on": RETIRED_ON_2025})
-    return [*provinces.values(), *districts.values(), *wards.values()]
+    pointing to its 2025 successor (a commune split between several: the official converter's default one).
+    Codes are the old official codes prefixed with :data:`LEGACY_PREFIX`; parents come before children."""
+    data = _data("units_legacy.json")
+    retired = data["retired_on"]
+    rows = [{"code": code, "name": name, "level": "province", "successor": successor, "retired_on": retired}
+            for code, name, successor in data["provinces"]]
+    rows += [{"code": code, "name": name, "level": "district", "parent": parent, "successor": successor,
+              "retired_on": retired} for code, name, _short, parent, successor, _also in data["districts"]]
+    rows += [{"code": code, "name": name, "level": "commune", "parent": parent, "successor": successor,
+              "retired_on": retired} for code, name, _short, parent, successor, _also in data["communes"]]
+    return rows
+
+
+_PREFIXES = re.compile(r"^(tinh|thanh pho|tp\.?|huyen|quan|thi xa|tx\.?|xa|phuong|thi tran|tt\.?|dac khu)\s+")
+
+
+def _key(name: str) -> str:
+    """A place name without diacritics, case, punctuation or its kind ("Tỉnh", "Huyện", "Xã" …)."""
+    folded = " ".join(fold(nfc(name)).replace(".", ". ").split())
+    return re.sub(r"[^a-z0-9]", "", _PREFIXES.sub("", folded))
+
+
+class _Places:
+    """The vendored lists indexed by folded names, built once per process for :func:`convert_old_address`."""
+
+    def __init__(self):
+        current, legacy = _data("units_2025.json"), _data("units_legacy.json")
+        self.province_name = dict(current["provinces"])
+        self.communes = {code: (name, province) for code, name, _short, province in current["communes"]}
+        self.new_wards = {(province, _key(short)): code for code, _name, short, province in current["communes"]}
+        self.new_provinces = {_key(name): code for code, name in current["provinces"]}
+        self.old_provinces = {_key(name): (code, successor) for code, name, successor in legacy["provinces"]}
+        self.old_districts, self.old_wards = {}, {}
+        for code, _name, short, parent, successor, also in legacy["districts"]:
+            for key in (*also, _key(short)):  # former names first: the unit's own name wins a clash
+                self.old_districts[(parent, key)] = (code, successor)
+        for _code, _name, short, parent, successor, also in legacy["communes"]:
+            for key in also:  # names of communes merged into this one before 2025 ("Bình Hòa" → Tân Bình)
+                self.old_wards.setdefault((parent, key), successor)
+        for _code, _name, short, parent, successor, _also in legacy["communes"]:
+            self.old_wards[(parent, _key(short))] = successor
+
+
+_places: _Places | None = None
 
 
 def convert_old_address(address: str) -> dict | None:
-    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current units."""
-    try:
-        unit = _vietnamadminunits().convert_address(address)
-    except Exception:  # the converter raises plain exceptions on unparseable input
+    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai", the street optional in front)
+    to the commune and province in force; a 2025 address ("Phường Tân Triều, Đồng Nai") is recognised too."""
+    global _places
+    _places = _places or _Places()
+    parts = [_key(part) for part in (address or "").split(",") if part.strip()]
+    commune = None
+    if len(parts) >= 3 and parts[-1] in _places.old_provinces:
+        old_province, _ = _places.old_provinces[parts[-1]]
+        district = _places.old_districts.get((old_province, parts[-2]))
+        if district:
+            commune = _places.old_wards.get((district[0], parts[-3]))
+    if commune is None and len(parts) >= 2 and parts[-1] in _places.new_provinces:
+        commune = _places.new_wards.get((_places.new_provinces[parts[-1]], parts[-2]))
+    if commune is None or commune not in _places.communes:
         return None
-    if not unit or not unit.ward_code:
-        return None
-    return {"province_code": unit.province_code, "commune_code": unit.ward_code,
-            "province": unit.province, "commune": unit.ward}
+    name, province = _places.communes[commune]
+    return {"province_code": province, "commune_code": commune, "province": _places.province_name[province],
+            "commune": name}
 
 
 # --- browsing and administration ------------------------------------------------
