@@ -91,6 +91,9 @@ def serve(args) -> int:
     if not os.environ.get("OCOP_BANK_ACCOUNT_NO"):
         os.environ.update(DEMO_BANK_ACCOUNT)
     os.environ["OCOP_DEMO"] = "1"  # marks this instance as a demo: `ocop seed demo` creates the demo users
+    instance = Path(os.environ.get("OCOP_INSTANCE_PATH") or "instance").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "DEMO").write_text("Demo instance (dev.py serve): `ocop seed demo` creates the demo users here.\n")
     os.environ.pop("PYTHONPATH", None)  # never the test plugin's folder
     ocop = BIN / "ocop"
     run(ocop, "db", "upgrade")

@@ -56,6 +56,7 @@ _VI: list[tuple[str, Any]] = [
     (r"Not a valid URL\.", "Đường dẫn không hợp lệ."),
     (r"Not a valid UUID\.", "Mã UUID không hợp lệ."),
     (r"Not a valid IP(v4|v6)? address\.", "Địa chỉ IP không hợp lệ."),
+    (r"Not a valid IP(v4|v6)? interface\.", "Giao diện mạng IP không hợp lệ."),
     (r"Not a valid date\.", "Ngày không hợp lệ."),
     (r"Not a valid datetime\.", "Thời điểm không hợp lệ (ISO 8601)."),
     (r"Not a valid (aware|naive) datetime\.", "Thời điểm không hợp lệ (cần hoặc không được có múi giờ)."),
@@ -77,7 +78,8 @@ _VI: list[tuple[str, Any]] = [
     (r"Must be equal to (.*)\.", lambda m: f"Phải bằng {m[1]}."),
     (r"One or more of the choices you made was not in: (.*)\.", lambda m: f"Có lựa chọn không thuộc: {m[1]}."),
     (r"One or more of the choices you made was in: (.*)\.", lambda m: f"Có lựa chọn không được phép: {m[1]}."),
-    (r'"(.*)" cannot be formatted as a (.*)\.', lambda m: "Không định dạng được giá trị."),
+    (r'"(.*)" cannot be formatted as a (.*)\.', "Không định dạng được giá trị."),
+    (r"'(.*)' cannot be formatted as a timedelta\.", "Không định dạng được khoảng thời gian."),
 ]
 _OP = {"greater than": "lớn hơn", "greater than or equal to": "lớn hơn hoặc bằng",
        "less than": "nhỏ hơn", "less than or equal to": "nhỏ hơn hoặc bằng"}
