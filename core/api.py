@@ -9,7 +9,7 @@ from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE
 from werkzeug.exceptions import HTTPException
 
-from core.errors import DomainError
+from core.errors import DomainError, bilingual_details
 from core.db import db
 
 HTTP_CODES = {
@@ -57,6 +57,7 @@ class OcopApi(Api):
             if isinstance(details, dict) and len(details) == 1 and next(iter(details)) in (
                     "json", "query", "form", "files", "headers", "view_args", "json_or_form"):
                 details = next(iter(details.values()))
+            details = bilingual_details(details)  # every message {"message": vi, "message_en": en}
             fields = ", ".join(sorted(map(str, details))) if isinstance(details, dict) else ""
             if fields:
                 message = f"Dữ liệu không hợp lệ ở: {fields}."

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
+from flask import current_app
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -19,7 +21,7 @@ from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
 from core.db import db
-from core.demo import demo_data, seed_demo as run
+from core.demo import demo_data, demo_present, seed_demo as run
 from core.errors import DomainError
 from core.http_guards import EnvelopeRequestHandler
 from core.geo import units as geo_service
@@ -65,17 +67,33 @@ def seed():
     """Load data."""
 
 
+#: a file in the instance folder that marks it as a demo (``dev.py serve`` writes it); ``OCOP_DEMO=1`` too
+DEMO_MARKER = "DEMO"
+
+
+def is_demo_instance(app, environ=os.environ) -> bool:
+    """True only for an instance explicitly marked as a demo: the demo users share a published password."""
+    return (environ.get("OCOP_DEMO", "").strip().lower() in ("1", "true", "yes")
+            or (app.config["OCOP"].instance_path / DEMO_MARKER).is_file())
+
+
 @seed.command("demo")
 @with_app
 def seed_demo():
-    """Load the demo OCOP catalogue (idempotent)."""
+    """Load the demo OCOP catalogue and demo users (idempotent; only in an instance marked as a demo)."""
+    if not is_demo_instance(current_app):
+        raise click.ClickException(
+            "Bản cài đặt này không được đánh dấu là bản demo: tài khoản demo (admin / ocop-demo-2026) chỉ được tạo "
+            f"khi OCOP_DEMO=1 hoặc có tệp {DEMO_MARKER} trong thư mục instance. / This instance is not marked as a "
+            f"demo: the demo users (admin / ocop-demo-2026) are created only with OCOP_DEMO=1 or a file named "
+            f"{DEMO_MARKER} in the instance folder ({current_app.config['OCOP'].instance_path}).")
+    if demo_present():
+        click.echo("Demo data already present; nothing loaded.")
+        return
     total = len(demo_data()["products"])
     with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
         result = run(progress=lambda: bar.update(1))
-    if result.get("skipped"):
-        click.echo("Demo data already present; nothing loaded.")
-    else:
-        click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
+    click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
 
 
 @cli.command("serve")
@@ -94,7 +112,7 @@ def plugins():
 
 
 @plugins.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the plugins as a JSON list")
 def plugins_list(as_json):
     """Show plugins found through ``ocop.plugins`` entry points."""
     pm = click.get_current_context().find_root().meta["pm"]
@@ -149,30 +167,32 @@ def geo():
 
 
 @geo.command("load")
+@click.option("--if-empty", is_flag=True,
+              help="do nothing when the 34 provinces are already loaded (`dev.py serve` on its later runs)")
+@click.option("--no-legacy", is_flag=True, help="skip the 10,794 retired pre-2025 units")
 @with_app
-def geo_load():
-    """Load the official 2025 units (needs the 'geo' extra), then the retired demo units and their successors."""
-    try:
-        rows = geo_service.official_units()
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc))
-    total = len(rows) + len(geo_service.retired_units())
+def geo_load(if_empty, no_legacy):
+    """Load the official 2025 units (34 provinces, 3,321 communes), the retired pre-2025 units (63 provinces,
+    696 districts, 10,035 communes) and the retired demo units, each pointing to its successor."""
+    if if_empty and geo_service.current_province_count() >= 34:
+        click.echo("Administrative units already loaded (34 provinces); nothing to do.")
+        return
+    rows = geo_service.official_units()
+    legacy = [] if no_legacy else geo_service.legacy_units()
+    total = len(rows) + len(legacy) + len(geo_service.retired_units())
     with tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
-        result = geo_service.load_official_structure(progress=bar.update, rows=rows)
-    click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes "
-               f"and {result['retired']} retired units.")
+        result = geo_service.load_official_structure(progress=bar.update, rows=rows, legacy=legacy)
+    click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes, "
+               f"{result['legacy']} pre-2025 units and {result['retired']} retired demo units.")
 
 
 @geo.command("convert")
 @click.argument("address")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the codes and names as a JSON object")
 @with_app
 def geo_convert(address, as_json):
     """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current unit."""
-    try:
-        found = geo_service.convert_old_address(address)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc))
+    found = geo_service.convert_old_address(address)
     if not found:
         raise click.ClickException("Không nhận ra địa chỉ / address not recognised")
     if as_json:

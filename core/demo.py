@@ -34,13 +34,18 @@ def demo_gtin(index: int) -> str:
     return body + ean.calc_check_digit(body)
 
 
+def demo_present() -> bool:
+    """True once the demo catalogue (or any catalogue) is in the database: :func:`seed_demo` then does nothing."""
+    return db.session.execute(select(Product.id).limit(1)).first() is not None
+
+
 def seed_demo(progress=None, campaign: bool = True) -> dict:
     """Load demo units, producers, products, variants, certifications and demo users (idempotent).
 
     Flushes only: ``ocop seed demo`` (or the caller) commits, in one transaction.
     """
     data = demo_data()
-    if db.session.execute(select(Product.id).limit(1)).first():
+    if demo_present():
         return {"skipped": True}
     geo.upsert_units(data["administrative_units"])
     admin = create_user("admin", DEMO_PASSWORD, "admin", full_name="Quản trị viên demo")

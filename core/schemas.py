@@ -1,14 +1,20 @@
-"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused.
+"""Base marshmallow schemas: unknown fields rejected, text NFC-normalised, control characters refused; every
+datetime answered ISO 8601 in Vietnam time (+07:00).
 
 Every integer input is bounded: a field without an upper bound gets one from its name (ids and plain
 integers: the INTEGER column range; money: :data:`MAX_VND`), so no value can overflow a column or a driver.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from core.clock import VN_TZ
+from core.errors import Message
+from core.text import find_control_character, nfc
 
 #: ids and plain integer columns are INTEGER (32-bit on PostgreSQL)
 MAX_ID = 2_147_483_647
@@ -17,14 +23,13 @@ MAX_INTEGER = 2_147_483_647
 MAX_VND = 1_000_000_000_000
 _MONEY_NAME = re.compile(r"(^|_)(price|amount|budget|subtotal|total|fee|tendered)$")
 
-from core.text import find_control_character, nfc
-
 
 def _clean(value, multiline: bool, path: str, errors: dict):
     if isinstance(value, str):
         bad = find_control_character(value, multiline=multiline)
         if bad is not None:
-            errors[path] = [f"Ký tự điều khiển không được phép (control character U+{ord(bad):04X} not allowed)."]
+            errors[path] = [Message(f"Ký tự điều khiển U+{ord(bad):04X} không được phép.",
+                                    f"Control character U+{ord(bad):04X} not allowed.")]
             return value
         return nfc(value)
     if isinstance(value, list):
@@ -32,7 +37,34 @@ def _clean(value, multiline: bool, path: str, errors: dict):
     return value
 
 
-class BaseSchema(Schema):
+def vietnam_time(value: dt.datetime) -> str:
+    """ISO 8601 with the Asia/Ho_Chi_Minh offset (+07:00); a naive value is taken as UTC (how it is stored)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(VN_TZ).isoformat()
+
+
+_VIETNAM_ISO = {**fields.DateTime.SERIALIZATION_FUNCS, "iso": vietnam_time, "iso8601": vietnam_time}
+
+
+class LocalDateTime(fields.DateTime):
+    """A datetime field answered ISO 8601 with +07:00 (every ``fields.DateTime`` of our schemas already is)."""
+
+    SERIALIZATION_FUNCS = _VIETNAM_ISO
+
+
+class VietnamTimeMixin:
+    """The one place datetimes are serialised: every ISO ``DateTime``/``AwareDateTime`` field of a schema
+    answers Vietnam time (+07:00), whatever the schema declares (``NaiveDateTime`` stays naive)."""
+
+    def on_bind_field(self, field_name, field_obj):
+        super().on_bind_field(field_name, field_obj)
+        if isinstance(field_obj, fields.DateTime) and not isinstance(field_obj, fields.NaiveDateTime) \
+                and field_obj.format in (None, "iso", "iso8601"):
+            field_obj.SERIALIZATION_FUNCS = _VIETNAM_ISO
+
+
+class BaseSchema(VietnamTimeMixin, Schema):
     """Input schema base: RAISE on unknown fields; NFC + control-character check on every string.
 
     Fields with ``metadata={"multiline": True}`` may contain newlines and tabs.
@@ -89,7 +121,7 @@ def bound_integer(name: str, field: fields.Integer) -> None:
     field.validators = [*field.validators, validate.Range(min=None if has_min else -top, max=top)]
 
 
-class OutputSchema(Schema):
+class OutputSchema(VietnamTimeMixin, Schema):
     """Response schema base (no input validation concerns)."""
 
     class Meta:

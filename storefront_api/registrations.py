@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from core.api import REGISTRATION_RATE, rate_limit
+from core.errors import Message
 from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema
 from core.accounts import registration
@@ -28,7 +29,8 @@ class RegistrationInSchema(BaseSchema):
     phone = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9 .-]{8,20}$"))
     email = fields.Email(required=True)
     username = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,79}$", error="3–80 characters: letters, digits, '.', '_', '@', '-'"))
+        r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,79}$", error=Message(
+            "3–80 ký tự: chữ cái, chữ số, '.', '_', '@', '-'", "3–80 characters: letters, digits, '.', '_', '@', '-'")))
     password = fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
 
 

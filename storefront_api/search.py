@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.errors import Message
 from core.catalogue.models import LEGAL_FORMS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema
 from core.search import service
@@ -22,7 +23,8 @@ def _printable(value: str) -> None:
     """Refuse control characters in query strings too (BaseSchema's pre-load check sees only dict input)."""
     bad = find_control_character(value)
     if bad is not None:
-        raise ValidationError(f"Ký tự điều khiển không được phép (control character U+{ord(bad):04X} not allowed).")
+        raise ValidationError(Message(f"Ký tự điều khiển U+{ord(bad):04X} không được phép.",
+                                      f"Control character U+{ord(bad):04X} not allowed."))
 
 
 class SearchArgsSchema(PageArgsSchema):
@@ -44,7 +46,7 @@ class SearchArgsSchema(PageArgsSchema):
     def _price_range(self, data, **kwargs):
         low, high = data.get("min_price"), data.get("max_price")
         if low is not None and high is not None and low > high:
-            raise ValidationError("min_price must not exceed max_price (min_price không được lớn hơn max_price)",
+            raise ValidationError(Message("min_price không được lớn hơn max_price", "min_price must not exceed max_price"),
                                   "min_price")
 
 

@@ -19,10 +19,10 @@ from celery import Celery
 from sqlalchemy import select
 
 from support.orders import order_id, place_order
-from support.services import need_service, port_open
+from support.services import need_redis, redis_url
 
 REDIS_DB = int(os.environ.get("OCOP_TEST_REDIS_DB", "13"))
-BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
+BROKER = redis_url(REDIS_DB)  # OCOP_TEST_REDIS_URL
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +41,7 @@ def _wait(predicate, what: str, seconds: float = 90.0):
 
 @pytest.fixture
 def worker(app, database_url, instance_path, tmp_path):
-    need_service("redis", port_open("127.0.0.1", 6379), "Redis broker on 127.0.0.1:6379")
+    need_redis()
     queue = f"ocop-test-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, "OCOP_BROKER_URL": BROKER, "OCOP_DATABASE_URL": database_url,
            "OCOP_INSTANCE_PATH": str(instance_path), "OCOP_TODAY": os.environ.get("OCOP_TODAY", "2026-11-23"),

@@ -23,14 +23,6 @@ def _error(response, status, code=None):
     return error
 
 
-def _need_geo_extra():
-    try:
-        import vietnam_provinces  # noqa: F401
-        import vietnamadminunits  # noqa: F401
-    except ImportError:
-        need_service("geo extra", False, "pip install 'ocop-commerce[geo]' (vietnam-provinces, vietnamadminunits)")
-
-
 def _run(app, *args):
     from core.cli import cli
     result = CliRunner().invoke(cli, list(args), obj={"app": app, "pm": app.extensions["ocop_plugins"]},
@@ -45,7 +37,6 @@ def _current(level):
 
 
 def test_geo_load_gives_the_2025_structure_and_old_units_resolve(app, client, login):
-    _need_geo_extra()
     output = _run(app, "geo", "load")
     assert "34 provinces, 3321 communes" in output
     db.session.expire_all()
@@ -74,7 +65,6 @@ def test_geo_load_gives_the_2025_structure_and_old_units_resolve(app, client, lo
 
 
 def test_geo_convert_cli(app):
-    _need_geo_extra()
     output = _run(app, "geo", "convert", "Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai")
     assert "26188" in output and "Tân Triều" in output and "75" in output
     import json

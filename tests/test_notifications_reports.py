@@ -98,4 +98,4 @@ def test_report_index_bad_input_and_refused(client, demo, login):
     error = _error(client.get("/admin/v1/reports?format=pdf", headers=login("admin")), 422, "validation.invalid")
     assert "format" in error["details"]
     _error(client.get("/admin/v1/reports"), 401, "auth.required")
-    _error(client.get("/admin/v1/reports", headers={"Authorization": "Bearer nope"}), 401, "auth.required")
+    _error(client.get("/admin/v1/reports", headers={"Authorization": "Bearer nope"}), 401, "auth.invalid_token")

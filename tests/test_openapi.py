@@ -84,13 +84,62 @@ def test_every_admin_rule_is_protected(app, client):
             assert response.get_json()["error"]["code"] == "auth.required"
 
 
-def test_docs_page_is_html(client):
+def test_docs_page_is_swagger_ui_from_installed_files(client):
     response = client.get("/docs")
-    assert response.status_code == 200
-    assert response.mimetype == "text/html"
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    body = response.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', body)
+    assert "/docs/assets/swagger-ui-bundle.js" in assets and "/docs/assets/swagger-ui.css" in assets
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets  # no CDN
+    assert "<script>" not in body  # no inline script (a strict Content-Security-Policy keeps working)
+    for asset in assets:
+        if asset.startswith("/docs/assets/"):
+            served = client.get(asset)
+            assert served.status_code == 200, asset
+            assert len(served.data) > 100, asset
+    assert "SwaggerUIBundle" in client.get("/docs/assets/init.js").get_data(as_text=True)
+    assert client.get("/docs/assets/index.html").status_code == 404  # only the listed files
+    assert "/docs/plain" in body  # the fallback, for browsers without JavaScript
+
+
+def test_plain_docs_page_lists_operations_with_bodies(client):
+    response = client.get("/docs/plain")
+    assert response.status_code == 200 and response.mimetype == "text/html"
     body = response.get_data(as_text=True)
     assert "<h1>ocop-commerce API</h1>" in body
     assert "/storefront/v1/products" in body and "/admin/v1/certifications/{cert_id}/withdraw" in body
+    assert "Request body (example)" in body and "Mật ong" in body
+    assert "``" not in body  # reST markup is rendered, not shown
+    assert "<code>include_retired</code>" in body
+
+
+def test_every_operation_has_description_roles_errors_and_vietnamese_examples(spec):
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            where = f"{method.upper()} {path}"
+            description = op.get("description", "")
+            assert description.strip(), where
+            assert "Roles:" in description, where
+            assert "``" not in description and ":func:`" not in description, f"{where}: reST markup"
+            assert "x-error-codes" in op and "**Errors**" in description, where
+            for status, codes in op["x-error-codes"].items():
+                assert status in op["responses"], (where, status)
+                assert all(f"`{code}`" in description for code in codes), (where, codes)
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                assert "example" in media, f"{where}: no request example"
+            for status, response in op["responses"].items():
+                if status.isdigit() and 200 <= int(status) < 300 and "$ref" not in response:
+                    for media in response.get("content", {}).values():
+                        assert "example" in media, f"{where}: no {status} example"
+            checked += 1
+    assert checked > 100
+    products = spec["paths"]["/admin/v1/products"]["post"]
+    example = products["requestBody"]["content"]["application/json"]["example"]
+    assert example["name"] == "Mật ong hoa nhãn Vĩnh Cửu" and example["variants"][0]["price"] == 126000
+    assert spec["paths"]["/admin/v1/me"]["get"]["x-error-codes"]["401"] == ["auth.required", "auth.invalid_token"]
 
 
 def test_healthz(client):

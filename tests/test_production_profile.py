@@ -41,7 +41,7 @@ from core.search.models import SearchOutbox
 from core.inventory import ledger
 from plugins.webhooks.models import WebhookDelivery
 from support.orders import ADDRESS_DONG_NAI, CONTACT
-from support.services import need_service, port_open
+from support.services import need_service, port_open, redis_address
 from support.smtp_sink import SmtpSink
 from support.tcp_proxy import TcpProxy, free_port
 from support.webhook_receiver import Receiver, verify_webhook
@@ -52,7 +52,7 @@ pytestmark = [pytest.mark.profile,
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB = 9  # used by nothing else in the suite: a short visibility timeout here touches only this test
-BROKERS = {"redis": ("127.0.0.1", 6379), "rabbitmq": ("127.0.0.1", 5672)}
+BROKERS = {"redis": redis_address(), "rabbitmq": ("127.0.0.1", 5672)}  # OCOP_TEST_REDIS_URL
 FAST_BEAT = {"expire-certifications-daily": 2, "search-outbox-sync": 2, "notifications-requeue": 2,
              "webhooks-retry-due": 2}
 
@@ -184,7 +184,7 @@ def profile(request, app, demo, postgres_url, tmp_path):
 def _forget_queue(broker: str, queue: str) -> None:
     if broker == "redis":
         import redis  # the dev extra's client; only needed to tidy this test's keys
-        client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
+        client = redis.Redis(host=redis_address()[0], port=redis_address()[1], db=REDIS_DB)
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
     else:

@@ -360,13 +360,13 @@ def test_redis_broker_and_a_real_worker_drain_the_outbox(client, demo, app, sett
     import subprocess
     import sys
     import time
-    from support.services import need_service, port_open
-    need_service("redis", port_open("127.0.0.1", 6379), "Redis at 127.0.0.1:6379")
+    from support.services import need_redis, redis_url
+    need_redis()
     import redis
     from core.app import create_app
     from core.celery_app import celery_app, init_celery
     from core.search import outbox
-    broker = "redis://127.0.0.1:6379/11"
+    broker = redis_url(11)
     redis.Redis.from_url(broker).flushdb()
     env = {**os.environ, "OCOP_DATABASE_URL": database_url, "OCOP_INSTANCE_PATH": str(instance_path),
            "OCOP_BROKER_URL": broker, "OCOP_SEARCH_BACKEND": "database", "OCOP_ELASTICSEARCH_URL": ""}

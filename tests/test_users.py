@@ -117,7 +117,7 @@ def test_patch_password_reset_revokes_tokens_and_is_audited(client, demo, login)
     response = client.patch(f"/admin/v1/users/{user_id}", headers=login("sct.dongnai"),
                             json={"password": "mat-khau-moi-2026", "full_name": "Sơn An"})
     assert response.status_code == 200 and response.get_json()["full_name"] == "Sơn An"
-    _error(client.get("/admin/v1/me", headers=victim), 401, "auth.required")
+    _error(client.get("/admin/v1/me", headers=victim), 401, "auth.invalid_token")
     _error(client.post("/auth/token", json={"username": "cs.son-an", "password": PASSWORD}), 401)
     login("cs.son-an", "mat-khau-moi-2026")
     actions = db.session.execute(select(AuditEvent.action).where(

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from core.errors import Message
 from core.accounts.models import ROLES
 from core.clock import local
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,79}$",
-                           error="3–80 characters: letters, digits, '.', '_', '@', '-'")
+                           error=Message("3–80 ký tự: chữ cái, chữ số, '.', '_', '@', '-'",
+                                         "3–80 characters: letters, digits, '.', '_', '@', '-'"))
 
 
 class LoginSchema(BaseSchema):

@@ -36,6 +36,15 @@ def current_user():
     return environ[_USER_KEY]
 
 
+def not_authenticated() -> Unauthorised:
+    """401 ``auth.required`` without a bearer token; ``auth.invalid_token`` for one that is unknown, expired,
+    revoked or belongs to a deactivated user."""
+    if bearer_token():
+        return Unauthorised("auth.invalid_token", "Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi; "
+                            "hãy đăng nhập lại.", "The access token is invalid, expired or revoked; log in again.")
+    return Unauthorised()
+
+
 def require_roles(*roles: str):
     """Allow only authenticated users with one of ``roles``; documents them in OpenAPI.
 
@@ -46,7 +55,7 @@ def require_roles(*roles: str):
         def wrapper(*args, **kwargs):
             user = current_user()
             if user is None:
-                raise Unauthorised()
+                raise not_authenticated()
             if user.role not in roles:
                 raise Forbidden(details={"allowed_roles": list(roles)})
             return view(*args, **kwargs)

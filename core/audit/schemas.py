@@ -5,6 +5,7 @@ import datetime as dt
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.errors import Message
 from core.clock import VN_TZ, local
 from core.schemas import OutputSchema, PageArgsSchema, paginated
 
@@ -49,7 +50,7 @@ class AuditQuerySchema(PageArgsSchema):
     @validates_schema
     def _ordered(self, data, **kwargs):
         if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise ValidationError({"until": ["must be after since (phải sau thời điểm bắt đầu)"]})
+            raise ValidationError({"until": [Message("phải sau thời điểm bắt đầu (since)", "must be after since")]})
 
 
 class AuditEventSchema(OutputSchema):

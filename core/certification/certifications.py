@@ -22,6 +22,9 @@ from core.notifications.delivery import notify
 from core.plugins import hooks
 
 
+#: council levels as Vietnamese names them in messages
+LEVEL_VI = {"district": "huyện", "province": "tỉnh", "central": "trung ương"}
+
 def _rule_error(code: str, vi: str, en: str, **details) -> DomainError:
     return DomainError(code, vi, en, details, status=422)
 
@@ -54,12 +57,12 @@ def check_rules(stars: int, score, level: str, issued_on: dt.date, criteria_set:
     allowed = period.levels.get(level)
     if not allowed:
         raise _rule_error("certification.level_not_allowed",
-                          f"Cấp {level} không được công nhận sản phẩm OCOP theo {period.name}.",
+                          f"Cấp {LEVEL_VI.get(level, level)} không được công nhận sản phẩm OCOP theo {period.name}.",
                           f"The {level} level cannot certify OCOP products under {period.name_en}.",
                           level=level, period=period.code)
     if stars not in allowed:
         raise _rule_error("certification.stars_not_allowed_for_level",
-                          f"Cấp {level} chỉ được công nhận {', '.join(map(str, allowed))} sao theo {period.name}.",
+                          f"Cấp {LEVEL_VI.get(level, level)} chỉ được công nhận {', '.join(map(str, allowed))} sao theo {period.name}.",
                           f"The {level} level may only grant {', '.join(map(str, allowed))} stars under {period.name_en}.",
                           level=level, allowed_stars=allowed, period=period.code)
     band = stars_for_score(score)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from core.errors import Message
 from core.geo.models import LEVELS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 
-CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$", error="1–20 characters: letters, digits, '-'")
+CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$", error=Message("1–20 ký tự: chữ cái, chữ số, '-'",
+                                                                                "1–20 characters: letters, digits, '-'"))
 
 
 class UnitQuerySchema(PageArgsSchema):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from importlib import resources
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from core.audit import trail as audit
 from core.db import db, publish
@@ -79,32 +80,93 @@ def upsert_units(rows: Iterable[dict]) -> int:
     return len(rows)
 
 
+#: retired pre-2025 units keep their old official codes with this prefix: the 2025 structure reused those codes
+#: (01, 001, 00001 …) for other units
+LEGACY_PREFIX = "old-"
+
+
+def _data(name: str) -> dict:
+    """One of the vendored unit lists in ``core/geo/data`` (generated from ``vietnamadminunits``, MIT, by
+    ``tools/build_geo_units.py``; the package itself is not a dependency: it requires a GPL library)."""
+    return json.loads(resources.files("core.geo").joinpath(f"data/{name}").read_text("utf-8"))
+
+
 def official_units() -> list[dict]:
-    """The 34 provinces and 3,321 communes/wards of the 2025 structure from ``vietnam-provinces``."""
-    try:  # imported here: the package is an optional extra ('geo'), only this loader needs it
-        from vietnam_provinces import Province, Ward
-    except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
-    rows = [{"code": f"{int(p.code):02d}", "name": p.name, "level": "province"} for p in Province.iter_all()]
-    rows += [{"code": f"{int(w.code):05d}", "name": w.name, "level": "commune",
-              "parent": f"{int(w.province_code):02d}"} for w in Ward.iter_all()]
+    """The 34 provinces and 3,321 communes/wards of the 2025 structure, with their official codes."""
+    data = _data("units_2025.json")
+    rows = [{"code": code, "name": name, "level": "province"} for code, name in data["provinces"]]
+    rows += [{"code": code, "name": name, "level": "commune", "parent": province}
+             for code, name, _short, province in data["communes"]]
     return rows
 
 
+def legacy_units() -> list[dict]:
+    """The 63 provinces, 696 districts and 10,035 communes in force before 1 July 2025, retired that day, each
+    pointing to its 2025 successor (a commune split between several: the official converter's default one).
+    Codes are the old official codes prefixed with :data:`LEGACY_PREFIX`; parents come before children."""
+    data = _data("units_legacy.json")
+    retired = data["retired_on"]
+    rows = [{"code": code, "name": name, "level": "province", "successor": successor, "retired_on": retired}
+            for code, name, successor in data["provinces"]]
+    rows += [{"code": code, "name": name, "level": "district", "parent": parent, "successor": successor,
+              "retired_on": retired} for code, name, _short, parent, successor, _also in data["districts"]]
+    rows += [{"code": code, "name": name, "level": "commune", "parent": parent, "successor": successor,
+              "retired_on": retired} for code, name, _short, parent, successor, _also in data["communes"]]
+    return rows
+
+
+_PREFIXES = re.compile(r"^(tinh|thanh pho|tp\.?|huyen|quan|thi xa|tx\.?|xa|phuong|thi tran|tt\.?|dac khu)\s+")
+
+
+def _key(name: str) -> str:
+    """A place name without diacritics, case, punctuation or its kind ("Tỉnh", "Huyện", "Xã" …)."""
+    folded = " ".join(fold(nfc(name)).replace(".", ". ").split())
+    return re.sub(r"[^a-z0-9]", "", _PREFIXES.sub("", folded))
+
+
+class _Places:
+    """The vendored lists indexed by folded names, built once per process for :func:`convert_old_address`."""
+
+    def __init__(self):
+        current, legacy = _data("units_2025.json"), _data("units_legacy.json")
+        self.province_name = dict(current["provinces"])
+        self.communes = {code: (name, province) for code, name, _short, province in current["communes"]}
+        self.new_wards = {(province, _key(short)): code for code, _name, short, province in current["communes"]}
+        self.new_provinces = {_key(name): code for code, name in current["provinces"]}
+        self.old_provinces = {_key(name): (code, successor) for code, name, successor in legacy["provinces"]}
+        self.old_districts, self.old_wards = {}, {}
+        for code, _name, short, parent, successor, also in legacy["districts"]:
+            for key in (*also, _key(short)):  # former names first: the unit's own name wins a clash
+                self.old_districts[(parent, key)] = (code, successor)
+        for _code, _name, short, parent, successor, also in legacy["communes"]:
+            for key in also:  # names of communes merged into this one before 2025 ("Bình Hòa" → Tân Bình)
+                self.old_wards.setdefault((parent, key), successor)
+        for _code, _name, short, parent, successor, _also in legacy["communes"]:
+            self.old_wards[(parent, _key(short))] = successor
+
+
+_places: _Places | None = None
+
+
 def convert_old_address(address: str) -> dict | None:
-    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai") to the current units."""
-    try:  # imported here: the package is an optional extra ('geo'), only this converter needs it
-        from vietnamadminunits import convert_address
-    except ImportError as exc:  # pragma: no cover
-        raise RuntimeError("install the 'geo' extra: pip install 'ocop-commerce[geo]'") from exc
-    try:
-        unit = convert_address(address)
-    except Exception:  # the converter raises plain exceptions on unparseable input
+    """Convert a pre-2025 address ("Xã Bình Hòa, Huyện Vĩnh Cửu, Tỉnh Đồng Nai", the street optional in front)
+    to the commune and province in force; a 2025 address ("Phường Tân Triều, Đồng Nai") is recognised too."""
+    global _places
+    _places = _places or _Places()
+    parts = [_key(part) for part in (address or "").split(",") if part.strip()]
+    commune = None
+    if len(parts) >= 3 and parts[-1] in _places.old_provinces:
+        old_province, _ = _places.old_provinces[parts[-1]]
+        district = _places.old_districts.get((old_province, parts[-2]))
+        if district:
+            commune = _places.old_wards.get((district[0], parts[-3]))
+    if commune is None and len(parts) >= 2 and parts[-1] in _places.new_provinces:
+        commune = _places.new_wards.get((_places.new_provinces[parts[-1]], parts[-2]))
+    if commune is None or commune not in _places.communes:
         return None
-    if not unit or not unit.ward_code:
-        return None
-    return {"province_code": unit.province_code, "commune_code": unit.ward_code,
-            "province": unit.province, "commune": unit.ward}
+    name, province = _places.communes[commune]
+    return {"province_code": province, "commune_code": commune, "province": _places.province_name[province],
+            "commune": name}
 
 
 # --- browsing and administration ------------------------------------------------
@@ -223,23 +285,33 @@ def retired_units() -> list[dict]:
     return json.loads(resources.files("core.geo").joinpath("data/retired_units.json").read_text("utf-8"))
 
 
-def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 500) -> dict:
-    """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`),
-    then the retired pre-2025 demo units pointing to their successors. Idempotent.
+def load_official_structure(progress=None, rows: list[dict] | None = None, chunk: int = 1000,
+                            legacy: bool | list[dict] = True) -> dict:
+    """Load the 2025 structure (34 provinces, 3,321 communes; ``rows`` defaults to :func:`official_units`), the
+    retired pre-2025 units (``legacy``: rows, or True for :func:`legacy_units`, False for none), then the retired units named by the
+    demo data and seed plans, all pointing to their successors. Idempotent.
     ``progress(n)`` is called after each chunk of ``n`` units."""
     rows = official_units() if rows is None else rows
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        upsert_units(part)
-        if progress:
-            progress(len(part))
+    old = legacy if isinstance(legacy, list) else legacy_units() if legacy else []
     retired = retired_units()
+    for batch in (rows, old):  # parents and successors come before the units pointing to them
+        for start in range(0, len(batch), chunk):
+            part = batch[start:start + chunk]
+            upsert_units(part)
+            if progress:
+                progress(len(part))
     upsert_units(retired)
     if progress:
         progress(len(retired))
     publish("geo.units_changed", actor=None)
     return {"provinces": sum(r["level"] == "province" for r in rows),
-            "communes": sum(r["level"] == "commune" for r in rows), "retired": len(retired)}
+            "communes": sum(r["level"] == "commune" for r in rows), "legacy": len(old), "retired": len(retired)}
+
+
+def current_province_count() -> int:
+    """How many provinces in force are loaded (34 once the 2025 structure is in; ``ocop geo load --if-empty``)."""
+    return db.session.execute(select(func.count()).select_from(AdministrativeUnit).where(
+        AdministrativeUnit.level == "province", AdministrativeUnit.retired_on.is_(None))).scalar_one()
 
 
 def current_provinces(codes) -> dict[str, str]:

@@ -1,37 +1,14 @@
 """Row errors of an import: one per problem ``{row, column, code, message, message_en}``, and the 422 listing them."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
-from core.errors import DomainError
+from core.errors import DomainError, vietnamese
 from core.imports.columns import CODE_COLUMNS, COLUMNS
 
 MAX_REPORTED_ERRORS = 1000
-
-# marshmallow's English messages → Vietnamese (the API answers them in English only).
-_MM_VI = [
-    (r"Missing data for required field\.", lambda m: "Thiếu dữ liệu bắt buộc."),
-    (r"Field may not be null\.", lambda m: "Không được để trống."),
-    (r"Not a valid integer\.", lambda m: "Không phải số nguyên hợp lệ."),
-    (r"Not a valid number\.", lambda m: "Không phải số hợp lệ."),
-    (r"Not a valid email address\.", lambda m: "Địa chỉ email không hợp lệ."),
-    (r"Not a valid date\.", lambda m: "Ngày không hợp lệ."),
-    (r"Not a valid boolean\.", lambda m: "Giá trị có/không không hợp lệ."),
-    (r"Not a valid URL\.", lambda m: "Đường dẫn không hợp lệ."),
-    (r"String does not match expected pattern\.", lambda m: "Sai định dạng."),
-    (r"Length must be between (\d+) and (\d+)\.", lambda m: f"Độ dài phải từ {m[1]} đến {m[2]} ký tự."),
-    (r"Shorter than minimum length (\d+)\.", lambda m: f"Ngắn hơn {m[1]} ký tự."),
-    (r"Longer than maximum length (\d+)\.", lambda m: f"Dài quá {m[1]} ký tự."),
-    (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
-     lambda m: f"Phải từ {m[1]} đến {m[2]}."),
-    (r"Must be greater than or equal to (\S+)\.", lambda m: f"Phải lớn hơn hoặc bằng {m[1]}."),
-    (r"Must be less than or equal to (\S+)\.", lambda m: f"Phải nhỏ hơn hoặc bằng {m[1]}."),
-    (r"Must be one of: (.*)\.", lambda m: f"Phải là một trong: {m[1]}."),
-]
-
 
 @dataclass
 class RowError:
@@ -66,13 +43,8 @@ class ImportFailed(DomainError):
 
 
 def _vi_for(message_en: str) -> str:
-    for pattern, build in _MM_VI:
-        match = re.fullmatch(pattern, message_en)
-        if match:
-            return build(match)
-    if "(control character" in message_en:
-        return message_en  # BaseSchema's message is already bilingual
-    return f"Giá trị không hợp lệ ({message_en})"
+    """The Vietnamese for a validation message (the API's details use the same translations)."""
+    return vietnamese(message_en)
 
 
 def row_error_from(exc: DomainError, row: int, fields_map: dict | None = None,
@@ -110,6 +82,5 @@ def load_row(schema, data: dict, fields_map: dict, row: int, errors: list[RowErr
                 continue
             flat = messages if isinstance(messages, list) else [str(messages)]
             for msg in flat:
-                msg = str(msg)
-                errors.append(RowError(row, fields_map.get(key), "validation.invalid", _vi_for(msg), msg))
+                errors.append(RowError(row, fields_map.get(key), "validation.invalid", _vi_for(msg), str(msg)))
         return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from core.errors import Message
 from core.inventory.models import MOVEMENT_KINDS
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 
@@ -116,7 +117,7 @@ class AdjustmentInSchema(BaseSchema):
     variant_id = fields.Integer(required=True, strict=True)
     delta = fields.Integer(required=True, strict=True, validate=[
         validate.Range(min=-10_000_000, max=10_000_000),
-        validate.NoneOf((0,), error="delta must not be 0 (phải khác 0).")])
+        validate.NoneOf((0,), error=Message("delta phải khác 0.", "delta must not be 0."))])
     reason = REASON
     lot_no = LOT
 

@@ -16,7 +16,7 @@ from core.audit import trail as audit
 from core.catalogue import groups
 from core.catalogue.models import Producer, Product, Variant
 from core.db import db
-from core.errors import Conflict, ValidationFailed, invalid
+from core.errors import Conflict, invalid, Message, ValidationFailed
 from core.geo.models import AdministrativeUnit
 from core.pagination import paginate
 from core.plugins import plugin_manager
@@ -54,7 +54,7 @@ def check_channels(entity: str, channels: list[str]) -> list[str]:
     kinds = plugin_manager().sales_channel_kinds
     unknown = [c for c in channels if c.split(":", 1)[0] not in kinds]
     if unknown:
-        raise ValidationFailed({"channels": [f"unknown channel kind: {c}" for c in unknown]},
+        raise ValidationFailed({"channels": [Message(f"loại kênh bán không tồn tại: {c}", f"unknown channel kind: {c}") for c in unknown]},
                                code=f"{entity}.unknown_channel", message="Loại kênh bán không được hỗ trợ.",
                                message_en="Unknown sales channel kind.")
     return list(dict.fromkeys(channels))
@@ -88,7 +88,7 @@ def check_scope(entity: str, owner: dict, scope: dict) -> dict:
         unknown["provinces"] = [c for c in cleaned["provinces"] if c not in found]
     unknown = {key: values for key, values in unknown.items() if values}
     if unknown:
-        raise ValidationFailed({"scope": {key: [f"unknown: {', '.join(map(str, values))}"]
+        raise ValidationFailed({"scope": {key: [Message(f"không tồn tại: {', '.join(map(str, values))}", f"unknown: {', '.join(map(str, values))}")]
                                           for key, values in unknown.items()}},
                                code=f"{entity}.unknown_scope", message="Phạm vi áp dụng có mã không tồn tại.",
                                message_en="The scope names unknown variants, products, producers or codes.")

@@ -5,7 +5,9 @@ import datetime as dt
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+
 from core import clock
+from core.errors import Message
 from core.clock import VN_TZ, local
 from core.pricing.models import LIFECYCLES, MAX_VALUE, OWNER_KINDS, PROMOTION_KINDS, VOUCHER_KINDS
 from core.pricing.rules import lifecycle
@@ -135,7 +137,8 @@ class QuoteLineSchema(BaseSchema):
     @validates_schema
     def _one_reference(self, data, **kwargs):
         if ("variant_id" in data) == ("sku" in data):
-            raise ValidationError("give exactly one of variant_id or sku", "variant_id")
+            raise ValidationError(Message("chỉ ghi một trong variant_id hoặc sku", "give exactly one of variant_id or sku"),
+                                  "variant_id")
 
 
 class QuoteInSchema(BaseSchema):

@@ -103,7 +103,7 @@ def _variants(ids=(), skus=()) -> tuple[dict, dict]:
 def require_listed(entry, reference) -> tuple:
     """``entry`` (``(variant, product, producer, listed)``) when sellable: 404 unknown, 422 ``product.not_listed``."""
     if entry is None:
-        raise NotFound("variant", "sản phẩm", {"variant": reference})
+        raise NotFound("variant", "phiên bản sản phẩm", {"variant": reference})
     variant, _, _, listed = entry
     if not listed or not variant.active:
         raise DomainError("product.not_listed", "Sản phẩm này hiện không được bán trên sàn.",

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import attributes
 
 from core.db import UTCDateTime, add_as_loaded, db, utcnow
-from core.errors import Conflict, DomainError, ValidationFailed
+from core.errors import Conflict, DomainError, Message, ValidationFailed
 from core.inventory import ledger
 from core.inventory.models import StockLocation
 from core.plugins import hooks
@@ -113,15 +113,15 @@ def missing_details(checkout: Checkout, rows: list[Row]) -> dict:
     """What the checkout still lacks to be placed, per field (empty when it is complete)."""
     problems = {}
     if not rows:
-        problems["lines"] = ["the checkout is empty"]
+        problems["lines"] = [Message("giỏ hàng chưa có sản phẩm", "the checkout is empty")]
     if not checkout.full_name:
-        problems["full_name"] = ["required"]
+        problems["full_name"] = [Message("bắt buộc", "required")]
     if not checkout.phone and not checkout.email:
-        problems["phone"] = ["a phone number or an email is required"]
+        problems["phone"] = [Message("cần số điện thoại hoặc email", "a phone number or an email is required")]
     if not checkout.delivery_method:
-        problems["delivery_method"] = ["required"]
+        problems["delivery_method"] = [Message("bắt buộc", "required")]
     elif checkout.delivery_method != shipping.PICKUP and not checkout.commune_code:
-        problems["shipping_address"] = ["required for home delivery"]
+        problems["shipping_address"] = [Message("bắt buộc khi giao tận nhà", "required for home delivery")]
     return problems
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.errors import Message
 from core.schemas import BaseSchema, OutputSchema
 
 
@@ -15,7 +16,8 @@ class LineInSchema(BaseSchema):
     @validates_schema
     def _one_reference(self, data, **kwargs):
         if ("variant_id" in data) == ("sku" in data):
-            raise ValidationError("give exactly one of variant_id or sku", "variant_id")
+            raise ValidationError(Message("chỉ ghi một trong variant_id hoặc sku", "give exactly one of variant_id or sku"),
+                                  "variant_id")
 
 
 class QuantitySchema(BaseSchema):

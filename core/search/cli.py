@@ -10,7 +10,6 @@ from tqdm import tqdm
 from core.commands import with_app
 from core.search import outbox
 from core.search import service
-from core.search.backend import SearchUnavailable
 from core.search.backend import SearchUnavailable, count_listed
 
 
@@ -27,10 +26,21 @@ def sync(batch_size):
     pending = outbox.pending_count()
     with tqdm(total=pending, desc="search sync", unit="row", file=sys.stderr) as bar:
         try:
-            result = outbox.drain(batch_size=batch_size, progress=bar.update)
+            result = outbox.drain(batch_size=batch_size, progress=_advance(bar))
         except SearchUnavailable as exc:
             raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
     click.echo(f"Synced {result['processed']} outbox rows; {outbox.pending_count()} pending.")
+
+
+def _advance(bar: tqdm):
+    """``progress(n)`` for ``bar`` that leaves the last step's drawing to ``close()``: tqdm would otherwise draw
+    the 100 % line twice (once on the last update, once more on close)."""
+    def progress(n: int) -> None:
+        if bar.total and bar.n + n >= bar.total:
+            bar.n += n
+        else:
+            bar.update(n)
+    return progress
 
 
 @search.command("reindex")
@@ -40,7 +50,7 @@ def reindex():
     total = count_listed()
     with tqdm(total=total, desc="search reindex", unit="product", file=sys.stderr) as bar:
         try:
-            result = service.reindex(progress=bar.update)
+            result = service.reindex(progress=_advance(bar))
         except SearchUnavailable as exc:
             raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
     click.echo(f"Indexed {result['indexed']} listed products on the {result['backend']} backend "
@@ -48,7 +58,7 @@ def reindex():
 
 
 @search.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the state as a JSON object")
 @with_app
 def status(as_json):
     """Backend, indexed documents, listed products and pending outbox rows."""

@@ -12,7 +12,7 @@ import hmac
 from sqlalchemy import select
 
 from core.db import db, insert_ignoring_conflicts, utcnow
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError, Message, ValidationFailed
 from core.pagination import paginate
 from core.text import nfc
 from plugins.livestream import draft_orders, events, showcases
@@ -47,18 +47,18 @@ def sign(secret: str, body: bytes) -> str:
 def _check_batch(comments) -> list[dict]:
     """Every comment well formed, or ValidationFailed naming each bad one by its position."""
     if not isinstance(comments, list) or not comments:
-        raise ValidationFailed({"comments": ["a non-empty list of comments is required"]},
+        raise ValidationFailed({"comments": [Message("cần một danh sách bình luận không rỗng", "a non-empty list of comments is required")]},
                                code="livestream.bad_batch", message="Lô bình luận rỗng hoặc sai định dạng.",
                                message_en="The comment batch is empty or malformed.")
     if len(comments) > MAX_BATCH:
-        raise ValidationFailed({"comments": [f"at most {MAX_BATCH} comments per batch"]},
+        raise ValidationFailed({"comments": [Message(f"tối đa {MAX_BATCH} bình luận mỗi lô", f"at most {MAX_BATCH} comments per batch")]},
                                code="livestream.bad_batch", message=f"Tối đa {MAX_BATCH} bình luận mỗi lô.",
                                message_en=f"At most {MAX_BATCH} comments per batch.")
     limit, problems, clean = default_vocabulary().limits["max_text_length"], {}, []
     for n, c in enumerate(comments):
         issue = _problem(c, limit)
         if issue:
-            problems[str(n)] = [issue]
+            problems[str(n)] = [Message("bình luận sai định dạng", issue)]
             continue
         clean.append({"id": str(c["id"]), "author_id": str(c["author_id"]),
                       "author_name": nfc(c["author_name"])[:200] if isinstance(c.get("author_name"), str) else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db import db, utcnow
-from core.errors import Conflict, NotFound, ValidationFailed, invalid
+from core.errors import Conflict, invalid, Message, NotFound, ValidationFailed
 from core.sales import checkout, placement
 from core.sales.models import Checkout, Order
 from plugins.livestream import events, holds, showcases
@@ -144,13 +144,13 @@ def reject(user, session, draft: DraftOrder) -> DraftOrder:
 
 def _checkout_lines(session, draft: DraftOrder) -> list[tuple]:
     if not draft.lines:
-        raise ValidationFailed({"lines": ["the draft has no lines"]}, code="livestream.draft_empty",
+        raise ValidationFailed({"lines": [Message("đơn nháp chưa có dòng hàng", "the draft has no lines")]}, code="livestream.draft_empty",
                                message="Đơn nháp chưa có sản phẩm.", message_en="The draft has no lines.")
     out = []
     for n, line in enumerate(draft.lines):
         found = showcases.variant_of(session, line["code"], line["variant_sku"])
         if found is None:
-            raise ValidationFailed({f"lines.{n}": ["choose the variant (edit the draft)"]},
+            raise ValidationFailed({f"lines.{n}": [Message("hãy chọn biến thể (sửa đơn nháp)", "choose the variant (edit the draft)")]},
                                    code="livestream.variant_required",
                                    message="Dòng hàng chưa rõ biến thể; hãy sửa đơn nháp.",
                                    message_en="A line does not say which variant; edit the draft.")

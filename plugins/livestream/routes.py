@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.accounts.security import current_user, require_roles
-from core.errors import ValidationFailed, invalid
+from core.errors import invalid, Message, ValidationFailed
 from plugins.livestream import adapters, attribution, comments, draft_orders, events, metrics, reports, sessions
 from plugins.livestream import showcases
 from plugins.livestream import schemas as s
@@ -141,7 +141,7 @@ def _read(format_name: str, document) -> list:
     try:
         return adapters.read(format_name, document)
     except adapters.BatchFormatError as exc:
-        raise ValidationFailed({"document": [str(exc)]}, code="livestream.bad_batch",
+        raise ValidationFailed({"document": [Message("lô bình luận sai định dạng", str(exc))]}, code="livestream.bad_batch",
                                message="Lô bình luận sai định dạng.", message_en="The comment batch is malformed.")
 
 
@@ -163,7 +163,7 @@ class Webhook(MethodView):
         try:
             document = json.loads(body.decode("utf-8"))
         except (ValueError, RecursionError):
-            raise ValidationFailed({"body": ["not valid UTF-8 JSON"]}, code="livestream.bad_batch",
+            raise ValidationFailed({"body": [Message("không phải JSON UTF-8 hợp lệ", "not valid UTF-8 JSON")]}, code="livestream.bad_batch",
                                    message="Nội dung không phải JSON hợp lệ.", message_en="The body is not valid JSON.")
         return comments.ingest(session, _read(request.args.get("format", "generic"), document))
 
@@ -205,13 +205,13 @@ class Upload(MethodView):
             try:
                 found = adapters.read_csv(raw)
             except adapters.BatchFormatError as exc:
-                raise ValidationFailed({"file": [str(exc)]}, code="livestream.bad_batch",
+                raise ValidationFailed({"file": [Message("tệp bình luận sai định dạng", str(exc))]}, code="livestream.bad_batch",
                                        message="Tệp bình luận sai định dạng.", message_en="The comment file is malformed.")
         else:
             try:
                 document = json.loads(raw.decode("utf-8-sig"))
             except (ValueError, RecursionError):
-                raise ValidationFailed({"file": ["not valid UTF-8 JSON"]}, code="livestream.bad_batch",
+                raise ValidationFailed({"file": [Message("không phải JSON UTF-8 hợp lệ", "not valid UTF-8 JSON")]}, code="livestream.bad_batch",
                                        message="Tệp không phải JSON hợp lệ.", message_en="The file is not valid JSON.")
             found = _read(name, document)
         return comments.ingest(session, found)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from core import clock
 from core.text import contains_text
 from core.db import db, utcnow
-from core.errors import Conflict, DomainError, NotFound, ValidationFailed, invalid
+from core.errors import Conflict, DomainError, invalid, Message, NotFound, ValidationFailed
 from core.catalogue.listing import is_listed
 from core.catalogue.models import Product, Variant
 from core.inventory.models import StockLocation, StockLot
@@ -384,7 +384,7 @@ def post_count(user: User, point: SalesPoint, data: dict) -> StockCount:
                           code="sales_point.duplicate_line")
         seen.add(key)
         if line["counted"] < 0:  # defence in depth; the schema already refuses it
-            raise ValidationFailed({f"lines[{i}].counted": ["must be >= 0"]}, code="sales_point.negative_count")
+            raise ValidationFailed({f"lines[{i}].counted": [Message("phải lớn hơn hoặc bằng 0", "must be >= 0")]}, code="sales_point.negative_count")
     count = StockCount(sales_point_id=point.id, note=data.get("note"), counted_by_id=user.id, counted_on=clock.today())
     db.session.add(count)
     number = _numbered(count, "CNT", point.code)

@@ -5,6 +5,7 @@ import re
 
 from marshmallow import ValidationError, fields, pre_dump, validate, validates_schema
 
+from core.errors import Message
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 from plugins.sales_points.models import (COUNT_REASONS, LOCATION_KINDS, PAYMENT_METHODS, POINT_STATUSES,
                                          RECEIPT_MODES, WEEKDAYS, PosSale)
@@ -23,7 +24,7 @@ class SpIntervalSchema(BaseSchema):
     @validates_schema
     def _order(self, data, **kwargs):
         if data.get("open") and data.get("close") and data["open"] >= data["close"]:
-            raise ValidationError("close must be after open (giờ đóng cửa phải sau giờ mở cửa)", "close")
+            raise ValidationError(Message("giờ đóng cửa phải sau giờ mở cửa", "close must be after open"), "close")
 
 
 class SpOpeningHoursSchema(BaseSchema):
@@ -150,7 +151,8 @@ class SpConsignmentInSchema(BaseSchema):
     @validates_schema
     def _dates(self, data, **kwargs):
         if data.get("valid_to") and data.get("valid_from") and data["valid_to"] < data["valid_from"]:
-            raise ValidationError("valid_to must not be before valid_from", "valid_to")
+            raise ValidationError(Message("valid_to không được trước valid_from", "valid_to must not be before valid_from"),
+                                  "valid_to")
 
 
 class SpConsignmentEndSchema(BaseSchema):
@@ -190,8 +192,8 @@ class _VariantRef(BaseSchema):
     def _one_ref(self, data, **kwargs):
         given = [k for k in ("variant_id", "sku", "gtin", "code") if data.get(k) not in (None, "")]
         if len(given) != 1:
-            raise ValidationError("give exactly one of variant_id, sku, gtin, code "
-                                  "(chỉ ghi một trong variant_id, sku, gtin, code)", "_schema")
+            raise ValidationError(Message("chỉ ghi một trong variant_id, sku, gtin, code",
+                                          "give exactly one of variant_id, sku, gtin, code"), "_schema")
 
 
 # --- receipts ----------------------------------------------------------------------
@@ -277,7 +279,8 @@ class SpTransferInSchema(BaseSchema):
     @validates_schema
     def _destination(self, data, **kwargs):
         if (data.get("to_sales_point_id") is None) == (data.get("to_location_id") is None):
-            raise ValidationError("give to_sales_point_id or to_location_id (chọn một nơi nhận)", "_schema")
+            raise ValidationError(Message("chọn một nơi nhận: to_sales_point_id hoặc to_location_id",
+                                          "give to_sales_point_id or to_location_id"), "_schema")
 
 
 class SpTransferReceiveLineSchema(BaseSchema):
@@ -600,7 +603,8 @@ class SpPeriodSchema(BaseSchema):
     @validates_schema
     def _order(self, data, **kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            raise ValidationError("'to' must not be before 'from' (ngày kết thúc trước ngày bắt đầu)", "to")
+            raise ValidationError(Message("ngày kết thúc (to) không được trước ngày bắt đầu (from)",
+                                          "'to' must not be before 'from'"), "to")
 
 
 class SpSettlementQuerySchema(SpPeriodSchema):

@@ -21,7 +21,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from core.celery_app import enqueue as enqueue_task
 from core.clock import VN_TZ
 from core.db import db, on_commit, separate_transaction, utcnow
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Message, NotFound, ValidationFailed
 from core.logs import current_request_id
 from core.pagination import paginate
 from core.audit import trail as audit
@@ -77,7 +77,7 @@ def _check_events(names) -> list[str]:
     known = registry()
     unknown = sorted({n for n in names if n != events.ALL and n not in known})
     if unknown:
-        raise ValidationFailed({"events": [f"unknown event types: {', '.join(unknown)}"]}, code="webhook.unknown_event",
+        raise ValidationFailed({"events": [Message(f"loại sự kiện không tồn tại: {', '.join(unknown)}", f"unknown event types: {', '.join(unknown)}")]}, code="webhook.unknown_event",
                                message=f"Loại sự kiện không tồn tại: {', '.join(unknown)}.",
                                message_en=f"Unknown event types: {', '.join(unknown)}.")
     return sorted(set(names))
@@ -87,7 +87,7 @@ def _check_url(url: str) -> str:
     try:
         return sender.check_url(url, config().allow_private)
     except sender.UrlRefused as exc:
-        raise ValidationFailed({"url": [exc.message_en]}, code=exc.code, message=f"url: {exc.message}",
+        raise ValidationFailed({"url": [Message(exc.message, exc.message_en)]}, code=exc.code, message=f"url: {exc.message}",
                                message_en=f"url: {exc.message_en}") from None
 
 

@@ -37,6 +37,7 @@ import importlib.util
 import select
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -125,17 +126,29 @@ def start_localstripe(timeout: float = 15.0) -> LocalStripe:
             raise LocalStripeUnavailable(
                 f"{module!r} is not installed; `pip install localstripe` "
                 "(it is in the 'dev' extra) to run Stripe tests")
+    errors = tempfile.TemporaryFile(mode="w+")  # the child's stderr, quoted if it fails (xdist shows no stderr)
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD_SCRIPT],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
     handle = None
+
+    def failure(what: str, line: str = "") -> RuntimeError:
+        try:
+            process.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
+        errors.seek(0)
+        tail = " | ".join(errors.read().strip().splitlines()[-5:])
+        said = f"; it printed {line.strip()!r}" if line.strip() else ""
+        return RuntimeError(f"localstripe {what} (exit code {process.poll()}{said}); its stderr: "
+                            f"{tail or '(nothing)'}. Is the 'dev' extra installed (pip install localstripe)?")
+
     try:
         if not select.select([process.stdout], [], [], timeout)[0]:
-            raise RuntimeError("localstripe did not report its port in time")
+            raise failure("did not report its port in time")
         line = process.stdout.readline()  # "" if the child died early
         if not line.strip().isdigit():
-            raise RuntimeError(f"localstripe failed to start (exit code "
-                               f"{process.poll()}); see stderr above")
+            raise failure("failed to start", line)
         handle = LocalStripe(process, int(line))
         deadline = time.monotonic() + timeout
         while True:
