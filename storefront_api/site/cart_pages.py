@@ -62,7 +62,9 @@ def cart():
 def add_to_cart():
     """Add a listed variant (by SKU) to the cart, starting one if needed; back to the cart (303)."""
     try:
-        line = LineInSchema().load({"sku": request.form.get("sku", ""), "quantity": _int(request.form.get("quantity"), 1)})
+        asked = request.form.get("quantity")
+        line = LineInSchema().load({"sku": request.form.get("sku", ""),
+                                    "quantity": 1 if asked in (None, "") else _int(asked)})
     except ValidationError as exc:
         raise _invalid(exc)
     cart = open_cart()

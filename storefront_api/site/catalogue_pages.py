@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import ValidationError
 
+from core.clock import VN_TZ
 from core.catalogue import browse as catalogue_read, groups, landing
 from core.errors import NotFound, DomainError
 from core.geo import units as geo
@@ -64,7 +65,7 @@ def product_json_ld(data: dict, stock: dict, url: str) -> dict:
                  else "https://schema.org/OutOfStock",
                  "seller": {"@type": "Organization", "name": data["producer"]["name"]}}
         if v.get("sale_price") is not None and v.get("sale_ends_at"):
-            offer["priceValidUntil"] = v["sale_ends_at"].date().isoformat()
+            offer["priceValidUntil"] = v["sale_ends_at"].astimezone(VN_TZ).date().isoformat()
         if v.get("gtin"):
             offer["gtin"] = v["gtin"]
         offers.append(offer)
