@@ -25,7 +25,7 @@ PAYMENT_STATUS = {
     "partially_paid": ("Đã trả một phần", "Partly paid"), "paid": ("Đã thanh toán", "Paid"),
     "refunded": ("Đã hoàn tiền", "Refunded"), "partially_refunded": ("Hoàn tiền một phần", "Partly refunded"),
 }
-LEVELS = {"province": ("cấp tỉnh", "provincial"), "central": ("cấp trung ương", "national")}
+LEVELS = {"district": ("cấp huyện", "district"), "province": ("cấp tỉnh", "provincial"), "central": ("cấp trung ương", "national")}
 
 
 class SiteBlueprint(Blueprint):
