@@ -35,16 +35,21 @@ def _int(value, default=None):
         return default
 
 
-def open_cart() -> dict | None:
-    """The shopper's open checkout (from the cookie), or None."""
+def cookie_cart() -> dict | None:
+    """The checkout behind the cart cookie (open or completed), or None."""
     token = request.cookies.get(CART_COOKIE)
     if not token or len(token) > 100:
         return None
     try:
-        cart = checkout.view(*checkout.load(token))
+        return checkout.view(*checkout.load(token))
     except NotFound:
         return None
-    return cart if cart["status"] == "open" else None
+
+
+def open_cart() -> dict | None:
+    """The shopper's open checkout, or None."""
+    cart = cookie_cart()
+    return cart if cart is not None and cart["status"] == "open" else None
 
 
 def _keep_cart(response, token: str):
@@ -151,7 +156,9 @@ def _patch_from_form(form) -> dict:
 @bp.post("/thanh-toan")
 def submit_checkout():
     """Save the details (``action=save``) or save them and place the order (``action=place``, 303 to its status)."""
-    cart = open_cart()
+    cart = cookie_cart()
+    if cart is not None and cart["order_token"]:  # a second click on "Đặt hàng": the order it placed
+        return redirect(url_for("site.order_status", token=cart["order_token"]), 303)
     if cart is None or not cart["lines"]:
         return redirect(url_for("site.cart"), 303)
     try:

@@ -42,9 +42,18 @@ def _invalid(exc: ValidationError) -> DomainError:
 def home():
     """Featured listed products (most stars first), and browsing by province and OCOP group."""
     featured = _products({"page": 1, "limit": 12, "sort": "stars"})
-    facets = search_service.search({"q": "", "page": 1, "limit": 1, "sort": "relevance"})["facets"]
+    facets = browse_facets()
     return render_page("site/home.html", featured=featured["results"], total=featured["total"],
                        provinces=facets["province"], groups=facets["group"], canonical=public_url("site.home"))
+
+
+def browse_facets() -> dict:
+    """Listed products counted by province and group (the search service's facets of an empty query);
+    empty while search is unavailable, so the home page still answers."""
+    try:
+        return search_service.search({"q": "", "page": 1, "limit": 1, "sort": "relevance"})["facets"]
+    except DomainError:
+        return {"province": [], "group": []}
 
 
 def _stock_states(data: dict) -> dict[str, dict]:

@@ -5,8 +5,8 @@ from flask import Response, abort
 from markupsafe import escape
 
 from core.catalogue import groups, landing
-from core.search import service as search_service
 from storefront_api.site.blueprint import bp, public_url, vn_date
+from storefront_api.site.catalogue_pages import browse_facets
 
 CHUNK = 5000
 PRIVATE_PATHS = ("/gio-hang", "/thanh-toan", "/don-hang/", "/tim-kiem", "/admin/", "/console", "/storefront/")
@@ -40,7 +40,7 @@ def sitemap():
 
 @bp.get("/sitemap-pages.xml")
 def sitemap_pages():
-    facets = search_service.search({"q": "", "page": 1, "limit": 1, "sort": "relevance"})["facets"]
+    facets = browse_facets()
     entries = [(public_url("site.home"), None), (public_url("site.sales_points"), None)]
     entries += [(public_url("site.group", code=g["code"]), None) for g in groups.groups()]
     entries += [(public_url("site.province", code=f["value"]), None) for f in facets["province"]]
