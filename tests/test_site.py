@@ -146,6 +146,7 @@ def test_where_to_buy_in_person_lists_sales_points_holding_the_product(client, d
     assert "Điểm OCOP Bửu Long" in body and "Điểm OCOP Trị An" not in body  # B holds no pomelo
     finder = html(client.get("/diem-ban?tinh=75"))
     assert "Điểm OCOP Bửu Long" in finder and "Điểm OCOP Trị An" in finder and "google.com/maps" in finder
+    assert "Hàng đang chuyển đến" not in finder and "Kho HTX" not in finder  # transit and warehouses: no counter
     assert "Điểm OCOP Bửu Long" not in html(client.get("/diem-ban?tinh=42"))
 
 

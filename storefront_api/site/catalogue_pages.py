@@ -8,9 +8,8 @@ from core.clock import VN_TZ
 from core.catalogue import browse as catalogue_read, groups, landing
 from core.errors import NotFound, DomainError
 from core.geo import units as geo
-from core.inventory import places
 from core.pricing import resolver
-from core.sales import checkout
+from core.sales import checkout, places
 from core.search import service as search_service
 from storefront_api.catalogue import CHANNEL, producer_detail, product_detail
 from storefront_api.schemas import ProductQuerySchema

@@ -1,7 +1,6 @@
-"""Where shoppers can buy in person: active stock locations open to the public (sales points, fair booths …).
-
-Producer warehouses hold stock for delivery and are not shops; every other active location kind
-(registered by plugins) is a place a shopper can walk into.
+"""Where shoppers can buy in person: active stock locations behind an active counter sales channel
+(a sales point, a fair booth …). Producer warehouses and in-transit locations have no counter: they are
+not places a shopper can walk into.
 """
 from __future__ import annotations
 
@@ -10,11 +9,15 @@ from sqlalchemy import select
 from core.db import db
 from core.geo.models import AdministrativeUnit
 from core.inventory.models import Stock, StockLocation
-from core.inventory.stock_rows import PRODUCER_WAREHOUSE
+from core.inventory.stock_rows import ONLINE_STORE
+from core.sales.models import SalesChannel
 
 
 def _public():
-    return (StockLocation.active.is_(True)) & (StockLocation.kind != PRODUCER_WAREHOUSE)
+    counter = select(SalesChannel.location_id).where(SalesChannel.active.is_(True),
+                                                     SalesChannel.kind != ONLINE_STORE,
+                                                     SalesChannel.location_id.is_not(None))
+    return StockLocation.active.is_(True) & StockLocation.id.in_(counter)
 
 
 def _place(location: StockLocation, province_name: str | None) -> dict:
