@@ -16,7 +16,7 @@ from storefront_api.schemas import ProductQuerySchema
 from storefront_api.search import SearchArgsSchema
 from storefront_api.site.blueprint import absolute, bp, public_url, render_page, t
 
-PAGE_SIZE = 24
+PAGE_SIZE = 20  # as the JSON endpoints answer by default
 
 
 def _products(args: dict) -> dict:
