@@ -19,6 +19,7 @@ from core.plugins import build_plugin_manager
 from core.search.engine import init_app as init_search
 from core.storage import storage
 from storefront_api import register as register_storefront
+from storefront_api.site import register_site
 
 # The composition root: every domain's models (tables), tasks (Celery) and in-transaction subscribers.
 import core.accounts.models  # noqa: F401,E402
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     app.register_error_handler(DomainError, handle_domain_error)
 
     register_storefront(api)
+    register_site(app)  # the public site at / (server-rendered pages)
     register_admin(api)
     for result in pm.hook.register_blueprints(app=app, api=api):
         for blueprint in (result if isinstance(result, (list, tuple)) else [result]):

@@ -225,3 +225,20 @@ def price_adjustments(channel, at, customer, lines):
     over time calls ``core.pricing.version.bump()`` in the changing
     transaction so cached prices are dropped.
     """
+
+
+# --- public site --------------------------------------------------------------
+@hookspec
+def register_site_pages(pages):
+    """Called once per app by the public storefront site (``storefront_api.site``), after its own pages.
+
+    ``pages.add(path, view, name=…, title=…, title_en=…, nav=False, methods=("GET",))`` serves a
+    Flask view at ``path`` with endpoint ``site.<name>`` (the site's language switch, template helpers
+    and error pages apply; ``nav=True`` links it in the site header). ``pages.add_template_folder(folder)``
+    makes a plugin's templates findable; they may ``{% extends "site/layout.html" %}`` and fill
+    ``{% block content %}``. ``pages.render(template, status=200, **context)`` renders one (helpers
+    ``t(vi, en)``, ``vnd(amount)``, ``vn_date(value)``). Paths must not collide with the site's own
+    (``/``, ``/san-pham/…``, ``/chu-the/…``, ``/tim-kiem``, ``/nhom/…``, ``/tinh/…``, ``/diem-ban``,
+    ``/gio-hang…``, ``/thanh-toan…``, ``/don-hang/…``, ``/sitemap…``, ``/robots.txt``); a view calls
+    core services only (e.g. a fairs plugin's page of current fairs). Returns nothing.
+    """

@@ -21,6 +21,28 @@ def json_body(data) -> bytes:
     return current_app.json.dumps(data).encode()
 
 
+def product_detail(slug: str):
+    """(product, detail) of a listed product with its variants' sale prices now (404 when not listed).
+
+    The JSON route and the public site's product page both answer this, so they show the same price.
+    """
+    product = products.get_listed_by_slug(slug)
+    offer = resolver.product_prices([product], CHANNEL).get(product.id, {})
+    data = {**catalogue_read.detail(product), **offer}
+    sales = offer.get("variant_prices", {})
+    data["variants"] = [{**VariantSchema().dump(v), **sales.get(v.id, {}), "variant_id": v.id}
+                        for v in data["variants"]]
+    return product, data
+
+
+def producer_detail(slug: str) -> dict:
+    """A verified producer's page with its listed products (404 for any other producer)."""
+    producer = producers.get_by_slug(slug)
+    if producer.status != "verified":
+        raise NotFound("producer", "chủ thể")
+    return catalogue_read.producer_page(producer)
+
+
 @blp.route("/products")
 class ProductList(MethodView):
     @blp.arguments(ProductQuerySchema, location="query")
@@ -39,12 +61,7 @@ class ProductDetail(MethodView):
     @blp.response(200, ProductDetailSchema)
     def get(self, slug):
         """Product detail: certification badge, variants with their sale price and end, live promotions."""
-        product = products.get_listed_by_slug(slug)
-        offer = resolver.product_prices([product], CHANNEL).get(product.id, {})
-        data = {**catalogue_read.detail(product), **offer}
-        sales = offer.get("variant_prices", {})
-        data["variants"] = [{**VariantSchema().dump(v), **sales.get(v.id, {})} for v in data["variants"]]
-        return data
+        return product_detail(slug)[1]
 
 
 @blp.route("/producers/<slug>")
@@ -52,10 +69,7 @@ class ProducerDetail(MethodView):
     @blp.response(200, ProducerPageSchema)
     def get(self, slug):
         """A verified producer's page with its listed products."""
-        producer = producers.get_by_slug(slug)
-        if producer.status != "verified":
-            raise NotFound("producer", "chủ thể")
-        return catalogue_read.producer_page(producer)
+        return producer_detail(slug)
 
 
 @blp.route("/groups")

@@ -1,0 +1,163 @@
+"""Catalogue pages: home, product (with JSON-LD and share tags), producer, search, group, province, sales points."""
+from __future__ import annotations
+
+from flask import request
+from marshmallow import ValidationError
+
+from core.clock import VN_TZ
+from core.catalogue import browse as catalogue_read, groups, landing
+from core.errors import NotFound, DomainError
+from core.geo import units as geo
+from core.pricing import resolver
+from core.sales import checkout, places
+from core.search import service as search_service
+from storefront_api.catalogue import CHANNEL, producer_detail, product_detail
+from storefront_api.schemas import ProductQuerySchema
+from storefront_api.search import SearchArgsSchema
+from storefront_api.site.blueprint import absolute, bp, public_url, render_page, t
+
+PAGE_SIZE = 20  # as the JSON endpoints answer by default
+
+
+def _products(args: dict) -> dict:
+    """A page of listed products with their sale prices now (as ``GET /storefront/v1/products`` answers)."""
+    return catalogue_read.list_products(args, decorate=lambda page: resolver.product_prices(page, CHANNEL))
+
+
+def _browse_args(**fixed) -> dict:
+    try:
+        args = ProductQuerySchema().load({k: v for k, v in request.args.items() if k in ("page", "sort")})
+    except ValidationError as exc:
+        raise _invalid(exc)
+    return {**args, "limit": PAGE_SIZE, **fixed}
+
+
+def _invalid(exc: ValidationError) -> DomainError:
+    return DomainError("validation.invalid", "Tham số không hợp lệ.", "Invalid parameters.",
+                       {"fields": exc.messages}, status=422)
+
+
+@bp.get("/")
+def home():
+    """Featured listed products (most stars first), and browsing by province and OCOP group."""
+    featured = _products({"page": 1, "limit": 12, "sort": "stars"})
+    facets = browse_facets()
+    return render_page("site/home.html", featured=featured["results"], total=featured["total"],
+                       provinces=facets["province"], groups=facets["group"], canonical=public_url("site.home"))
+
+
+def browse_facets() -> dict:
+    """Listed products counted by province and group (the search service's facets of an empty query);
+    empty while search is unavailable, so the home page still answers."""
+    try:
+        return search_service.search({"q": "", "page": 1, "limit": 1, "sort": "relevance"})["facets"]
+    except DomainError:
+        return {"province": [], "group": []}
+
+
+def _stock_states(data: dict) -> dict[str, dict]:
+    """Per SKU: free quantity online (largest at one location, as checkout allocates) and in-person places."""
+    ids = [v["variant_id"] for v in data["variants"]]
+    free = checkout.available_quantities(ids)
+    return {v["sku"]: {"free": free.get(v["variant_id"], 0), "is_service": v["is_service"]} for v in data["variants"]}
+
+
+def product_json_ld(data: dict, stock: dict, url: str) -> dict:
+    """schema.org Product with one Offer per variant at the price a shopper pays now (VND)."""
+    offers = []
+    for v in data["variants"]:
+        state = stock[v["sku"]]
+        offer = {"@type": "Offer", "sku": v["sku"], "name": v["name"], "url": url, "priceCurrency": "VND",
+                 "price": v["sale_price"] if v.get("sale_price") is not None else v["price"],
+                 "availability": "https://schema.org/InStock" if state["is_service"] or state["free"] > 0
+                 else "https://schema.org/OutOfStock",
+                 "seller": {"@type": "Organization", "name": data["producer"]["name"]}}
+        if v.get("sale_price") is not None and v.get("sale_ends_at"):
+            offer["priceValidUntil"] = v["sale_ends_at"].astimezone(VN_TZ).date().isoformat()
+        if v.get("gtin"):
+            offer["gtin"] = v["gtin"]
+        offers.append(offer)
+    ld = {"@context": "https://schema.org", "@type": "Product", "name": data["name"], "url": url,
+          "brand": {"@type": "Brand", "name": data["producer"]["name"]},
+          "category": data["group"]["name"], "offers": offers}
+    if data.get("description"):
+        ld["description"] = data["description"]
+    images = [absolute(i["url"]) for i in data.get("images") or [] if i.get("url")]
+    if images:
+        ld["image"] = images
+    return ld
+
+
+@bp.get("/san-pham/<slug>")
+def product(slug):
+    """A listed product; a delisted one answers 410 Gone with similar listed products."""
+    try:
+        item, data = product_detail(slug)
+    except NotFound:
+        gone = landing.delisted_product(slug)
+        if gone is None:
+            raise
+        return render_page("site/gone.html", 410, name=gone.name, similar=landing.similar_listed(gone))
+    stock = _stock_states(data)
+    where = places.places_holding(v["variant_id"] for v in data["variants"])
+    url = public_url("site.product", slug=slug)
+    image = absolute(data["images"][0]["url"]) if data.get("images") else None
+    return render_page("site/product.html", p=data, stock=stock, places=where, canonical=url, og_image=image,
+                       json_ld=product_json_ld(data, stock, url), added=request.args.get("added"))
+
+
+@bp.get("/chu-the/<slug>")
+def producer(slug):
+    data = producer_detail(slug)
+    return render_page("site/producer.html", producer=data, canonical=public_url("site.producer", slug=slug))
+
+
+def _search_args() -> dict:
+    raw = {k: v for k, v in request.args.items() if v != "" and k != "lang"}
+    raw.setdefault("limit", str(PAGE_SIZE))
+    try:
+        return SearchArgsSchema().load(raw)
+    except ValidationError as exc:
+        raise _invalid(exc)
+
+
+@bp.get("/tim-kiem")
+def search():
+    """Full-text search with facets, diacritics optional and typos tolerated (the storefront search service)."""
+    args = _search_args()
+    answer = search_service.search(args)
+    return render_page("site/search.html", answer=answer, args=args, canonical=public_url("site.search"),
+                       robots="noindex,follow")
+
+
+@bp.get("/nhom/<code>")
+def group(code):
+    """Listed products of one OCOP product group (Decision 148; an older 1048 code maps to its group)."""
+    if groups.group(code) is None:
+        raise NotFound("group", "nhóm sản phẩm")
+    page = _products(_browse_args(group=code))
+    label = groups.label(code)
+    return render_page("site/listing.html", page=page, title=t(label["name"], label["name_en"]),
+                       canonical=public_url("site.group", code=code))
+
+
+@bp.get("/tinh/<code>")
+def province(code):
+    """Listed products of producers in one (current) province; a pre-2025 code is answered with its successor."""
+    unit = geo.current_unit(geo.get_unit(code))
+    if unit.level != "province":
+        raise NotFound("province", "tỉnh")
+    page = _products(_browse_args(province=unit.code))
+    return render_page("site/listing.html", page=page, title=unit.name,
+                       places=places.public_places(unit.code), canonical=public_url("site.province", code=unit.code))
+
+
+@bp.get("/diem-ban")
+def sales_points():
+    """Where to buy OCOP products in person (sales points, fair booths), by province."""
+    code = request.args.get("tinh") or None
+    if code is not None and len(code) > 20:
+        raise NotFound("province", "tỉnh")
+    provinces = geo.list_units({"level": "province", "page": 1, "limit": 100})["results"]
+    return render_page("site/sales_points.html", places=places.public_places(code), provinces=provinces,
+                       selected=code, canonical=public_url("site.sales_points"))
