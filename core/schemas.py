@@ -75,6 +75,7 @@ class BaseSchema(VietnamTimeMixin, Schema):
         ordered = True
 
     def on_bind_field(self, field_name, field_obj):
+        super().on_bind_field(field_name, field_obj)  # Vietnam time for datetimes
         inner = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
         if isinstance(inner, fields.Integer):
             bound_integer(field_name, inner)
