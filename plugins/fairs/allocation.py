@@ -17,7 +17,7 @@ from core import clock
 from core.accounts.models import User
 from core.audit import trail as audit
 from core.catalogue.models import Product
-from core.db import db, utcnow
+from core.db import db, savepoint, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.geo import units as geo
 from core.inventory import locations
@@ -70,15 +70,14 @@ def assign(user: User, event: FairEvent, application_id: int, booth_id: int) -> 
     if application.assignment is not None:
         raise Conflict("fair.already_assigned", "Chủ thể đã được xếp gian hàng.", "The exhibitor already has a booth.",
                        {"booth_code": application.assignment.booth.code})
-    for _attempt in range(booth.capacity):
+    assignment = None
+    for _attempt in range(booth.capacity):  # a slot taken meanwhile: try the next free one
         free = [slot for slot in range(1, booth.capacity + 1) if slot not in _taken_slots(booth.id)]
         if not free:
             break
         assignment = _insert(user, event, application, booth, free[0])
         if assignment is not None:
             break
-    else:
-        assignment = None
     if assignment is None:
         raise booth_taken(booth)
     fee = _fee_line(event, booth, assignment)
@@ -93,7 +92,7 @@ def _insert(user: User, event: FairEvent, application: FairApplication, booth: F
             slot: int) -> FairAssignment | None:
     """Write the assignment (and its location) in a savepoint; None when the slot was taken meanwhile."""
     try:
-        with db.session.begin_nested():
+        with savepoint():
             location = locations.create_location(user, {
                 "kind": FAIR_BOOTH_KIND, "name": f"Gian {booth.code} – {application.producer.name}"[:200],
                 "province_code": event.province_code, "producer_id": application.producer_id,

@@ -11,7 +11,7 @@ from core.accounts.models import User
 from core.audit import trail as audit
 from core.catalogue import listing
 from core.catalogue.models import Producer, Product
-from core.db import db, utcnow
+from core.db import db, savepoint, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.notifications import delivery
 from core.pagination import paginate
@@ -109,7 +109,7 @@ def submit(user: User, event: FairEvent, data: dict) -> FairApplication:
     else:
         application = FairApplication(event_id=event.id, producer_id=producer.id, status="submitted", **fields)
         try:
-            with db.session.begin_nested():
+            with savepoint():
                 db.session.add(application)
                 db.session.flush()
         except IntegrityError:  # the same producer applied concurrently

@@ -15,7 +15,7 @@ from core import clock
 from core.accounts.models import User
 from core.audit import trail as audit
 from core.catalogue.models import Producer, Product
-from core.db import db
+from core.db import db, savepoint
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.text import fold
 from plugins.fairs import access
@@ -164,7 +164,7 @@ def book_meeting(user: User, event: FairEvent, data: dict) -> FairMeeting:
                           producer_id=producer.id, buyer_name=data["buyer_name"],
                           buyer_key=fold(data["buyer_name"]).strip()[:300])
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(meeting)
             db.session.flush()
     except IntegrityError:
