@@ -234,7 +234,9 @@ def set_rules(user: User, event: FairEvent, rules: list[dict]) -> list[dict]:
 
 
 def _facts(application: FairApplication) -> dict:
-    products = db.session.execute(select(Product).where(Product.id.in_(application.product_ids or []))).scalars().all()
+    found = {p.id: p for p in db.session.execute(select(Product).where(
+        Product.id.in_(application.product_ids or []))).scalars()}
+    products = [found[pid] for pid in application.product_ids or [] if pid in found]  # ties: the first listed wins
     certs = [c for c in (p.current_certification() for p in products) if c is not None]
     producer = application.producer
     lineage = {unit.level: unit.code for unit in geo.lineage(producer.commune)} if producer.commune else {}
