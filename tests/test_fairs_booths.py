@@ -197,3 +197,40 @@ def test_settlement_exports_are_formula_safe(client, login, demo):
     error(client.get(f"{BASE}/assignments/{assignment}/settlement", headers=login("cs.htx-binh-minh")), 403)
     assert [safe_cell(v) for v in ("=1+1", "+84", "-5", "@x", "ok", -5, "\tx")] == [
         "'=1+1", "'+84", "'-5", "'@x", "ok", -5, "'\tx"]
+
+
+def test_booth_staff_sell_and_receive_at_their_booth_only(client, login, demo):
+    fair = build("running")
+    loi = login("cs.htx-binh-loi")
+    mine, other = fair.assignments["cs.htx-binh-loi"], fair.assignments["cs.htx-binh-minh"]
+    url = f"{BASE}/assignments/{mine}/staff"
+    before = counts()
+    error(client.post(url, json={"username": "nv.binhloi"}, headers=loi), 404, "user.not_found")
+    error(client.post(url, json={"username": "NV BL", "password": "gian-hang-2026"}, headers=loi), 422)
+    error(client.post(url, json={"username": "cs.htx-binh-minh"}, headers=loi), 422, "fair.not_an_operator")
+    error(client.post(url, json={"username": "nv.binhloi", "password": "gian-hang-2026"},
+                      headers=login("cs.htx-binh-minh")), 403, "fair.out_of_scope")
+    assert counts() == before
+    added = client.post(url, json={"username": "nv.binhloi", "password": "gian-hang-2026",
+                                   "full_name": "Nhân viên gian Bình Lợi"}, headers=loi)
+    assert added.status_code == 201, added.get_json()
+    error(client.post(url, json={"username": "nv.binhloi"}, headers=loi), 409, "fair.already_staff")
+    assert [s["username"] for s in client.get(url, headers=login("sct.dongnai")).get_json()["results"]] == ["nv.binhloi"]
+    staff = login("nv.binhloi", "gian-hang-2026")
+    sold = _sell(client, staff, mine, quantity=1)
+    assert sold.status_code == 201, sold.get_json()
+    assert len(client.get(f"{BASE}/assignments/{mine}/sales", headers=staff).get_json()["results"]) == 1
+    move = client.post(f"{BASE}/assignments/{mine}/moves", json={
+        "direction": "in", "lines": [{"variant_id": variant_id(BDX), "quantity": 2}]}, headers=loi).get_json()
+    assert client.post(f"{BASE}/moves/{move['id']}/receive", json={}, headers=staff).status_code == 200
+    before = counts()
+    error(_sell(client, staff, other, sku="BM-QHC-1KG"), 403, "fair.out_of_scope")  # another exhibitor's booth
+    error(client.post(f"{BASE}/assignments/{mine}/moves", json={
+        "direction": "in", "lines": [{"variant_id": variant_id(BDX), "quantity": 1}]}, headers=staff), 403)
+    error(client.get(f"{BASE}/assignments/{mine}/settlement", headers=staff), 403)
+    error(client.get(BASE, headers=staff), 403, "auth.forbidden")
+    assert counts() == before
+    staff_id = added.get_json()["user_id"]
+    assert client.delete(f"{url}/{staff_id}", headers=loi).status_code == 204
+    error(_sell(client, staff, mine), 403, "fair.out_of_scope")
+    error(client.delete(f"{url}/{staff_id}", headers=loi), 404)

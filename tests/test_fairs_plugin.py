@@ -21,7 +21,7 @@ def test_kinds_migrations_and_openapi(app, client):
     tables = set(inspect(db.engine).get_table_names())
     assert {"fair_event", "fair_booth", "fair_assignment", "fair_sale", "alembic_version_fairs"} <= tables
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_fairs").scalar() == "fr001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version_fairs").scalar() == "fr002"
     paths = client.get("/openapi.json").get_json()["paths"]
     assert "/admin/v1/fairs/{event_id}/assignments" in paths and "/storefront/v1/fairs/{slug}/map.svg" in paths
     assert paths["/admin/v1/fairs"]["post"]["security"] == [{"bearerAuth": []}]

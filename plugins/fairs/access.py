@@ -1,9 +1,13 @@
-"""Who may act on a fair: admin everything; organisers their province's events; producers their own exhibits."""
+"""Who may act on a fair: admin everything; organisers their province's events; producers their own exhibits;
+booth staff (``operator`` accounts) the one booth they are bound to."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from core.accounts.models import User
+from core.db import db
 from core.errors import Forbidden
-from plugins.fairs.models import FairEvent
+from plugins.fairs.models import FairBoothStaff, FairEvent
 
 
 def out_of_scope(**details) -> Forbidden:
@@ -49,3 +53,9 @@ def event_scope_clause(user: User):
     if user.role == "organiser":
         return FairEvent.province_code == user.province_code
     return FairEvent.status != "draft"
+
+
+def is_booth_staff(user: User, assignment_id: int) -> bool:
+    """True for an ``operator`` bound to this exhibitor's booth."""
+    return user.role == "operator" and db.session.execute(select(FairBoothStaff.id).where(
+        FairBoothStaff.assignment_id == assignment_id, FairBoothStaff.user_id == user.id)).first() is not None

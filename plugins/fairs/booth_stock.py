@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.accounts import authentication as accounts
 from core.accounts.models import User
 from core.audit import trail as audit
 from core.catalogue import listing
@@ -31,7 +32,7 @@ from core.sales.models import Order, SalesChannel
 from plugins.fairs import access
 from plugins.fairs.allocation import get_assignment
 from plugins.fairs.events import require_status
-from plugins.fairs.models import FairAssignment, FairEvent, FairSale, FairSettlement, FairStockMove
+from plugins.fairs.models import FairAssignment, FairBoothStaff, FairEvent, FairSale, FairSettlement, FairStockMove
 
 MOVE_STATUSES = {"in": ("published", "running"), "out": ("running", "closed")}
 SALE_METHODS = {"cash": "cash", "card": "card", "bank_transfer_qr": "transfer"}
@@ -41,12 +42,53 @@ def _event(assignment: FairAssignment) -> FairEvent:
     return db.session.get(FairEvent, assignment.event_id)
 
 
-def exhibitor_assignment(user: User, assignment_id: int) -> tuple[FairAssignment, FairEvent]:
-    """An assignment its exhibitor (the producer's users) or the event's organiser may act on."""
+def exhibitor_assignment(user: User, assignment_id: int, *, staff: bool = False) -> tuple[FairAssignment, FairEvent]:
+    """An assignment its exhibitor (the producer's users) or the event's organiser may act on; with ``staff``
+    also the booth's own staff (receiving goods, selling, returns)."""
     assignment = get_assignment(assignment_id)
     event = _event(assignment)
-    access.require_exhibitor_or_manager(user, event, assignment.producer_id)
+    if not (staff and access.is_booth_staff(user, assignment.id)):
+        access.require_exhibitor_or_manager(user, event, assignment.producer_id)
     return assignment, event
+
+
+def add_staff(user: User, assignment_id: int, data: dict) -> FairBoothStaff:
+    """Bind an ``operator`` account to the booth (created when a password is given). Exhibitor or organiser."""
+    assignment, event = exhibitor_assignment(user, assignment_id)
+    staff = db.session.execute(select(User).where(User.username == data["username"])).scalar_one_or_none()
+    if staff is None:
+        if not data.get("password"):
+            raise NotFound("user", "tài khoản", {"username": data["username"]})
+        staff = accounts.create_user(data["username"], data["password"], "operator", full_name=data.get("full_name"))
+    if staff.role != "operator":
+        raise DomainError("fair.not_an_operator", "Chỉ tài khoản nhân viên (operator) mới được gán cho gian hàng.",
+                          "Only operator accounts can be booth staff.", {"username": staff.username}, status=422)
+    if access.is_booth_staff(staff, assignment.id):
+        raise Conflict("fair.already_staff", "Nhân viên đã được gán cho gian này.", "Already staff of this booth.",
+                       {"username": staff.username})
+    row = FairBoothStaff(assignment_id=assignment.id, user_id=staff.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("fair.staff_added", row, actor=user, province_code=event.province_code,
+                 after={"assignment_id": assignment.id, "username": staff.username})
+    return row
+
+
+def list_staff(user: User, assignment_id: int) -> list[FairBoothStaff]:
+    assignment, _ = exhibitor_assignment(user, assignment_id)
+    return list(db.session.execute(select(FairBoothStaff).where(FairBoothStaff.assignment_id == assignment.id)
+                                   .order_by(FairBoothStaff.id)).scalars())
+
+
+def remove_staff(user: User, assignment_id: int, user_id: int) -> None:
+    assignment, event = exhibitor_assignment(user, assignment_id)
+    row = db.session.execute(select(FairBoothStaff).where(FairBoothStaff.assignment_id == assignment.id,
+                                                          FairBoothStaff.user_id == user_id)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("fair_booth_staff", "nhân viên gian hàng")
+    audit.record("fair.staff_removed", row, actor=user, province_code=event.province_code)
+    db.session.delete(row)
+    db.session.flush()
 
 
 def warehouse_of(assignment: FairAssignment, warehouse_id: int | None = None) -> StockLocation | None:
@@ -117,7 +159,7 @@ def get_move(user: User, move_id: int) -> FairStockMove:
     move = db.session.get(FairStockMove, move_id)
     if move is None:
         raise NotFound("fair_stock_move", "phiếu chuyển hàng")
-    exhibitor_assignment(user, move.assignment_id)
+    exhibitor_assignment(user, move.assignment_id, staff=move.direction == "in")  # staff receive at their booth
     return move
 
 
@@ -159,7 +201,7 @@ def receive(user: User, move_id: int, data: dict) -> FairStockMove:
 
 
 def list_moves(user: User, assignment_id: int) -> list[FairStockMove]:
-    assignment, _ = exhibitor_assignment(user, assignment_id)
+    assignment, _ = exhibitor_assignment(user, assignment_id, staff=True)
     return list(db.session.execute(select(FairStockMove).where(FairStockMove.assignment_id == assignment.id)
                                    .order_by(FairStockMove.id)).scalars())
 
@@ -171,7 +213,7 @@ def sell(user: User, assignment_id: int, data: dict) -> tuple[FairSale, bool]:
     ``client_ref`` (per booth) makes a retry return the first sale. Unlisted products are refused
     (``fair.product_not_listed``); stock never goes below zero (``stock.insufficient``, 409).
     """
-    assignment, event = exhibitor_assignment(user, assignment_id)
+    assignment, event = exhibitor_assignment(user, assignment_id, staff=True)
     require_status(event, "sell", "running")
     client_ref = f"fair:{assignment.id}:{data['client_ref']}" if data.get("client_ref") else None
     lines = []
@@ -205,7 +247,7 @@ def return_sale(user: User, sale_id: int, data: dict) -> FairSale:
     sale = db.session.get(FairSale, sale_id)
     if sale is None:
         raise NotFound("fair_sale", "hoá đơn")
-    assignment, event = exhibitor_assignment(user, sale.assignment_id)
+    assignment, event = exhibitor_assignment(user, sale.assignment_id, staff=True)
     require_status(event, "return", "running", "closed")
     counter.return_counter_sale(sale.order, [counter.ReturnLine(r["order_line_id"], r["quantity"]) for r in data["lines"]],
                                 user, data["reason"], restock=True, refund_method=data.get("refund_method"))
@@ -214,7 +256,7 @@ def return_sale(user: User, sale_id: int, data: dict) -> FairSale:
 
 
 def list_sales(user: User, assignment_id: int) -> list[FairSale]:
-    assignment, _ = exhibitor_assignment(user, assignment_id)
+    assignment, _ = exhibitor_assignment(user, assignment_id, staff=True)
     return list(db.session.execute(select(FairSale).options(selectinload(FairSale.order).selectinload(Order.lines))
                                    .where(FairSale.assignment_id == assignment.id).order_by(FairSale.id)).scalars())
 

@@ -185,6 +185,20 @@ class FairAssignment(db.Model):
     fee = relationship("FairFeeLine", back_populates="assignment", uselist=False)
 
 
+class FairBoothStaff(db.Model):
+    """An ``operator`` account limited to one exhibitor's booth: receives goods and sells there, nothing else."""
+
+    __tablename__ = "fair_booth_staff"
+    __table_args__ = _args(UniqueConstraint("assignment_id", "user_id", name="uq_fair_booth_staff_pair"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("fair_assignment.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User")
+
+
 class FairFeeLine(db.Model):
     """The invoice line of an assignment: the booth's share of price, the subsidy, what the exhibitor owes."""
 

@@ -15,6 +15,7 @@ blp = Blueprint("fairs", __name__, url_prefix="/admin/v1/fairs",
 
 ALL = ("admin", "organiser", "producer")
 ORGANISE = ("admin", "organiser")
+BOOTH = ("admin", "organiser", "producer", "operator")  # operators: booth staff of their own booth only
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -231,7 +232,7 @@ class FeePay(MethodView):
 # --- booth stock, sales, settlement --------------------------------------------------------------
 @blp.route("/assignments/<int:assignment_id>/moves")
 class Moves(MethodView):
-    @require_roles(*ALL)
+    @require_roles(*BOOTH)
     @blp.response(200, s.FairMoveListSchema)
     def get(self, assignment_id):
         """Stock moves to and from the booth."""
@@ -245,9 +246,34 @@ class Moves(MethodView):
         return booth_stock.dispatch(current_user(), assignment_id, data)
 
 
+@blp.route("/assignments/<int:assignment_id>/staff")
+class Staff(MethodView):
+    @require_roles(*ALL)
+    @blp.response(200, s.FairStaffListSchema)
+    def get(self, assignment_id):
+        """Booth staff (operator accounts limited to this booth)."""
+        return {"results": booth_stock.list_staff(current_user(), assignment_id)}
+
+    @require_roles(*ALL)
+    @blp.arguments(s.FairStaffInSchema)
+    @blp.response(201, s.FairStaffOutSchema)
+    def post(self, data, assignment_id):
+        """Give the booth a staff account (created when a password is given): it receives goods and sells there."""
+        return booth_stock.add_staff(current_user(), assignment_id, data)
+
+
+@blp.route("/assignments/<int:assignment_id>/staff/<int:user_id>")
+class StaffItem(MethodView):
+    @require_roles(*ALL)
+    @blp.response(204)
+    def delete(self, assignment_id, user_id):
+        """Take a staff account off the booth."""
+        booth_stock.remove_staff(current_user(), assignment_id, user_id)
+
+
 @blp.route("/moves/<int:move_id>/receive")
 class MoveReceive(MethodView):
-    @require_roles(*ALL)
+    @require_roles(*BOOTH)
     @blp.arguments(s.FairReceiveInSchema)
     @blp.response(200, s.FairMoveOutSchema)
     def post(self, data, move_id):
@@ -257,13 +283,13 @@ class MoveReceive(MethodView):
 
 @blp.route("/assignments/<int:assignment_id>/sales")
 class Sales(MethodView):
-    @require_roles(*ALL)
+    @require_roles(*BOOTH)
     @blp.response(200, s.FairSaleListSchema)
     def get(self, assignment_id):
         """Sales at the booth."""
         return {"results": booth_stock.list_sales(current_user(), assignment_id)}
 
-    @require_roles(*ALL)
+    @require_roles(*BOOTH)
     @blp.arguments(s.FairSaleInSchema)
     @blp.response(201, s.FairSaleOutSchema)
     def post(self, data, assignment_id):
@@ -274,7 +300,7 @@ class Sales(MethodView):
 
 @blp.route("/sales/<int:sale_id>/return")
 class SaleReturn(MethodView):
-    @require_roles(*ALL)
+    @require_roles(*BOOTH)
     @blp.arguments(s.FairReturnInSchema)
     @blp.response(200, s.FairSaleOutSchema)
     def post(self, data, sale_id):

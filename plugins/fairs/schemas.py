@@ -13,6 +13,7 @@ CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$", error="1–20 lette
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="HH:MM")
 GRID = validate.Range(0, 10_000)
 SIDE = validate.Range(1, 10_000)
+ID = validate.Range(1, 2_147_483_647, error="a positive id")
 
 
 class LocalDateTime(fields.DateTime):
@@ -203,7 +204,7 @@ class FairBoothListSchema(OutputSchema):
 # --- applications ----------------------------------------------------------------------------------
 class FairApplicationInSchema(BaseSchema):
     producer_id = fields.Integer(metadata={"description": "producers: their own (default)"})
-    product_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(1, 30))
+    product_ids = fields.List(fields.Integer(validate=ID), required=True, validate=validate.Length(1, 30))
     booth_type = fields.String(allow_none=True, validate=validate.OneOf(BOOTH_TYPES))
     zone_code = fields.String(allow_none=True, validate=CODE)
     needs = fields.List(fields.String(validate=validate.OneOf(BOOTH_SERVICES)), validate=validate.Length(max=3))
@@ -246,8 +247,8 @@ FairApplicationPageSchema = paginated(FairApplicationOutSchema, "FairApplication
 
 # --- allocation and fees ---------------------------------------------------------------------------
 class FairAssignInSchema(BaseSchema):
-    application_id = fields.Integer(required=True)
-    booth_id = fields.Integer(required=True)
+    application_id = fields.Integer(required=True, validate=ID)
+    booth_id = fields.Integer(required=True, validate=ID)
 
 
 class FairAcceptInSchema(BaseSchema):
@@ -316,8 +317,26 @@ class FairProposalSchema(OutputSchema):
 
 
 # --- booth stock and sales -------------------------------------------------------------------------
+class FairStaffInSchema(BaseSchema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{2,79}$",
+                                                                     error="3–80 lowercase letters, digits, . _ -"))
+    password = fields.String(validate=validate.Length(8, 200), metadata={"description": "creates the account"})
+    full_name = fields.String(validate=validate.Length(1, 200))
+
+
+class FairStaffOutSchema(OutputSchema):
+    user_id = fields.Integer()
+    username = fields.Function(lambda s: s.user.username)
+    full_name = fields.Function(lambda s: s.user.full_name)
+    assignment_id = fields.Integer()
+
+
+class FairStaffListSchema(OutputSchema):
+    results = fields.List(fields.Nested(FairStaffOutSchema))
+
+
 class FairMoveLineInSchema(BaseSchema):
-    variant_id = fields.Integer(required=True)
+    variant_id = fields.Integer(required=True, validate=ID)
     quantity = fields.Integer(required=True, validate=validate.Range(1, 1_000_000))
 
 
@@ -334,7 +353,7 @@ class FairMoveInSchema(BaseSchema):
 
 
 class FairReceivedLineSchema(BaseSchema):
-    variant_id = fields.Integer(required=True)
+    variant_id = fields.Integer(required=True, validate=ID)
     received = fields.Integer(required=True, validate=validate.Range(0, 1_000_000))
 
 
@@ -360,7 +379,7 @@ class FairMoveListSchema(OutputSchema):
 
 
 class FairSaleLineInSchema(BaseSchema):
-    variant_id = fields.Integer(required=True)
+    variant_id = fields.Integer(required=True, validate=ID)
     quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
 
 
@@ -400,7 +419,7 @@ class FairSaleListSchema(OutputSchema):
 
 
 class FairReturnLineInSchema(BaseSchema):
-    order_line_id = fields.Integer(required=True)
+    order_line_id = fields.Integer(required=True, validate=ID)
     quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
 
 
@@ -411,7 +430,7 @@ class FairReturnInSchema(BaseSchema):
 
 
 class FairCountInSchema(BaseSchema):
-    variant_id = fields.Integer(required=True)
+    variant_id = fields.Integer(required=True, validate=ID)
     counted = fields.Integer(required=True, validate=validate.Range(0, 1_000_000))
     lot_no = fields.String(validate=validate.Length(1, 60))
 
@@ -461,7 +480,7 @@ class FairDealInSchema(BaseSchema):
     producer_id = fields.Integer(metadata={"description": "producers: their own (default)"})
     kind = fields.String(required=True, validate=validate.OneOf(DEAL_KINDS))
     buyer_name = fields.String(required=True, validate=validate.Length(1, 300))
-    product_ids = fields.List(fields.Integer(), validate=validate.Length(max=30))
+    product_ids = fields.List(fields.Integer(validate=ID), validate=validate.Length(max=30))
     value = fields.Integer(required=True, validate=MONEY)
     quantity = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000_000))
     signed_on = fields.Date()
@@ -496,7 +515,7 @@ class FairMeetingInSchema(BaseSchema):
     table_code = fields.String(required=True, validate=CODE)
     starts_at = fields.AwareDateTime(required=True, default_timezone=clock.VN_TZ,
                                      metadata={"description": "ISO 8601; without offset: Vietnam time"})
-    producer_id = fields.Integer(required=True)
+    producer_id = fields.Integer(required=True, validate=ID)
     buyer_name = fields.String(required=True, validate=validate.Length(1, 300))
 
 
