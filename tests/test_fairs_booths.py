@@ -6,7 +6,6 @@ import csv
 import io
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from core.catalogue.models import Producer
 from core.db import db
