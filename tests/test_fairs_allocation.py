@@ -329,3 +329,12 @@ def test_concurrent_assignments_fill_a_pavilion_exactly(postgres_url, app, clien
     db.session.expire_all()
     slots = sorted(db.session.execute(select(FairAssignment.slot).where(FairAssignment.booth_id == booth_id)).scalars())
     assert slots == [1, 2]
+
+
+def test_fee_policy_is_frozen_once_fees_are_issued(client, login, demo):
+    fair = build("assigned")
+    organiser = login("sct.dongnai")
+    before = counts()
+    error(client.patch(fair.url, json={"fee_policy": "free"}, headers=organiser), 409, "fair.fees_issued")
+    assert counts() == before
+    assert client.patch(fair.url, json={"venue_address": "Nhà thi đấu xã Trị An"}, headers=organiser).status_code == 200

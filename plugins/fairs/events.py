@@ -22,7 +22,8 @@ from core.pagination import paginate
 from core.sales import channels
 from core.text import slugify
 from plugins.fairs import access, exhibitors
-from plugins.fairs.models import STATUSES, FairAssignment, FairBooth, FairEvent, FairSettlement, FairZone
+from plugins.fairs.models import (STATUSES, FairAssignment, FairBooth, FairEvent, FairFeeLine, FairSettlement,
+                                  FairZone)
 
 FAIR_BOOTH_KIND = "fair_booth"
 FAIR_TRANSIT_KIND = "fair_transit"
@@ -119,6 +120,11 @@ def update_event(user: User, event: FairEvent, data: dict) -> FairEvent:
     access.require_manage(user, event)
     if event.status in PUBLISHED:
         raise _status_error(event, "edit")
+    fee_change = any(key in data and data[key] != getattr(event, key) for key in ("fee_policy", "subsidy_share_bp"))
+    if fee_change and db.session.execute(select(FairFeeLine.id).where(FairFeeLine.event_id == event.id)).first():
+        raise DomainError("fair.fees_issued", "Đã lập phí gian hàng, không thể đổi chính sách phí.",
+                          "Booth fees are issued; the fee policy can no longer change.", {"event_id": event.id},
+                          status=409)
     before = audit.snapshot(event)
     merged = {key: getattr(event, key) for key in EVENT_FIELDS} | dict(data)
     _check_dates(merged)

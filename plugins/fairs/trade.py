@@ -47,8 +47,13 @@ def record_visitors(user: User, event: FairEvent, data: dict) -> FairVisitorCoun
             return found
     row = FairVisitorCount(event_id=event.id, day=data["day"], gate=data["gate"], visitors=data["visitors"],
                            source="device" if data.get("device_ref") else "typed", device_ref=data.get("device_ref"))
-    db.session.add(row)
-    db.session.flush()
+    try:
+        with savepoint():  # the same device post arriving twice at once counts once
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return db.session.execute(select(FairVisitorCount).where(
+            FairVisitorCount.device_ref == data["device_ref"])).scalar_one()
     return row
 
 
