@@ -1,0 +1,50 @@
+"""Hook implementations of the ``fairs`` plugin (entry point ``fairs = plugins.fairs.plugin``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import hookimpl
+from plugins.fairs import cli as fairs_cli
+from plugins.fairs import models  # noqa: F401  (registers the plugin's tables)
+from plugins.fairs import reports as fairs_reports
+from plugins.fairs import routes, storefront
+from plugins.fairs.events import FAIR_BOOTH_KIND, FAIR_TRANSIT_KIND
+from plugins.fairs.models import COMPONENT
+
+
+@hookimpl
+def register_blueprints(app, api):
+    """Admin routes under ``/admin/v1/fairs`` and public ones under ``/storefront/v1/fairs``."""
+    return [routes.blp, storefront.blp]
+
+
+@hookimpl
+def register_migrations():
+    """The plugin's own Alembic revisions (``fr001``…), version table ``alembic_version_fairs``."""
+    return (COMPONENT, str(Path(__file__).parent / "migrations" / "versions"))
+
+
+@hookimpl
+def register_sales_channel_kinds(registry):
+    """Every event sells at its booths on one channel of kind ``fair_booth`` (code ``fair_booth:<slug>``)."""
+    registry.add(FAIR_BOOTH_KIND, "Gian hàng hội chợ, triển lãm", "Fair booth")
+
+
+@hookimpl
+def register_stock_location_kinds(registry):
+    """Each exhibitor at a booth holds its goods in a ``fair_booth`` location; goods on the way to or from a
+    booth wait in the event's ``fair_transit`` location (two-step transfers)."""
+    registry.add(FAIR_BOOTH_KIND, "Gian hàng hội chợ, triển lãm", "Fair booth")
+    registry.add(FAIR_TRANSIT_KIND, "Hàng đang chuyển đến/từ hội chợ", "Goods in transit to or from a fair")
+
+
+@hookimpl
+def register_cli(cli):
+    """``ocop fairs list | open | allocate | settle | seed-demo``."""
+    fairs_cli.register(cli)
+
+
+@hookimpl
+def reports(user):
+    """Per event (booths, sales, visitors, deals) and per province and year against the plan."""
+    return fairs_reports.available_reports(user)
