@@ -189,6 +189,8 @@ def test_pages_are_scoped_like_the_api(app, world):
     assert "Bưởi da xanh Bình Lợi" in page and "Rượu Nhung Hươu" not in page
     stock = text(producer.get("/console/stock"))
     assert "BL-BDX-1" in stock and "SAHS-RNH-500" not in stock
+    movements = stock.split('id="movements"', 1)[1]
+    assert "Tồn kho demo" in movements and "SAHS-RNH-500" not in movements
     op_b = app.test_client()
     assert console_login(op_b, "op.b", OP_PASSWORD).status_code == 302
     assert op_b.get(f"/console/till/{world.a}").status_code == 403  # another point's till
@@ -400,3 +402,20 @@ def test_a_plugin_page_is_behind_login_roles_and_csrf(instance_path, database_ur
     producer = other.test_client()
     console_login(producer, "cs.htx-binh-loi")
     assert producer.get("/console/notes").status_code == 403
+
+
+def test_every_console_asset_and_template_is_package_data():
+    """setup.cfg's package_data globs cover every file the console serves or renders (installed, not only in git)."""
+    import configparser
+    from fnmatch import fnmatch
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    data = config["options.package_data"]
+    for package, folder in (("admin", root / "admin" / "console"), ("plugins", root / "plugins" / "sales_points")):
+        globs = [g.strip() for g in data[package].split(",")]
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in (".html", ".js", ".css", ".txt"):
+                relative = path.relative_to(root / package).as_posix()
+                assert any(fnmatch(relative, g) for g in globs), relative

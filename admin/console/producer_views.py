@@ -19,6 +19,7 @@ ORDER_ROLES = ("admin", "organiser", "producer")
 #: a producer is warned this many days before a certification expires (as the daily warning job)
 EXPIRY_WARNING_DAYS = 60
 PAGE_SIZE = 50
+RECENT_MOVEMENTS = 20
 ORDER_STATUS_FILTERS = ("paid", "confirmed", "unconfirmed", "fulfilled", "completed", "cancelled", "")
 
 
@@ -50,6 +51,7 @@ def product_row(product, today) -> dict:
 
 def product_list():
     page = products.list_products_for(current_user(), {"page": _page_number(), "limit": PAGE_SIZE})
+    listing.preload_listing_state(page["results"])
     today = clock.today()
     return render("console/products.html", rows=[product_row(p, today) for p in page["results"]],
                   total=page["total"], page=_page_number(), has_next=bool(page["next"]),
@@ -90,9 +92,11 @@ def product_edit(product_id: int):
 
 
 def stock():
-    page = locations.list_stock(current_user(), {"page": _page_number(), "limit": PAGE_SIZE})
+    user = current_user()
+    page = locations.list_stock(user, {"page": _page_number(), "limit": PAGE_SIZE})
+    movements = locations.list_movements(user, {"page": 1, "limit": RECENT_MOVEMENTS})["results"]
     return render("console/stock.html", rows=page["results"], total=page["total"], page=_page_number(),
-                  has_next=bool(page["next"]))
+                  has_next=bool(page["next"]), movements=movements)
 
 
 def order_list():

@@ -7,6 +7,7 @@ session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``).
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import secrets
@@ -74,7 +75,7 @@ def _is_console_request() -> bool:
 
 def before_console_request() -> None:
     """For ``/console/…``: the session token → the request's user (a bearer header is ignored); CSRF on POST."""
-    if not _is_console_request():
+    if not _is_console_request() or request.path.startswith(PREFIX + "/static/"):
         return
     raw = session.get("token")
     request.environ[REQUEST_USER_KEY] = user_for_token(raw) if raw else None
@@ -197,6 +198,15 @@ def money(value) -> str:
     return f"{int(value):,}".replace(",", ".") + " ₫"
 
 
+def local_time(value, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored UTC moment as Vietnam time for display."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(clock.VN_TZ).strftime(fmt)
+
+
 def page_url(page: int) -> str:
     """This page's URL with another ``page`` number (filters kept)."""
     return request.path + "?" + urlencode({**request.args.to_dict(), "page": page})
@@ -205,4 +215,4 @@ def page_url(page: int) -> str:
 def template_globals(pages: ConsolePages) -> dict:
     return {"t": t, "lang": lang, "csrf_field": csrf_field, "csrf_token": csrf_token, "money": money,
             "console_user": current_user, "console_menu": lambda: pages.menu_for(current_user()),
-            "today": clock.today, "quote": quote, "role_names": ROLE_NAMES, "page_url": page_url}
+            "today": clock.today, "quote": quote, "role_names": ROLE_NAMES, "page_url": page_url, "local_time": local_time}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from core import clock
 from core.db import db, on_commit, publish
@@ -67,6 +68,16 @@ def unlisted_reasons(product: Product, cert=None) -> list[str]:
     if not any(v.active for v in product.variants):
         reasons.append("no_active_variant")
     return reasons
+
+
+def preload_listing_state(products: list[Product]) -> None:
+    """Load what :func:`unlisted_reasons` and the certification badge read (producer, variants,
+    certifications) for a page of ``products`` in three queries instead of three per product."""
+    ids = [p.id for p in products]
+    if ids:
+        db.session.execute(select(Product).where(Product.id.in_(ids)).options(
+            joinedload(Product.producer), selectinload(Product.variants),
+            selectinload(Product.certifications))).scalars().all()
 
 
 def refresh(product: Product, reason: str = "changed") -> bool:

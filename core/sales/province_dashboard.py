@@ -21,7 +21,6 @@ from core.catalogue.models import LEGAL_FORMS, Producer, Product
 from core.certification.models import Certification
 from core.errors import Forbidden
 from core.geo.models import AdministrativeUnit
-from core.geo import units as geo
 from core.db import db
 from core.sales.models import Order, OrderLine, SalesChannel
 
@@ -86,20 +85,38 @@ def _names(codes) -> dict[str, str]:
                                    .where(AdministrativeUnit.code.in_(codes))).all())
 
 
+def _current_units(codes) -> dict[str, str]:
+    """``{code: code of the unit in force today}`` following successor links, one query per link walked."""
+    found: dict[str, str] = {}
+    frontier = {code: code for code in codes if code}
+    for _ in range(8):  # a retired commune's successor is current in practice; bounded anyway
+        if not frontier:
+            break
+        units = dict(db.session.execute(select(AdministrativeUnit.code, AdministrativeUnit.successor_code)
+                                        .where(AdministrativeUnit.code.in_(set(frontier.values())))).all())
+        following = {}
+        for origin, code in frontier.items():
+            if units.get(code):
+                following[origin] = units[code]
+            else:
+                found[origin] = code
+        frontier = following
+    found.update(frontier)
+    return found
+
+
 def _products_by_stars(province: str | None, today: dt.date) -> dict:
     stmt = _valid_certifications(province, today).with_only_columns(
         Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Certification.stars,
         func.count(func.distinct(Product.id))).group_by(
         Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Certification.stars)
     rows = db.session.execute(stmt).all()
-    communes = {code: geo.current_unit(unit) for code, unit in (
-        (c, db.session.get(AdministrativeUnit, c)) for c in {r[1] for r in rows}) if unit is not None}
+    communes = _current_units({r[1] for r in rows})
     by_place: dict[tuple, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
     by_issuer: dict[str | None, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
     totals = {3: 0, 4: 0, 5: 0}
     for province_code, commune_code, issuer, stars, count in rows:
-        current = communes.get(commune_code)
-        place = by_place[(province_code, current.code if current else commune_code)]
+        place = by_place[(province_code, communes.get(commune_code, commune_code))]
         place[stars] = place.get(stars, 0) + count
         by_issuer[issuer][stars] = by_issuer[issuer].get(stars, 0) + count
         totals[stars] = totals.get(stars, 0) + count
