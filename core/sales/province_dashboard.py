@@ -59,10 +59,11 @@ def province_figures(user: User, province_code: str | None = None, year: int | N
     province = dashboard_province(user, province_code)
     today = today or clock.today()
     year = year or today.year
+    counts = _certified_counts(province, today)
     return {
         "province_code": province, "as_of": today.isoformat(), "year": year,
-        **_products_by_stars(province, today),
-        "products_by_group": _products_by_group(province, today),
+        **_products_by_stars(counts),
+        "products_by_group": _products_by_group(counts),
         "producer_mix": _producer_mix(province),
         "expiring_certificates": _expiring(province, today),
         "gmv_by_channel_month": _gmv(province, year),
@@ -105,12 +106,19 @@ def _current_units(codes) -> dict[str, str]:
     return found
 
 
-def _products_by_stars(province: str | None, today: dt.date) -> dict:
+def _certified_counts(province: str | None, today: dt.date) -> list[tuple]:
+    """OCOP products with a valid certification, counted per (province, commune, issuing unit, group, stars):
+    one scan for both the stars and the group tables."""
     stmt = _valid_certifications(province, today).with_only_columns(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Certification.stars,
-        func.count(func.distinct(Product.id))).group_by(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Certification.stars)
-    rows = db.session.execute(stmt).all()
+        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
+        Certification.stars, func.count(func.distinct(Product.id))).group_by(
+        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
+        Certification.stars)
+    return db.session.execute(stmt).all()
+
+
+def _products_by_stars(counts: list[tuple]) -> dict:
+    rows = [(p, c, issuer, stars, n) for p, c, issuer, _group, stars, n in counts]
     communes = _current_units({r[1] for r in rows})
     by_place: dict[tuple, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
     by_issuer: dict[str | None, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
@@ -131,12 +139,9 @@ def _products_by_stars(province: str | None, today: dt.date) -> dict:
                                   "total": sum(totals.values()), "by_commune": places, "by_issuing_unit": issuers}}
 
 
-def _products_by_group(province: str | None, today: dt.date) -> list[dict]:
-    stmt = _valid_certifications(province, today).with_only_columns(
-        Product.group_code, Certification.stars, func.count(func.distinct(Product.id))).group_by(
-        Product.group_code, Certification.stars)
+def _products_by_group(counts: list[tuple]) -> list[dict]:
     found: dict[str, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
-    for group_code, stars, count in db.session.execute(stmt).all():
+    for _p, _c, _issuer, group_code, stars, count in counts:
         found[group_code][stars] = found[group_code].get(stars, 0) + count
     out = []
     for group in groups.groups():
