@@ -7,6 +7,7 @@ from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
 from admin import register as register_admin
+from admin.console import register as register_console
 from core import http_guards, logs, metrics
 from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     register_storefront(api)
     register_site(app)  # the public site at / (server-rendered pages)
     register_admin(api)
+    register_console(app)
     for result in pm.hook.register_blueprints(app=app, api=api):
         for blueprint in (result if isinstance(result, (list, tuple)) else [result]):
             if blueprint is not None:

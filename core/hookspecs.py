@@ -241,4 +241,16 @@ def register_site_pages(pages):
     (``/``, ``/san-pham/…``, ``/chu-the/…``, ``/tim-kiem``, ``/nhom/…``, ``/tinh/…``, ``/diem-ban``,
     ``/gio-hang…``, ``/thanh-toan…``, ``/don-hang/…``, ``/sitemap…``, ``/robots.txt``); a view calls
     core services only (e.g. a fairs plugin's page of current fairs). Returns nothing.
+# --- web console ----------------------------------------------------------------
+@hookspec
+def register_console_pages(console):
+    """Called once while the app is built (``admin.console.register``), after the core's console pages.
+
+    ``console`` is the page registry (``admin.console.shell.ConsolePages``). Call
+    ``console.add_page(rule, view, endpoint=…, roles=(…), methods=("GET",), menu=("Nhãn", "Label"),
+    blueprint="<plugin>", template_folder=…)`` to mount ``view`` at ``/console<rule>`` behind the
+    console's login, role check and CSRF check (every POST), with an optional menu entry shown to those
+    roles; its endpoint is ``console_<blueprint>.<endpoint>``. Views return ``console.render(template, status,
+    **context)``; templates extend ``console/layout.html`` and may use ``t(vi, en)``, ``csrf_field()``
+    and ``money(vnd)``. Views call the same services as the plugin's API routes. Returns nothing.
     """

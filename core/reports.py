@@ -11,8 +11,11 @@ from core.plugins import hooks
 
 log = logging.getLogger(__name__)
 
-#: reports built into the core, as ``(roles, {"code", "name", "name_en", "url"})``; none yet
-CORE_REPORTS: list[tuple[tuple[str, ...], dict]] = []
+#: reports built into the core, as ``(roles, {"code", "name", "name_en", "url"})``
+CORE_REPORTS: list[tuple[tuple[str, ...], dict]] = [
+    (("admin", "organiser"), {"code": "province_dashboard", "name": "Số liệu OCOP của tỉnh",
+                              "name_en": "Province OCOP dashboard", "url": "/admin/v1/reports/province-dashboard"}),
+]
 
 
 def available(user) -> list[dict]:

@@ -85,10 +85,10 @@ def test_report_index_lists_plugin_reports(app, client, demo, login):
                           "url": "/storefront/v1/hello"}]
     else:  # OCOP_PLUGINS_DISABLED=hello
         assert hello == []
-    # no core reports yet: the index is exactly what the enabled plugins offer
+    # the core's one report (the province dashboard) and exactly what the enabled plugins offer
     offered = [r for result in app.extensions["ocop_plugins"].hook.reports(user=_user("sct.dongnai"))
                for r in result or []]
-    assert sorted(r["code"] for r in body["results"]) == sorted(r["code"] for r in offered)
+    assert sorted(r["code"] for r in body["results"]) == sorted(["province_dashboard"] + [r["code"] for r in offered])
     # every role may ask; plugins decide what each user sees
     for username in ("admin", "hoidong.dongnai", "cs.vi-khe"):
         assert client.get("/admin/v1/reports", headers=login(username)).status_code == 200

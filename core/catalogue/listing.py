@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from core import clock
 from core.db import db, on_commit, publish
@@ -41,6 +42,44 @@ def listable_certification(product: Product):
     return cert
 
 
+#: why a product is not listed: code → (Vietnamese, English), in the order they are checked
+UNLISTED_REASONS = {
+    "not_active": ("Sản phẩm chưa ở trạng thái đang bán", "The product is not active"),
+    "producer_not_verified": ("Chủ thể chưa được Sở Công Thương xác minh", "The producer is not verified"),
+    "no_certification": ("Chưa có chứng nhận OCOP còn hiệu lực từ 3 sao", "No valid OCOP certification of 3+ stars"),
+    "no_active_variant": ("Chưa có phiên bản nào đang bán", "No active variant"),
+}
+
+
+def unlisted_reasons(product: Product, cert=None) -> list[str]:
+    """Why ``product`` is not listed today (codes of :data:`UNLISTED_REASONS`); empty when it is listable.
+
+    ``cert``: its :func:`listable_certification` when the caller already has it. The one home of the rule
+    :func:`refresh` applies.
+    """
+    cert = cert if cert is not None else listable_certification(product)
+    reasons = []
+    if product.status != "active":
+        reasons.append("not_active")
+    if product.producer is None or product.producer.status != "verified":
+        reasons.append("producer_not_verified")
+    if cert is None:
+        reasons.append("no_certification")
+    if not any(v.active for v in product.variants):
+        reasons.append("no_active_variant")
+    return reasons
+
+
+def preload_listing_state(products: list[Product]) -> None:
+    """Load what :func:`unlisted_reasons` and the certification badge read (producer, variants,
+    certifications) for a page of ``products`` in three queries instead of three per product."""
+    ids = [p.id for p in products]
+    if ids:
+        db.session.execute(select(Product).where(Product.id.in_(ids)).options(
+            joinedload(Product.producer), selectinload(Product.variants),
+            selectinload(Product.certifications))).scalars().all()
+
+
 def refresh(product: Product, reason: str = "changed") -> bool:
     """Recompute the listing state of ``product`` (caller commits); fire listed/delisted hooks after commit."""
     was_listed = bool(product.is_listed)
@@ -49,8 +88,7 @@ def refresh(product: Product, reason: str = "changed") -> bool:
     prices = [v.price for v in active_variants]
     product.price_min = min(prices) if prices else None
     product.price_max = max(prices) if prices else None
-    producer_ok = product.producer is not None and product.producer.status == "verified"
-    listed = bool(cert and product.status == "active" and producer_ok and active_variants)
+    listed = not unlisted_reasons(product, cert)
     product.is_listed = listed
     product.listed_stars = cert.stars if cert else None
     product.listed_until = cert.expires_on if (cert and listed) else None

@@ -9,6 +9,7 @@ from plugins.sales_points.models import COMPONENT
 from plugins.sales_points import access
 from plugins.sales_points import cli as sp_cli
 from plugins.sales_points import reports as sp_reports
+from plugins.sales_points import console as sp_console
 from plugins.sales_points import routes, storefront
 from plugins.sales_points import tasks  # noqa: F401  (registers the plugin's Celery tasks)
 
@@ -62,3 +63,9 @@ def register_cli(cli):
 def reports(user):
     """Sales-point reports the user may open (operators: their points; organisers: their province; producers)."""
     return sp_reports.available_reports(user)
+
+
+@hookimpl
+def register_console_pages(console):
+    """The till in the web console (``/console/till``): scan, quantity, cash / card / QR, receipt."""
+    sp_console.register(console)
