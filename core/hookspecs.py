@@ -241,6 +241,9 @@ def register_site_pages(pages):
     (``/``, ``/san-pham/…``, ``/chu-the/…``, ``/tim-kiem``, ``/nhom/…``, ``/tinh/…``, ``/diem-ban``,
     ``/gio-hang…``, ``/thanh-toan…``, ``/don-hang/…``, ``/sitemap…``, ``/robots.txt``); a view calls
     core services only (e.g. a fairs plugin's page of current fairs). Returns nothing.
+    """
+
+
 # --- web console ----------------------------------------------------------------
 @hookspec
 def register_console_pages(console):
