@@ -283,7 +283,7 @@ def test_100_concurrent_completions_on_a_50_use_voucher_give_exactly_50_discount
     from core.db import db
     from core.pricing.models import Voucher, VoucherUsage
     from core.sales.models import Order
-    voucher = make_voucher(code="LIVE-50", kind="amount", value=10_000, max_uses=50, channels=["online_store"])
+    voucher_id = make_voucher(code="LIVE-50", kind="amount", value=10_000, max_uses=50, channels=["online_store"]).id
     tokens = []
     for i in range(100):
         body = checkout_for(client, [(POMELO, 1)], contact={**CONTACT, "phone": f"09{i:08d}"},
@@ -312,9 +312,9 @@ def test_100_concurrent_completions_on_a_50_use_voucher_give_exactly_50_discount
     assert all(body["discount_amount"] == 10_000 and body["voucher_codes"] == ["LIVE-50"]
                for status, body in results if status == 201)
     db.session.rollback()
-    assert db.session.get(Voucher, voucher.id).uses == 50
+    assert db.session.get(Voucher, voucher_id).uses == 50
     assert db.session.execute(select(func.count(), func.sum(VoucherUsage.discount_amount))
-                              .where(VoucherUsage.voucher_id == voucher.id)).one() == (50, 500_000)
+                              .where(VoucherUsage.voucher_id == voucher_id)).one() == (50, 500_000)
     assert db.session.execute(select(func.count()).select_from(Order).where(Order.discount_amount == 10_000)
                               ).scalar_one() == 50
     assert stock_of(POMELO)[1] == 50  # the refused completions hold nothing

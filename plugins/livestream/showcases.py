@@ -97,7 +97,10 @@ def update_item(user, session, item: ShowcaseItem, data: dict) -> ShowcaseItem:
         item.code = data["code"].strip().upper()
     if "variants" in data:
         before = {o.variant_id for o in item.variants}
-        item.variants = _offered(item.product, data["variants"])
+        offered = _offered(item.product, data["variants"])
+        item.variants = []
+        db.session.flush()  # the old rows go first: a variant offered again keeps its (item, variant) key
+        item.variants = offered
         db.session.flush()
         for variant_id in before - {o.variant_id for o in item.variants}:
             holds.release(session, variant_id, user)
