@@ -55,7 +55,8 @@ class ProducerDetail(MethodView):
         producer = producers.get_by_slug(slug)
         if producer.status != "verified":
             raise NotFound("producer", "chủ thể")
-        return catalogue_read.producer_page(producer)
+        return catalogue_read.producer_page(producer,
+                                            decorate=lambda page: resolver.product_prices(page, CHANNEL))
 
 
 @blp.route("/groups")

@@ -318,3 +318,35 @@ def test_100_concurrent_completions_on_a_50_use_voucher_give_exactly_50_discount
     assert db.session.execute(select(func.count()).select_from(Order).where(Order.discount_amount == 10_000)
                               ).scalar_one() == 50
     assert stock_of(POMELO)[1] == 50  # the refused completions hold nothing
+
+
+# --- storefront search and producer page ----------------------------------------------------------
+def test_search_hits_and_the_producer_page_show_sale_prices_and_end_on_time(client, demo, monkeypatch):
+    promo = campaign()
+    hits = client.get("/storefront/v1/search?q=quýt").get_json()["results"]
+    quyt = next(h for h in hits if h["slug"] == "quyt-huu-co-phu-ly")
+    assert (quyt["price_min"], quyt["sale_price_min"]) == (70_000, 59_500)
+    assert quyt["sale_ends_at"] == clock.local(promo.ends_at)
+    assert [p["reference"] for p in quyt["promotions"]] == [f"promotion:{promo.id}"]
+    pomelo = next(h for h in client.get("/storefront/v1/search?q=bưởi").get_json()["results"]
+                  if h["slug"].startswith("buoi"))
+    assert pomelo["sale_price_min"] is None and pomelo["promotions"] == []
+    page = client.get(f"/storefront/v1/producers/{variant(QUYT).product.producer.slug}").get_json()
+    assert {p["slug"]: p["sale_price_min"] for p in page["products"]}["quyt-huu-co-phu-ly"] == 59_500
+    # after the window the same (cached) search answers base prices: no job, no re-index
+    later = (promo.ends_at + dt.timedelta(days=1)).astimezone(clock.VN_TZ).date()
+    monkeypatch.setenv("OCOP_TODAY", later.isoformat())
+    hits = client.get("/storefront/v1/search?q=quýt").get_json()["results"]
+    assert next(h for h in hits if h["slug"] == "quyt-huu-co-phu-ly")["sale_price_min"] is None
+
+
+def test_a_search_page_is_priced_in_a_bounded_number_of_queries(app, client, demo, monkeypatch):
+    monkeypatch.setitem(app.extensions, "ocop_search_cache", False)  # measure the uncached path
+    counts = []
+    for limit in (2, 7):  # the demo lists 7 products
+        client.get(f"/storefront/v1/search?limit={limit}&sort=newest")
+        with counted_queries() as statements:
+            body = client.get(f"/storefront/v1/search?limit={limit}&sort=newest").get_json()
+        assert len(body["results"]) == limit, body
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
