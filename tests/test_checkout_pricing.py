@@ -350,3 +350,27 @@ def test_a_search_page_is_priced_in_a_bounded_number_of_queries(app, client, dem
         assert len(body["results"]) == limit, body
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_reports_give_discount_cost_and_gmv_of_checkout_and_till_orders(client, login, demo):
+    promo = campaign()
+    kept = client.post(f"{CHECKOUTS}/{checkout_for(client, [(QUYT, 2), (LAMP, 1)])['token']}/complete").get_json()
+    cancelled = client.post(f"{CHECKOUTS}/{checkout_for(client, [(QUYT, 1)])['token']}/complete").get_json()
+    admin = login("admin")
+    assert client.post(f"/admin/v1/orders/{order_id(cancelled['number'])}/cancel", json={"reason": "huỷ"},
+                       headers=admin).status_code == 200
+    sp = setup_points(client, login)
+    assert receive(sp, sp.a, sp.op_a, QUYT, [{"sku": QUYT, "quantity": 3, **LOT}]).status_code == 201
+    assert sell(sp, sp.a, sp.op_a, [{"sku": QUYT, "quantity": 3}]).status_code == 201
+    organiser = login("sct.dongnai")
+    report = client.get(f"/admin/v1/promotions/{promo.id}/report", headers=organiser).get_json()
+    assert (report["orders"], report["units"]) == (2, 2 + 1 + 3)
+    assert report["discount"] == 5 * 10_500 + 48_000 and report["gmv"] == 5 * 59_500 + 272_000
+    by_producer = {r["producer_id"]: (r["units"], r["discount"], r["gmv"]) for r in report["producers"]}
+    assert by_producer == {variant(QUYT).product.producer_id: (5, 52_500, 297_500),
+                           variant(LAMP).product.producer_id: (1, 48_000, 272_000)}
+    assert report["budget_left"] == promo.budget - report["discount"]
+    summary = client.get("/admin/v1/promotions/report", headers=organiser).get_json()["results"]
+    assert [(r["promotion_id"], r["discount"], r["gmv"]) for r in summary] == \
+        [(promo.id, report["discount"], report["gmv"])]
+    assert kept["discount_amount"] == 2 * 10_500 + 48_000
