@@ -55,8 +55,6 @@ def lookup(user: User, point: SalesPoint, code: str) -> dict:
     price = counter.price(_channel(point), variant)
     return {"variant_id": variant.id, "sku": variant.sku, "gtin": variant.gtin,
             "name": f"{variant.product.name} – {variant.name}", "price": price.unit_price,
-            "base_price": price.base_unit_price, "sale_ends_at": price.sale_ends_at,
-            "promotions": [{"reference": d.reference, "name": d.name, "name_en": d.name_en} for d in price.discounts],
             "available": level["available"], "listed": listed,
             "sellable": bool((listed or point.allow_unlisted) and variant.active and not variant.is_service),
             "stars": cert.stars if (cert and listed) else None}

@@ -5,7 +5,6 @@ import re
 
 from marshmallow import ValidationError, fields, pre_dump, validate, validates_schema
 
-from core.clock import local
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, paginated
 from plugins.sales_points.models import (COUNT_REASONS, LOCATION_KINDS, PAYMENT_METHODS, POINT_STATUSES,
                                          RECEIPT_MODES, WEEKDAYS, PosSale)
@@ -474,10 +473,6 @@ class SpLookupOutSchema(OutputSchema):
     gtin = fields.String(allow_none=True)
     name = fields.String()
     price = fields.Integer(metadata={"description": "VND, what one unit costs here now (core price resolver)"})
-    base_price = fields.Integer(metadata={"description": "VND before promotions"})
-    sale_ends_at = fields.Function(lambda o: local(o["sale_ends_at"]) if o.get("sale_ends_at") else None,
-                                   metadata={"type": "string", "format": "date-time"})
-    promotions = fields.List(fields.Dict())
     available = fields.Integer()
     listed = fields.Boolean()
     sellable = fields.Boolean()
