@@ -46,6 +46,8 @@ class AdminOrderSchema(OutputSchema):
                         metadata={"description": "producers see only their own lines"})
     lines_total = fields.Integer(metadata={"description": "sum of the visible lines, VND"})
     subtotal = fields.Integer(allow_none=True)
+    discount_amount = fields.Integer(allow_none=True)
+    voucher_codes = fields.List(fields.String(), allow_none=True)
     shipping_fee = fields.Integer(allow_none=True)
     total = fields.Integer(allow_none=True)
     paid_amount = fields.Integer(allow_none=True)

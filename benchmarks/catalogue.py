@@ -2,6 +2,7 @@
 """Catalogue list throughput: GET /storefront/v1/products vs a bare Flask endpoint, both on gunicorn (2 workers).
 
     python benchmarks/catalogue.py [--products 20000] [--promotions 200] [--clients 4] [--seconds 10] [--database-url URL]
+                                   [--cpu-only]
 
 Builds a database (SQLite in a temp folder by default) with the demo catalogue
 plus N generated listed products, serves the real app with gunicorn, measures a
@@ -12,7 +13,8 @@ prices of producers, opt-in provincial campaigns with 20 producers each,
 national stackable offers) and measures both again; finally serves a bare
 Flask app answering a same-sized JSON payload the same way.
 In-process CPU milliseconds per request (uncached and cached) are measured
-too, before and after: they stay comparable on a busy machine.
+too, before and after: they stay comparable on a busy machine; so is the CPU per uncached search
+(``--cpu-only`` prints only these, for the list and for search).
 Last line: ``list_rps=… promo_list_rps=… list_drop_pct=… pages_rps=… promo_pages_rps=… pages_drop_pct=…
 bare_rps=… ratio=… p95_ms=… promo_p95_ms=… page_cpu_ms=… promo_page_cpu_ms=… cached_cpu_ms=…
 promo_cached_cpu_ms=…``.
@@ -188,6 +190,32 @@ def page_cost(database_url: str, instance: Path, pages: int = 300) -> tuple[floa
     return uncached, (time.process_time() - started) * 1000 / pages
 
 
+def search_cost(database_url: str, instance: Path, queries: int = 200, reindex: bool = False) -> float:
+    """CPU milliseconds (this process) per uncached storefront search (answer cache off), pages of 20.
+
+    ``reindex``: build the search index first (the generated products were inserted in bulk).
+    """
+    os.environ["OCOP_DATABASE_URL"] = database_url
+    os.environ["OCOP_INSTANCE_PATH"] = str(instance)
+    from core.app import create_app
+    from core.config import load_settings
+    from core.search import service
+
+    app = create_app(load_settings())
+    if reindex:
+        with app.app_context():
+            service.reindex()
+    app.extensions["ocop_search_cache"] = False
+    client = app.test_client()
+    terms = [f"{w} {a}" for w in WORDS for a in ADJ][:queries]
+    for term in terms[:20]:  # warm-up
+        client.get("/storefront/v1/search", query_string={"q": term, "limit": 20})
+    started = time.process_time()
+    for term in terms:
+        assert client.get("/storefront/v1/search", query_string={"q": term, "limit": 20}).status_code == 200
+    return (time.process_time() - started) * 1000 / len(terms)
+
+
 def measure(port: int, args) -> tuple[dict, dict]:
     """The same page (cache hits) and 600 different pages (cache misses), each after a warm-up."""
     path = "/storefront/v1/products?limit=20"
@@ -206,6 +234,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the in-process CPU figures (list and search, before/after the promotions)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -214,6 +244,23 @@ def main() -> None:
     started = time.perf_counter()
     build_database(database_url, workdir / "instance", args.products)
     print(f"database ready: {args.products} generated products + demo in {time.perf_counter() - started:.1f}s")
+
+    if args.cpu_only:
+        cost = page_cost(database_url, workdir / "instance")
+        search = search_cost(database_url, workdir / "instance", reindex=True)
+        active = add_promotions(database_url, workdir / "instance", args.promotions) if args.promotions else 0
+        promo_cost = page_cost(database_url, workdir / "instance")
+        promo_search = search_cost(database_url, workdir / "instance")
+
+        def rise(before, after):
+            return 100.0 * (after - before) / before if before else 0.0
+
+        print(f"active promotions {active}")
+        print(f"page_cpu_ms={cost[0]:.2f} promo_page_cpu_ms={promo_cost[0]:.2f} "
+              f"page_cpu_rise_pct={rise(cost[0], promo_cost[0]):.1f} cached_cpu_ms={cost[1]:.2f} "
+              f"promo_cached_cpu_ms={promo_cost[1]:.2f} search_cpu_ms={search:.2f} "
+              f"promo_search_cpu_ms={promo_search:.2f} search_cpu_rise_pct={rise(search, promo_search):.1f}")
+        return
 
     env = {"OCOP_DATABASE_URL": database_url, "OCOP_INSTANCE_PATH": str(workdir / "instance"),
            "OCOP_TODAY": "2026-11-23"}

@@ -3,6 +3,7 @@
 
     python benchmarks/checkout.py [--database-url postgresql://postgres@127.0.0.1:5432/ocop_bench_checkout]
                                   [--clients 50] [--stock 3000] [--extra 0.25] [--workers 4] [--threads 1]
+                                  [--lines 1] [--sku BL-BDX-1]
 
 The database is a THROWAWAY one: its schema is dropped and rebuilt (migrations, demo catalogue). The
 hot variant (Bưởi da xanh Bình Lợi, ``BL-BDX-1``) gets ``--stock`` units; ``stock × (1 + extra)``
@@ -240,6 +241,7 @@ def broker_reachable(url: str) -> bool:
 
 
 def main() -> None:
+    global HOT_SKU
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/ocop_bench_checkout",
                         help="a THROWAWAY PostgreSQL database (its schema is dropped)")
@@ -247,11 +249,14 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=3000)
     parser.add_argument("--extra", type=float, default=0.25, help="checkouts beyond the stock, as a fraction")
     parser.add_argument("--lines", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--sku", default=HOT_SKU, help="the hot variant (BM-QHC-1KG: in the demo's Đồng Nai "
+                                                       "campaign, so every order is discounted and reserves usage)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1: no GIL contention)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12",
                         help="Celery broker for after-commit tasks ('' = in-process)")
     args = parser.parse_args()
+    HOT_SKU = args.sku
     if not args.database_url.startswith("postgresql"):
         parser.error("the checkout benchmark runs against PostgreSQL")
 

@@ -40,7 +40,8 @@ def producer_detail(slug: str) -> dict:
     producer = producers.get_by_slug(slug)
     if producer.status != "verified":
         raise NotFound("producer", "chủ thể")
-    return catalogue_read.producer_page(producer)
+    return catalogue_read.producer_page(producer,
+                                        decorate=lambda page: resolver.product_prices(page, CHANNEL))
 
 
 @blp.route("/products")

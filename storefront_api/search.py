@@ -13,6 +13,7 @@ from core.search import service
 from core.search.backend import SORTS
 from core.catalogue import groups
 from core.text import find_control_character
+from core.pricing.schemas import PromotionBadgeSchema, VnDateTime
 from storefront_api.schemas import GroupRefSchema, UnitRefSchema
 
 blp = Blueprint("storefront_search", __name__, url_prefix="/storefront/v1",
@@ -78,6 +79,10 @@ class SearchHitSchema(OutputSchema):
     in_stock = fields.Boolean()
     image = fields.String(allow_none=True)
     highlight = fields.Nested(HighlightSchema)
+    sale_price_min = fields.Integer(allow_none=True, metadata={"description": "lowest sale price now (VND), "
+                                                                              "price resolver, online store"})
+    sale_ends_at = VnDateTime(allow_none=True)
+    promotions = fields.List(fields.Nested(PromotionBadgeSchema))
 
 
 class FacetValueSchema(OutputSchema):

@@ -74,7 +74,7 @@ def test_login_is_throttled_like_the_api(app, demo):
     for _ in range(app.config["OCOP"].login_max_failures):
         console_login(client, "sct.dongnai", "wrong-password")
     locked = console_login(client, "sct.dongnai")
-    assert locked.status_code == 429 and "tạm khoá" in text(locked)
+    assert locked.status_code == 429 and "Đăng nhập sai nhiều lần" in text(locked)
 
 
 def test_login_only_redirects_within_the_console(app, demo):

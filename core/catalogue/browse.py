@@ -116,12 +116,21 @@ def detail(product: Product) -> dict:
     return data
 
 
-def producer_page(producer: Producer) -> dict:
+def producer_page(producer: Producer, decorate=None) -> dict:
+    """A producer's page; ``decorate(products)`` → ``{product_id: extra fields}`` as in :func:`list_products`."""
     products = db.session.execute(select(Product).where(Product.producer_id == producer.id, listed_filter())
                                   .order_by(Product.name)).scalars().all()
+    extra = decorate(products) if decorate and products else {}
     return {"slug": producer.slug, "name": producer.name, "legal_form": producer.legal_form,
             "province": unit_ref(producer.province), "commune": unit_ref(current_unit(producer.commune)),
-            "website": producer.website, "products": [summary(p) for p in products]}
+            "website": producer.website,
+            "products": [{**summary(p), **_offer_fields(extra.get(p.id))} for p in products]}
+
+
+def _offer_fields(offer: dict | None) -> dict:
+    if offer is None:
+        return {}
+    return {k: v for k, v in offer.items() if k != "variant_prices"}
 
 
 def group_tree() -> list[dict]:

@@ -15,6 +15,7 @@ from core.db import db
 from core.pricing.models import Promotion, PricingVersion
 
 _BUMPED = "ocop_pricing_bumped"
+_KEY = "ocop_pricing_key"  # (at, cache key) read in the current transaction
 
 
 def bump() -> None:
@@ -25,6 +26,7 @@ def bump() -> None:
         db.session.add(PricingVersion(id=1, version=1))
         db.session.flush()
     db.session.info[_BUMPED] = True
+    db.session.info.pop(_KEY, None)
 
 
 def changed_in_this_transaction() -> bool:
@@ -32,14 +34,33 @@ def changed_in_this_transaction() -> bool:
     return bool(db.session.info.get(_BUMPED))
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_key(session: Session, transaction) -> None:
+    session.info.pop(_KEY, None)
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _transaction_over(session: Session, *args) -> None:
     session.info.pop(_BUMPED, None)
+    session.info.pop(_KEY, None)
 
 
 def cache_key(at: dt.datetime) -> tuple:
-    """``(version, last start passed, last end passed)`` at ``at``: one round trip, index-only reads."""
+    """``(version, last start passed, last end passed)`` at ``at``: one round trip, index-only reads.
+
+    Read once per transaction and moment: a request that keys its answer cache and then prices the
+    page at the same ``at`` asks the database once (a bump or the transaction's end forgets it).
+    """
+    known = db.session.info.get(_KEY)
+    if known is not None and known[0] is at:
+        return known[1]
+    key = _read_key(at)
+    db.session.info[_KEY] = (at, key)
+    return key
+
+
+def _read_key(at: dt.datetime) -> tuple:
     published = Promotion.status == "published"
     row = db.session.execute(select(
         select(PricingVersion.version).where(PricingVersion.id == 1).scalar_subquery(),

@@ -11,16 +11,26 @@ Rules
       in the district, when one is given).
     * Delivery: a home-delivery method quoted through the ``shipping_methods``
       hook, or ``pickup`` at an active stock location holding the goods.
-    * Totals are integer VND: subtotal (current prices) + shipping fee.
+    * Prices come from the price resolver (:mod:`core.pricing.resolver`) on the checkout's sales
+      channel, now: each line shows its base price, its discounts (promotions, plugin rules,
+      vouchers) and what it costs. Vouchers the shopper enters (``vouchers``) are checked by
+      pricing the cart: a wrong, spent or inapplicable code answers 4xx and is not kept. A code
+      that stops applying later (expired, used up) is shown as ``voucher_error`` and the cart is
+      priced without it; placing the order prices strictly again.
+    * Totals are integer VND: subtotal (resolved line totals) + shipping fee.
 
 Placing the order is :func:`core.sales.placement.place_from_checkout`. Every function here flushes;
 the request (or command, or task) commits.
+
+Size: about 550 lines because the cart, its one-query load, its prices (resolver, vouchers) and its
+delivery options are read together on every checkout request; splitting them would re-read the rows.
 """
 from __future__ import annotations
 
 import functools
 import re
 import secrets
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -31,7 +41,11 @@ from core import clock
 from core.db import db, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.sales.addresses import normalise_phone, validate_address
-from core.sales.models import Checkout, CheckoutLine, Order
+from core.pricing import resolver
+from core.pricing.resolver import CartPrice, LinePrice
+from core.pricing.rules import ChannelRef, channel_ref, customer_key
+from core.pricing.vouchers import code_key
+from core.sales.models import Checkout, CheckoutLine, Order, SalesChannel
 from core.catalogue.models import Producer, Product, Variant
 from core.inventory.access import pickup_points_clause
 from core.inventory.models import Stock, StockLocation
@@ -43,6 +57,7 @@ from core.sales import channels
 
 MAX_QUANTITY = 99
 MAX_LINES = 50
+MAX_VOUCHERS = 5
 PHONE_RE = re.compile(r"^(?:\+84|0)(?:3|5|7|8|9|2\d)\d{8}$")
 
 
@@ -56,6 +71,7 @@ class Row:
     producer: Producer
     listed: bool
     free: int | None = None  # largest free quantity at one active location, when read with the line
+    price: LinePrice | None = None  # what the resolver answered for the line (set by :func:`price_rows`)
 
 
 # --- lookups -------------------------------------------------------------------------
@@ -166,8 +182,11 @@ def load(token: str) -> tuple[Checkout, list[Row]]:
     if not found:
         raise NotFound("checkout", "giỏ hàng")
     rows = [Row(line, variant, product, producer, bool(listed), int(free or 0))
-            for _, line, variant, product, producer, listed, free in found if line is not None]
-    return found[0][0], rows
+            for _, line, variant, product, producer, listed, free, _, _ in found if line is not None]
+    checkout, kind, code = found[0][0], found[0][-2], found[0][-1]
+    if code is not None:
+        _CHANNELS[checkout] = ChannelRef(kind, code)
+    return checkout, rows
 
 
 @functools.lru_cache(maxsize=2)
@@ -180,7 +199,9 @@ def _checkout_with_rows(today):
     free = (select(func.max(Stock.on_hand - Stock.allocated)).join(StockLocation, StockLocation.id == Stock.location_id)
             .where(Stock.variant_id == CheckoutLine.variant_id, StockLocation.active.is_(True))
             .correlate(CheckoutLine).scalar_subquery())
-    return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"))
+    return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"),
+                   SalesChannel.kind, SalesChannel.code)
+            .outerjoin(SalesChannel, SalesChannel.id == Checkout.channel_id)
             .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
             .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
             .outerjoin(Product, Product.id == Variant.product_id)
@@ -212,11 +233,13 @@ def shipping_address(checkout: Checkout, rows: list[Row]) -> dict | None:
     province, commune = orders.unit_info(checkout.province_code), orders.unit_info(checkout.commune_code)
     parcels: dict[int, dict] = {}
     weight, subtotal = 0, 0
+    if any(row.price is None for row in rows):
+        price_rows(checkout, rows, strict=False)
     for row in rows:
         if row.variant.is_service:
             continue
         grams = (row.variant.weight_g or shipping.DEFAULT_UNIT_WEIGHT_G) * row.line.quantity
-        amount = row.variant.price * row.line.quantity
+        amount = row.price.line_total
         parcel = parcels.setdefault(row.producer.id, {"producer_id": row.producer.id,
                                                       "province_code": row.producer.province_code,
                                                       "weight_g": 0, "subtotal": 0})
@@ -275,9 +298,66 @@ def delivery_options(checkout: Checkout, rows: list[Row] | None = None) -> dict:
                                   "address": l.address} for l in pickup_locations(rows)]}
 
 
-def _recompute(checkout: Checkout, rows: list[Row]) -> None:
-    """Subtotal from current prices, the chosen delivery fee (dropped if no longer offered), total."""
-    checkout.subtotal = sum(r.variant.price * r.line.quantity for r in rows)
+# --- prices ------------------------------------------------------------------------------
+#: the channel each loaded checkout sells on (read with it by :func:`load`; weak: gone with the checkout)
+_CHANNELS: "weakref.WeakKeyDictionary[Checkout, ChannelRef]" = weakref.WeakKeyDictionary()
+#: vouchers that no longer apply to a checkout, found while pricing it leniently (shown as ``voucher_error``)
+_VOUCHER_ERRORS: "weakref.WeakKeyDictionary[Checkout, dict]" = weakref.WeakKeyDictionary()
+
+
+def pricing_channel(checkout: Checkout) -> ChannelRef:
+    """The sales channel the checkout's prices are resolved on (the online store when it has none)."""
+    known = _CHANNELS.get(checkout)
+    if known is not None:
+        return known
+    channel = db.session.get(SalesChannel, checkout.channel_id) if checkout.channel_id else None
+    ref = channel_ref(channel)
+    _CHANNELS[checkout] = ref
+    return ref
+
+
+def price_rows(checkout: Checkout, rows: list[Row], *, strict: bool = True, at=None) -> CartPrice:
+    """Price the rows on the checkout's channel now (``at``), with its vouchers; sets :attr:`Row.price`.
+
+    ``strict``: a voucher that does not apply raises its 4xx (the shopper just entered it, or the
+    order is being placed). Otherwise the cart is priced without the vouchers and the refusal is
+    kept for the view (``voucher_error``).
+    """
+    pairs = [(r.variant.id, r.line.quantity) for r in rows]
+    customer = customer_key(phone=checkout.phone)
+    channel = pricing_channel(checkout)
+    _VOUCHER_ERRORS.pop(checkout, None)
+    try:
+        cart = resolver.price_lines(pairs, channel, at, customer, checkout.voucher_codes or ())
+    except DomainError as exc:
+        if strict or not checkout.voucher_codes or not exc.code.startswith("voucher."):
+            raise
+        _VOUCHER_ERRORS[checkout] = exc.envelope()["error"]
+        cart = resolver.price_lines(pairs, channel, at, customer, ())
+    for row, line in zip(rows, cart.lines):
+        row.price = line
+    return cart
+
+
+def _set_vouchers(checkout: Checkout, codes) -> None:
+    """Keep the codes the shopper entered (trimmed, one per code whatever its case); checked when priced."""
+    kept, seen = [], set()
+    for code in codes or ():
+        key = code_key(code) if isinstance(code, str) else None
+        if not key:
+            raise invalid("vouchers", "mã giảm giá không hợp lệ", "invalid voucher code", code="voucher.invalid")
+        if key not in seen:
+            seen.add(key)
+            kept.append(code.strip())
+    if len(kept) > MAX_VOUCHERS:
+        raise invalid("vouchers", f"tối đa {MAX_VOUCHERS} mã giảm giá", f"at most {MAX_VOUCHERS} voucher codes")
+    checkout.voucher_codes = kept or None
+
+
+def _recompute(checkout: Checkout, rows: list[Row], strict_vouchers: bool = False) -> None:
+    """Subtotal from the resolved prices, the chosen delivery fee (dropped if no longer offered), total."""
+    cart = price_rows(checkout, rows, strict=strict_vouchers)
+    checkout.subtotal = cart.subtotal
     fee = 0
     if checkout.delivery_method and checkout.delivery_method != shipping.PICKUP:
         address = shipping_address(checkout, rows)
@@ -297,11 +377,22 @@ def _recompute(checkout: Checkout, rows: list[Row]) -> None:
 def view(checkout: Checkout, rows: list[Row] | None = None) -> dict:
     """The checkout as the storefront shows it."""
     rows = _line_rows(checkout) if rows is None else rows
+    if any(r.price is None for r in rows):
+        price_rows(checkout, rows, strict=False)
     lines = [{"id": r.line.id, "variant_id": r.variant.id, "sku": r.variant.sku, "product_name": r.product.name,
-              "product_slug": r.product.slug, "variant_name": r.variant.name, "unit_price": r.variant.price,
-              "quantity": r.line.quantity, "line_total": r.variant.price * r.line.quantity,
+              "product_slug": r.product.slug, "variant_name": r.variant.name,
+              "base_unit_price": r.price.base_unit_price, "unit_price": r.price.unit_price,
+              "quantity": r.line.quantity, "discount_amount": r.price.discount_amount,
+              "line_total": r.price.line_total, "discounts": r.price.snapshot(), "sale_ends_at": r.price.sale_ends_at,
               "is_service": r.variant.is_service,
               "producer": {"id": r.producer.id, "slug": r.producer.slug, "name": r.producer.name}} for r in rows]
+    discounts: dict[str, dict] = {}
+    for r in rows:  # the checkout's discount lines: one per promotion / rule / voucher, added up
+        for d in r.price.discounts:
+            entry = discounts.setdefault(d.reference, {"source": d.source, "id": d.id, "reference": d.reference,
+                                                       "name": d.name, "name_en": d.name_en, "code": d.code,
+                                                       "amount": 0})
+            entry["amount"] += d.amount
     order_token = None
     if checkout.status == "completed":
         order_token = db.session.execute(select(Order.token).where(Order.checkout_id == checkout.id)).scalar()
@@ -311,21 +402,27 @@ def view(checkout: Checkout, rows: list[Row] | None = None) -> dict:
             "delivery": {"method": checkout.delivery_method, "name": checkout.delivery_name,
                          "fee": checkout.shipping_fee, "pickup_location_id": checkout.pickup_location_id},
             "payment_gateway": checkout.payment_gateway, "lines": lines,
+            "vouchers": list(checkout.voucher_codes or []), "voucher_error": _VOUCHER_ERRORS.get(checkout),
+            "discounts": list(discounts.values()),
+            "base_subtotal": sum(r.price.base_total for r in rows),
+            "discount_amount": sum(r.price.discount_amount for r in rows),
             "subtotal": checkout.subtotal, "shipping_fee": checkout.shipping_fee, "total": checkout.total,
             "currency": "VND", "order_token": order_token}
 
 
-def _finish(checkout: Checkout, rows: list[Row]) -> dict:
-    """Recompute totals, flush, build the view."""
-    _recompute(checkout, rows)
+def _finish(checkout: Checkout, rows: list[Row], strict_vouchers: bool = False) -> dict:
+    """Recompute totals, flush, build the view (``strict_vouchers``: the codes were just entered)."""
+    _recompute(checkout, rows, strict_vouchers)
     db.session.flush()
     return view(checkout, rows)
 
 
 # --- editing ------------------------------------------------------------------------------
-def create(data: dict) -> dict:
-    """Start a checkout on the online store, optionally with lines and details. Flushes."""
-    channel = channels.get_or_create_channel(ledger.ONLINE_STORE)
+def create(data: dict, channel: SalesChannel | str | None = None) -> dict:
+    """Start a checkout on ``channel`` (a SalesChannel or its code; default the online store), optionally with
+    lines and details. Its prices are resolved on that channel. Flushes."""
+    if not isinstance(channel, SalesChannel):
+        channel = channels.get_or_create_channel(channel or ledger.ONLINE_STORE)
     checkout = Checkout(token=new_token(), channel_id=channel.id, status="open", subtotal=0, shipping_fee=0,
                         total=0, created_at=utcnow(), updated_at=utcnow())
     items = data.get("lines") or []
@@ -349,13 +446,16 @@ def create(data: dict) -> dict:
         line = CheckoutLine(variant_id=variant_id, quantity=quantity, created_at=utcnow())
         checkout.lines.append(line)
         rows.append(Row(line, variant, product, producer, listed))
+    _CHANNELS[checkout] = channel_ref(channel)
     with db.session.no_autoflush:
         _apply_details(checkout, {k: v for k, v in data.items() if k != "lines"}, rows)
     db.session.add(checkout)
-    return _finish(checkout, rows)
+    return _finish(checkout, rows, strict_vouchers="vouchers" in data)
 
 
 def _apply_details(checkout: Checkout, data: dict, rows: list[Row]) -> None:
+    if "vouchers" in data:
+        _set_vouchers(checkout, data["vouchers"])
     if "email" in data:
         checkout.email = (data["email"] or None) and data["email"].strip().lower()
     if "phone" in data:
@@ -401,7 +501,7 @@ def update(token: str, data: dict) -> dict:
     with db.session.no_autoflush:
         _apply_details(checkout, data, rows)
     checkout.updated_at = utcnow()
-    return _finish(checkout, rows)
+    return _finish(checkout, rows, strict_vouchers="vouchers" in data)
 
 
 def add_line(token: str, data: dict) -> dict:

@@ -21,6 +21,9 @@ from core.errors import Conflict, DomainError, invalid
 from core.inventory import ledger
 from core.payments.models import Payment
 from core.plugins import hooks
+from core.pricing import resolver, usage
+from core.pricing.resolver import CartPrice
+from core.pricing.rules import customer_key
 from core.sales import channels, order_payments, orders
 from core.sales.checkout import new_token
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderLine, SalesChannel
@@ -77,19 +80,25 @@ class CounterReturn:
 
 # --- the price of a unit at the counter ------------------------------------------------------
 def unit_price(channel: SalesChannel, variant: Variant) -> int:
-    """What one unit of ``variant`` costs on ``channel`` now, VND (today the variant's price; the price
-    resolver of channel prices and promotions will answer here)."""
-    return variant.price
+    """What one unit of ``variant`` costs on ``channel`` now, VND (the price resolver's sale price)."""
+    return resolver.price_for(variant, channel).unit_price
+
+
+def price(channel: SalesChannel, variant: Variant) -> resolver.LinePrice:
+    """One unit of ``variant`` on ``channel`` now, as the resolver prices it (base, sale price, discounts)."""
+    return resolver.price_for(variant, channel)
 
 
 # --- recording a sale ------------------------------------------------------------------------
 def record_counter_sale(channel, location, lines: list[CounterLine], payments: list[CounterPayment], actor,
-                        client_ref: str | None = None) -> tuple[Order, bool]:
+                        client_ref: str | None = None, phone: str | None = None) -> tuple[Order, bool]:
     """Record a sale paid and handed over at the counter as a core order; returns ``(order, created)``.
 
     ``channel``: the point's or booth's SalesChannel (or its id), active; ``location``: the stock
     location the goods leave (or its id), the channel's own location when it has one. The order is
-    numbered like every order, carries the price snapshot of each line (:func:`unit_price`), one
+    numbered like every order, carries the price snapshot of each line (the price resolver on
+    ``channel`` now: base price, discounts and their promotions; ``phone`` counts per-customer
+    limits), records the promotions it used (``core.pricing.usage``, before the stock rows), one
     ``Payment`` per payment (gateways :data:`COUNTER_GATEWAYS`, status ``succeeded``), one
     ``Fulfilment`` per producer (carrier ``counter``) and ends ``completed`` through the usual
     transitions (paid → fulfilled → completed), each in the order history and the audit trail.
@@ -116,12 +125,14 @@ def record_counter_sale(channel, location, lines: list[CounterLine], payments: l
     if existing is not None:
         return existing, False
     variants = _variants(lines)
-    priced = _priced_lines(channel, variants)  # not in the session yet: written with their lots
-    total = sum(line.line_total for line in priced)
+    cart = resolver.price_lines([(v.id, q) for v, q in variants], channel, customer=customer_key(phone=phone))
+    priced = _priced_lines(variants, cart)  # not in the session yet: written with their lots
+    total = cart.subtotal
     charges = _charges(payments, total)
-    order, created = _new_order(channel, total, charges, client_ref)
+    order, created = _new_order(channel, cart, charges, client_ref)
     if not created:  # the same client_ref was recorded meanwhile
         return order, False
+    usage.reserve_cart(cart, f"order:{order.number}")  # pricing rows before stock rows (one lock order)
     fulfilments = _hand_over(order, location, variants, priced, actor)
     payments_made = _take_payments(order, charges)
     db.session.flush()  # one flush for the lines, fulfilments and payments
@@ -194,14 +205,15 @@ def _variants(lines: list[CounterLine]) -> list[tuple[Variant, int]]:
     return out
 
 
-def _priced_lines(channel: SalesChannel, variants: list[tuple[Variant, int]]) -> list[OrderLine]:
+def _priced_lines(variants: list[tuple[Variant, int]], cart: CartPrice) -> list[OrderLine]:
     lines = []
-    for variant, quantity in variants:
-        price = unit_price(channel, variant)
+    for (variant, quantity), price in zip(variants, cart.lines):
         lines.append(OrderLine(variant_id=variant.id, product_id=variant.product_id,
                                producer_id=variant.product.producer_id, product_name=variant.product.name,
-                               variant_name=variant.name, sku=variant.sku, unit_price=price, quantity=quantity,
-                               line_total=price * quantity, is_service=False, allocated_quantity=0,
+                               variant_name=variant.name, sku=variant.sku, unit_price=price.unit_price,
+                               base_unit_price=price.base_unit_price, discount_amount=price.discount_amount,
+                               discounts=price.snapshot() or None, quantity=quantity,
+                               line_total=price.line_total, is_service=False, allocated_quantity=0,
                                fulfilled_quantity=0, returned_quantity=0))
     return lines
 
@@ -252,13 +264,14 @@ def _charges(payments: list[CounterPayment], total: int) -> list[_Charge]:
     return charges
 
 
-def _new_order(channel: SalesChannel, total: int, charges: list[_Charge],
+def _new_order(channel: SalesChannel, cart: CartPrice, charges: list[_Charge],
                client_ref: str | None) -> tuple[Order, bool]:
     """Number and insert the order; ``(the first order, False)`` when ``client_ref`` was recorded meanwhile."""
-    now = utcnow()
+    now, total = utcnow(), cart.subtotal
     order = Order(number=orders.next_number(), token=new_token(), channel_id=channel.id, client_ref=client_ref,
                   status="unconfirmed", delivery_method=DELIVERY_METHOD, delivery_name=channel.name,
-                  payment_gateway=charges[0].gateway, subtotal=total, shipping_fee=0, total=total, paid_amount=0,
+                  payment_gateway=charges[0].gateway, subtotal=total, discount_amount=cart.discount_amount,
+                  shipping_fee=0, total=total, paid_amount=0,
                   refunded_amount=0, created_at=now, updated_at=now)
     order.lines, order.payments, order.fulfilments = [], [], []
     order.attribution = hooks().order_attribution(order=order)
@@ -446,9 +459,14 @@ def _take_back(order: Order, quantities: dict[OrderLine, int], actor, reason: st
     for line, quantity in sorted(quantities.items(), key=lambda kv: kv[0].variant_id):
         if restock:
             _restock(order, line, quantity, actor, _fit(f"{order.number}: {why}: {reason}"))
+        already = line.returned_quantity
         if returned:
             line.returned_quantity += quantity
-        amount = line.unit_price * quantity
+        # what was charged for these units, discounts pro-rated (their units and budget go back to the
+        # promotions); a void gives everything back when the order becomes refunded
+        amount = usage.record_refund(f"order:{order.number}", {
+            "producer_id": line.producer_id, "quantity": line.quantity, "line_total": line.line_total,
+            "discounts": line.discounts or []}, quantity, already)["amount"]
         result.lines.append((line, quantity, amount))
         result.amount += amount
     if result.amount:

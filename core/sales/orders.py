@@ -54,6 +54,7 @@ from core.notifications.delivery import notify
 from core.notifications.models import Notification
 from core.pagination import paginate
 from core.plugins import hooks
+from core.pricing import usage as pricing_usage
 from core.sales.access import (MANAGERS, ORDER_VIEWERS, can_view, producer_ids, require_manage,  # noqa: F401
                                require_view, scoped_orders)
 from core.sales.order_views import (address_view, admin_view, fulfilment_view, line_view, payment_view,  # noqa: F401
@@ -156,6 +157,10 @@ def add_event(order: Order, kind: str, *, actor=None, data: dict | None = None, 
     return event
 
 
+#: statuses after which an order keeps no promotion or voucher use (units, budget and uses go back)
+RELEASES_PRICING = ("cancelled", "refunded")
+
+
 def can_transition(order: Order, to: str) -> bool:
     return to in TRANSITIONS.get(order.status, ())
 
@@ -173,6 +178,8 @@ def transition(order: Order, to: str, *, actor=None, kind: str | None = None, da
                        {"status": order.status, "to": to, "allowed": list(TRANSITIONS.get(order.status, ()))})
     before = order.status
     order.status = to
+    if to in RELEASES_PRICING:  # nothing was sold in the end: promotions and vouchers get their uses back
+        pricing_usage.release_usage(f"order:{order.number}")
     if to in TIMESTAMPS:
         setattr(order, TIMESTAMPS[to], utcnow())
     return add_event(order, kind or to, actor=actor, data=data, message=message,

@@ -19,6 +19,8 @@ from core.errors import Conflict, DomainError, Message, ValidationFailed
 from core.inventory import ledger
 from core.inventory.models import StockLocation
 from core.plugins import hooks
+from core.pricing import usage
+from core.pricing.resolver import CartPrice
 from core.sales import channels, checkout as checkouts, order_payments, orders, shipping
 from core.sales.checkout import Row
 from core.sales.models import Checkout, Order, OrderEvent, OrderLine
@@ -33,8 +35,12 @@ class Draft:
     channel_id: int
     delivery_name: str
     pickup: StockLocation | None
-    subtotal: int
+    cart: CartPrice
     shipping_fee: int
+
+    @property
+    def subtotal(self) -> int:
+        return self.cart.subtotal
 
     @property
     def total(self) -> int:
@@ -93,6 +99,7 @@ def prepare(checkout: Checkout, rows: list[Row]) -> Draft:
                                message_en="The checkout is not ready to be completed.")
     for row in rows:
         checkouts.require_listed((row.variant, row.product, row.producer, row.listed), row.variant.id)
+    cart = checkouts.price_rows(checkout, rows, strict=True)  # now; a voucher that no longer applies: 4xx
     pickup = None
     if checkout.delivery_method == shipping.PICKUP:
         pickup = checkouts.pickup_location(checkout.pickup_location_id, rows)
@@ -102,7 +109,7 @@ def prepare(checkout: Checkout, rows: list[Row]) -> Draft:
         fee, delivery_name = quote.fee, quote.name
     draft = Draft(checkout=checkout, rows=rows, delivery_name=delivery_name, pickup=pickup, shipping_fee=fee,
                   channel_id=checkout.channel_id or channels.get_or_create_channel(ledger.ONLINE_STORE).id,
-                  subtotal=sum(r.variant.price * r.line.quantity for r in rows))
+                  cart=cart)
     if pickup is None:
         checkouts.check_stock({r.variant.id: r.line.quantity for r in draft.stocked_rows},
                               {r.variant.id: r.variant for r in rows}, {r.variant.id: r.free for r in rows})
@@ -164,6 +171,8 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
     values.update(number=number, token=checkouts.new_token(), channel_id=draft.channel_id, checkout_id=checkout.id,
                   idempotency_key=idempotency_key, status="unconfirmed", delivery_name=draft.delivery_name,
                   subtotal=draft.subtotal, shipping_fee=draft.shipping_fee, total=draft.total, paid_amount=0,
+                  discount_amount=draft.cart.discount_amount,
+                  voucher_codes=[v.code for v in draft.cart.vouchers] or None,
                   refunded_amount=0, attribution=None, cancel_reason=None, created_at=now, updated_at=now,
                   confirmed_at=None, paid_at=None, fulfilled_at=None, completed_at=None, cancelled_at=None)
     order_id = db.session.execute(_INSERT_ORDER[db.session.get_bind().dialect.name], values).scalar()
@@ -178,10 +187,14 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
 
 
 def allocate_and_write_lines(order: Order, draft: Draft) -> list[OrderLine]:
-    """Allocate every stocked line (pickup location, or the ledger's strategy), then write the lines.
+    """Reserve the promotions and vouchers the prices used, allocate every stocked line (pickup location, or
+    the ledger's strategy), then write the lines.
 
-    The lines are written once, with their price snapshot and where their stock was allocated.
+    Pricing rows are locked before stock rows (one lock order everywhere); a limit reached meanwhile
+    is 409 (``promotion.limit_reached``, ``voucher.used_up`` …) and the caller rolls back. The lines
+    are written once, with their price snapshot and where their stock was allocated.
     """
+    usage.reserve_cart(draft.cart, pricing_reference(order), draft.cart.customer_key)
     reference = orders.stock_reference(order.number)
     allocated = {r.variant.id: ledger.allocate(r.variant, r.line.quantity, location=draft.pickup,
                                                reference=reference) for r in draft.stocked_rows}
@@ -192,13 +205,21 @@ def allocate_and_write_lines(order: Order, draft: Draft) -> list[OrderLine]:
     return lines
 
 
+def pricing_reference(order: Order) -> str:
+    """The ``order_ref`` of the order's promotion and voucher usage rows."""
+    return f"order:{order.number}"
+
+
 def line_snapshot(order: Order, row: Row, allocations: list[ledger.Allocation] | None) -> dict:
-    """An order line's columns: product name, SKU and unit price as sold, and its allocation."""
-    variant, product = row.variant, row.product
+    """An order line's columns: product name, SKU, the price as sold (base, discounts and their sources,
+    what was charged) and its allocation."""
+    variant, product, price = row.variant, row.product, row.price
     return {"order_id": order.id, "variant_id": variant.id, "product_id": product.id,
             "producer_id": product.producer_id, "product_name": product.name, "variant_name": variant.name,
-            "sku": variant.sku, "unit_price": variant.price, "quantity": row.line.quantity,
-            "line_total": variant.price * row.line.quantity, "is_service": variant.is_service,
+            "sku": variant.sku, "unit_price": price.unit_price, "quantity": row.line.quantity,
+            "base_unit_price": price.base_unit_price, "discount_amount": price.discount_amount,
+            "discounts": price.snapshot() or None,
+            "line_total": price.line_total, "is_service": variant.is_service,
             "location_id": allocations[0].location_id if allocations else None,
             "allocations": [{"location_id": a.location_id, "stock_id": a.stock_id, "lot_id": a.lot_id,
                              "lot_no": a.lot_no, "quantity": a.quantity} for a in allocations]

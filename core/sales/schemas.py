@@ -1,10 +1,30 @@
 """Sales schemas: checkouts, orders, fulfilments and payments (storefront and admin APIs)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.clock import local
+from core.pricing.schemas import DiscountSchema, VnDateTime
 from core.errors import Message
 from core.schemas import BaseSchema, OutputSchema
+
+
+class _SnapshotMoment(fields.Field):
+    """A moment of a stored price snapshot (ISO text in JSON), answered in Vietnam time."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return local(value) if value else None
+
+
+class LineDiscountSchema(DiscountSchema):
+    """One discount of a line as stored with it (``OrderLine.discounts``)."""
+
+    starts_at = _SnapshotMoment(allow_none=True, metadata={"type": "string", "format": "date-time"})
+    ends_at = _SnapshotMoment(allow_none=True, metadata={"type": "string", "format": "date-time"})
 
 
 # --- input schemas ----------------------------------------------------------------------
@@ -45,6 +65,10 @@ class CheckoutPatchSchema(BaseSchema):
     payment_gateway = fields.String(allow_none=True, validate=validate.Length(max=40),
                                     metadata={"description": "started when the checkout is completed"})
     note = fields.String(allow_none=True, validate=validate.Length(max=1000), metadata={"multiline": True})
+    vouchers = fields.List(fields.String(validate=validate.Length(1, 60)), allow_none=True,
+                           validate=validate.Length(max=5),
+                           metadata={"description": "voucher codes (case-insensitive); replaces the codes entered "
+                                                    "before; [] or null removes them"})
 
 
 class CheckoutInSchema(CheckoutPatchSchema):
@@ -94,11 +118,27 @@ class CheckoutLineOutSchema(OutputSchema):
     product_name = fields.String()
     product_slug = fields.String()
     variant_name = fields.String()
-    unit_price = fields.Integer(metadata={"description": "VND"})
+    base_unit_price = fields.Integer(metadata={"description": "VND, the variant's price before discounts"})
+    unit_price = fields.Integer(metadata={"description": "VND, sale price of one unit (promotions)"})
     quantity = fields.Integer()
-    line_total = fields.Integer()
+    discount_amount = fields.Integer(metadata={"description": "VND off the line (promotions and vouchers)"})
+    line_total = fields.Integer(metadata={"description": "VND charged for the line"})
+    discounts = fields.List(fields.Nested(LineDiscountSchema))
+    sale_ends_at = VnDateTime(allow_none=True)
     is_service = fields.Boolean()
     producer = fields.Nested(LineProducerSchema)
+
+
+class CheckoutDiscountSchema(OutputSchema):
+    """A discount line of the checkout: one promotion, plugin rule or voucher, added up over the lines."""
+
+    source = fields.String()
+    id = fields.Integer(allow_none=True)
+    reference = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    code = fields.String(allow_none=True)
+    amount = fields.Integer(metadata={"description": "VND"})
 
 
 class CheckoutOutSchema(OutputSchema):
@@ -110,7 +150,13 @@ class CheckoutOutSchema(OutputSchema):
     delivery = fields.Nested(DeliverySchema)
     payment_gateway = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(CheckoutLineOutSchema))
-    subtotal = fields.Integer()
+    vouchers = fields.List(fields.String())
+    voucher_error = fields.Dict(allow_none=True, metadata={
+        "description": "a code entered before that no longer applies (priced without it)"})
+    discounts = fields.List(fields.Nested(CheckoutDiscountSchema))
+    base_subtotal = fields.Integer(metadata={"description": "VND before discounts"})
+    discount_amount = fields.Integer()
+    subtotal = fields.Integer(metadata={"description": "VND after discounts"})
     shipping_fee = fields.Integer()
     total = fields.Integer()
     currency = fields.String()
@@ -146,7 +192,10 @@ class OrderLineOutSchema(OutputSchema):
     product_name = fields.String()
     variant_name = fields.String()
     unit_price = fields.Integer(metadata={"description": "VND, price when ordered"})
+    base_unit_price = fields.Integer(metadata={"description": "VND before discounts"})
     quantity = fields.Integer()
+    discount_amount = fields.Integer()
+    discounts = fields.List(fields.Nested(LineDiscountSchema))
     line_total = fields.Integer()
     is_service = fields.Boolean()
     producer = fields.Nested(LineProducerSchema)
@@ -193,6 +242,8 @@ class OrderOutSchema(OutputSchema):
     delivery = fields.Nested(DeliverySchema)
     lines = fields.List(fields.Nested(OrderLineOutSchema))
     subtotal = fields.Integer()
+    discount_amount = fields.Integer()
+    voucher_codes = fields.List(fields.String())
     shipping_fee = fields.Integer()
     total = fields.Integer()
     paid_amount = fields.Integer()

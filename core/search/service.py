@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import has_request_context, request
@@ -17,6 +18,8 @@ from core.catalogue import groups
 from core.catalogue import version as catalogue_cache
 from core.catalogue.version import bump
 from core.geo.models import AdministrativeUnit
+from core.pricing import resolver
+from core.pricing import version as pricing_version
 from core.search import outbox
 
 #: Rows created this long before a rebuild started are replayed after it (transactions still open then).
@@ -133,18 +136,37 @@ def _cached(namespace: str, args: dict, build):
     return catalogue_cache.cached(namespace, key, build)
 
 
+#: the channel whose prices search shows (the storefront's)
+PRICE_CHANNEL = "online_store"
+
+
 def search(args: dict) -> dict:
-    """Storefront search: ``{"results", "total", "next", "facets", "query"}`` (cached per catalogue version)."""
-    return _cached("search", args, lambda: _search(args))
+    """Storefront search: ``{"results", "total", "next", "facets", "query"}`` (cached per catalogue version and
+    pricing state, so a sale price starts and ends on time)."""
+    now = clock.now()
+    return _cached("search", {**args, "_pricing": pricing_version.cache_key(now)}, lambda: _search(args, now))
 
 
-def _search(args: dict) -> dict:
+@dataclass(frozen=True)
+class _ProductRef:
+    id: int
+
+
+def _search(args: dict, now=None) -> dict:
     query = build_query(args)
     try:
         result = get_backend().search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc)
-    return {"results": [render_hit(h) for h in result.hits], "total": result.total,
+    results = [render_hit(h) for h in result.hits]
+    # the page's sale prices now, from the price resolver (bounded: one resolution for the page)
+    offers = resolver.product_prices([_ProductRef(h.document["id"]) for h in result.hits], PRICE_CHANNEL, now) \
+        if result.hits else {}
+    for hit, rendered in zip(result.hits, results):
+        offer = offers.get(hit.document["id"], {})
+        rendered.update(sale_price_min=offer.get("sale_price_min"), sale_ends_at=clock.local(offer.get("sale_ends_at")),
+                        promotions=[{**p, "ends_at": clock.local(p["ends_at"])} for p in offer.get("promotions", [])])
+    return {"results": results, "total": result.total,
             "next": _next_link(query, result), "facets": render_facets(result.facets, result.labels),
             "query": {"q": query.q, "corrected": result.corrected}}
 

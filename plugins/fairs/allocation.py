@@ -214,7 +214,7 @@ def _check_rule(i: int, rule: dict) -> dict:
     elif kind == "quota":
         positive_int("max")
         if params.get("level") not in ("district", "commune"):
-            raise invalid(f"rules[{i}].params.level", "cấp phải là district hoặc commune",
+            raise invalid(f"rules[{i}].params.level", "cấp phải là huyện cũ hoặc xã",
                           "level must be district or commune", code="fair.invalid_rule")
     return {"kind": kind, "weight": rule.get("weight", 0), "params": params}
 

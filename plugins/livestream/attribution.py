@@ -1,4 +1,5 @@
-"""Credit for orders: a session's own orders, and storefront orders arriving by its link ``?ls=<code>``.
+"""Credit for orders: a session's own orders, storefront orders arriving by its link ``?ls=<code>``, and
+storefront orders using the session's voucher code (``voucher_code``, a core voucher).
 
 A storefront checkout is tagged with the code (``POST /storefront/v1/livestreams/track``, or the
 ``ls`` query argument on the complete request); the order is credited when placed between the
@@ -65,6 +66,8 @@ def attribute(order) -> dict | None:
     code = _link_code()
     if code:
         session, via = sessions.session_by_tracking_code(code), "link"
+    if session is None and order.voucher_codes:
+        session, via = sessions.session_by_voucher_codes(order.voucher_codes), "voucher"
     if session is None and order.checkout_id is not None:
         session = db.session.execute(select(LivestreamSession).join(CheckoutTag, CheckoutTag.session_id ==
                                                                     LivestreamSession.id)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from core.db import db, utcnow
 from core.errors import Conflict, invalid, Message, NotFound, ValidationFailed
 from core.sales import checkout, placement
-from core.sales.models import Checkout, Order
-from plugins.livestream import events, holds, showcases
+from core.sales.models import Order
+from plugins.livestream import events, holds, session_prices, sessions, showcases
 from plugins.livestream.drafts import DraftBook
 from plugins.livestream.lines import Line
 from plugins.livestream.models import DraftOrder, LivestreamComment
@@ -96,14 +96,18 @@ def list_drafts(session, args: dict) -> list[DraftOrder]:
 
 def priced(session, draft: DraftOrder) -> dict:
     """The draft with each line's product, variant and session price, and the total (VND)."""
+    found = [showcases.variant_of(session, line["code"], line["variant_sku"]) for line in draft.lines]
+    known = [(f[1].variant_id, line["quantity"]) for f, line in zip(found, draft.lines) if f is not None]
+    cart = session_prices.price_lines(session, known) if known else None
+    priced_lines = iter(cart.lines if cart else ())
     lines, total = [], 0
-    for line in draft.lines:
-        found = showcases.variant_of(session, line["code"], line["variant_sku"])
-        price = showcases.session_price(found[1]) if found else None
-        lines.append({**line, "product_name": found[0].product.name if found else None,
-                      "variant_name": found[1].variant.name if found else None, "unit_price": price,
-                      "line_total": price * line["quantity"] if price is not None else None})
-        total += (price or 0) * line["quantity"]
+    for line, match in zip(draft.lines, found):
+        price = next(priced_lines) if match else None
+        lines.append({**line, "product_name": match[0].product.name if match else None,
+                      "variant_name": match[1].variant.name if match else None,
+                      "unit_price": price.unit_price if price else None,
+                      "line_total": price.line_total if price else None})
+        total += price.line_total if price else 0
     return {"draft": draft, "lines": lines, "total": total}
 
 
@@ -201,9 +205,7 @@ def _open_checkout(user, session, draft: DraftOrder, offered: list, data: dict) 
                             "phone": data.get("phone") or draft.phone, "shipping_address": data["shipping_address"],
                             "payment_gateway": data["payment_gateway"],
                             "delivery_method": data.get("delivery_method") or "standard",
-                            "note": data.get("note")})
-    row = db.session.execute(select(Checkout).where(Checkout.token == view["token"])).scalar_one()
-    row.channel_id = session.sales_channel_id
+                            "note": data.get("note")}, channel=sessions.session_channel(session))
     draft.checkout_token = view["token"]
     db.session.flush()
     return view["token"]

@@ -36,6 +36,9 @@ class LivestreamSession(db.Model):
     status: Mapped[str] = mapped_column(String(20), index=True, default="scheduled")
     province_code: Mapped[str | None] = mapped_column(String(20), index=True)  # of the first host
     tracking_code: Mapped[str] = mapped_column(String(40), unique=True)
+    # a core voucher code (core.pricing) given out in the session: storefront orders using it are credited to it
+    voucher_code: Mapped[str | None] = mapped_column(String(60))
+    voucher_code_key: Mapped[str | None] = mapped_column(String(60), index=True)
     webhook_secret: Mapped[str] = mapped_column(String(80))
     sales_channel_id: Mapped[int | None] = mapped_column(ForeignKey("sales_channel.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from plugins.livestream import attribution, routes
+from plugins.livestream import attribution, routes, session_prices
 from plugins.livestream import cli as livestream_cli
 from plugins.livestream import models  # noqa: F401  (registers the plugin's tables)
 from plugins.livestream import reports as livestream_reports
@@ -40,6 +40,12 @@ def register_cli(cli):
 def order_attribution(order):
     """Orders on a session's channel, or from its link within its window, are credited to the session."""
     return attribution.attribute(order)
+
+
+@hookimpl
+def price_adjustments(channel, at, customer, lines):
+    """Showcase session prices on the session's own channel ``livestream:<id>`` (one query; none elsewhere)."""
+    return session_prices.adjustments(channel, lines)
 
 
 @hookimpl

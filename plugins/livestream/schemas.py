@@ -24,6 +24,8 @@ def _aware(**kwargs):
 
 # --- sessions -----------------------------------------------------------------------------
 class SessionInSchema(BaseSchema):
+    voucher_code = fields.String(allow_none=True, validate=validate.Length(1, 60), metadata={
+        "description": "a voucher code (/admin/v1/vouchers) given out in the session; orders using it are credited"})
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
     title = fields.String(required=True, validate=validate.Length(1, 300))
     stream_url = fields.URL(allow_none=True, validate=validate.Length(max=1000))
@@ -33,6 +35,8 @@ class SessionInSchema(BaseSchema):
 
 
 class SessionPatchSchema(PartialMixin, BaseSchema):
+    voucher_code = fields.String(allow_none=True, validate=validate.Length(1, 60), metadata={
+        "description": "a voucher code (/admin/v1/vouchers) given out in the session; orders using it are credited"})
     platform = fields.String(validate=validate.OneOf(PLATFORMS))
     title = fields.String(validate=validate.Length(1, 300))
     stream_url = fields.URL(allow_none=True, validate=validate.Length(max=1000))
@@ -63,6 +67,7 @@ class SessionOutSchema(OutputSchema):
     tracking_code = fields.String()
     tracking_link = fields.Function(lambda s: f"?ls={s.tracking_code}",
                                     metadata={"description": "append to a storefront URL"})
+    voucher_code = fields.String(allow_none=True)
     webhook_secret = fields.String(metadata={"description": "HMAC-SHA256 key of the comment webhook"})
     hosts = fields.List(fields.Nested(HostOutSchema))
 

@@ -10,6 +10,7 @@ from core.catalogue.models import Producer
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, invalid
 from core.pagination import paginate
+from core.pricing.vouchers import code_key, find_voucher
 from core.sales import channels
 from plugins.livestream import access, holds
 from plugins.livestream.models import PLATFORMS, LivestreamHost, LivestreamSession
@@ -20,6 +21,11 @@ LIVESTREAM_KIND = "livestream"
 def channel_code(session_id: int) -> str:
     """The core sales channel code of a session."""
     return f"livestream:{session_id}"
+
+
+def session_channel(session: LivestreamSession):
+    """The session's core SalesChannel (``livestream:<id>``): its orders, prices and reports are core ones."""
+    return channels.get_channel(session.sales_channel_id)
 
 
 def get_session(session_id: int) -> LivestreamSession:
@@ -73,6 +79,8 @@ def create_session(user, data: dict) -> LivestreamSession:
                                 webhook_secret=secrets.token_hex(32), created_by_id=user.id,
                                 created_at=utcnow(), updated_at=utcnow())
     session.hosts = [LivestreamHost(producer_id=p.id) for p in hosts]
+    if data.get("voucher_code"):
+        _set_voucher(session, data["voucher_code"])
     db.session.add(session)
     db.session.flush()
     channel = channels.get_or_create_channel(channel_code(session.id), kind=LIVESTREAM_KIND,
@@ -80,6 +88,24 @@ def create_session(user, data: dict) -> LivestreamSession:
     session.sales_channel_id = channel.id
     db.session.flush()
     return session
+
+
+def _set_voucher(session: LivestreamSession, code: str | None) -> None:
+    """Link a core voucher (422 ``voucher.invalid`` when no voucher has that code); None unlinks."""
+    if not code:
+        session.voucher_code = session.voucher_code_key = None
+        return
+    voucher = find_voucher(code)
+    session.voucher_code, session.voucher_code_key = voucher.code, voucher.code_key
+
+
+def session_by_voucher_codes(codes) -> LivestreamSession | None:
+    """The session whose voucher is among ``codes`` (any case), if any."""
+    keys = [k for k in (code_key(c) for c in codes or () if isinstance(c, str)) if k]
+    if not keys:
+        return None
+    return db.session.execute(select(LivestreamSession).where(LivestreamSession.voucher_code_key.in_(keys))
+                              .order_by(LivestreamSession.id.desc())).scalars().first()
 
 
 def _check_platform(platform: str) -> None:
@@ -100,6 +126,8 @@ def update_session(user, session: LivestreamSession, data: dict) -> LivestreamSe
     for key in ("platform", "title", "stream_url", "scheduled_at"):
         if key in data:
             setattr(session, key, data[key].strip() if key == "title" else data[key])
+    if "voucher_code" in data:
+        _set_voucher(session, data["voucher_code"])
     session.updated_at = utcnow()
     db.session.flush()
     return session

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core.catalogue.models import Product
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, invalid
-from plugins.livestream import holds
+from plugins.livestream import holds, session_prices
 from plugins.livestream.models import PinWindow, ShowcaseItem, ShowcaseVariant
 from plugins.livestream.showcase import Showcase, code_key, compile_showcase
 
@@ -16,11 +16,9 @@ CODE_FORMAT = re.compile(r"^[A-Za-z]{1,3}0*\d{1,3}$")
 
 
 def session_price(offered: ShowcaseVariant) -> int:
-    """The price of a showcase variant in the session (VND): the session override, else the catalogue price.
-
-    The one place prices are looked up; it will call the core price resolver when that lands.
-    """
-    return offered.session_price if offered.session_price is not None else offered.variant.price
+    """The price of a showcase variant in the session now (VND), as the core price resolver answers it on the
+    session's channel (session prices, livestream-only promotions; see :mod:`plugins.livestream.session_prices`)."""
+    return session_prices.unit_price(offered.item.session, offered.variant_id)
 
 
 def get_item(session, item_id: int) -> ShowcaseItem:
@@ -83,6 +81,7 @@ def pin_product(user, session, data: dict) -> ShowcaseItem:
     item = ShowcaseItem(session_id=session.id, code=data["code"].strip().upper(), code_key=key, product=product,
                         position=len(session.items), variants=_offered(product, data.get("variants")))
     session.items.append(item)
+    session_prices.forget(session)
     db.session.flush()
     for offered in item.variants:
         holds.top_up(session, offered, user)
@@ -92,12 +91,16 @@ def pin_product(user, session, data: dict) -> ShowcaseItem:
 def update_item(user, session, item: ShowcaseItem, data: dict) -> ShowcaseItem:
     """Change an item's code or its variants (words, session price, hold). Flushes."""
     _not_ended(session)
+    session_prices.forget(session)
     if "code" in data:
         item.code_key = _check_code(session, data["code"], item.id)
         item.code = data["code"].strip().upper()
     if "variants" in data:
         before = {o.variant_id for o in item.variants}
-        item.variants = _offered(item.product, data["variants"])
+        offered = _offered(item.product, data["variants"])
+        item.variants = []
+        db.session.flush()  # the old rows go first: a variant offered again keeps its (item, variant) key
+        item.variants = offered
         db.session.flush()
         for variant_id in before - {o.variant_id for o in item.variants}:
             holds.release(session, variant_id, user)
@@ -110,6 +113,7 @@ def update_item(user, session, item: ShowcaseItem, data: dict) -> ShowcaseItem:
 def remove_item(user, session, item: ShowcaseItem) -> None:
     """Take a product off the showcase, releasing its holds. Flushes."""
     _not_ended(session)
+    session_prices.forget(session)
     for offered in item.variants:
         holds.release(session, offered.variant_id, user)
     session.items.remove(item)

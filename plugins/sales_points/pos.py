@@ -52,8 +52,9 @@ def lookup(user: User, point: SalesPoint, code: str) -> dict:
     level = ledger.stock_level(variant, point.stock_location_id)
     listed = is_listed_now(variant.product)
     cert = variant.product.current_certification()
+    price = counter.price(_channel(point), variant)
     return {"variant_id": variant.id, "sku": variant.sku, "gtin": variant.gtin,
-            "name": f"{variant.product.name} – {variant.name}", "price": counter.unit_price(_channel(point), variant),
+            "name": f"{variant.product.name} – {variant.name}", "price": price.unit_price,
             "available": level["available"], "listed": listed,
             "sellable": bool((listed or point.allow_unlisted) and variant.active and not variant.is_service),
             "stars": cert.stars if (cert and listed) else None}

@@ -475,7 +475,7 @@ class SpLookupOutSchema(OutputSchema):
     sku = fields.String()
     gtin = fields.String(allow_none=True)
     name = fields.String()
-    price = fields.Integer()
+    price = fields.Integer(metadata={"description": "VND, what one unit costs here now (core price resolver)"})
     available = fields.Integer()
     listed = fields.Boolean()
     sellable = fields.Boolean()

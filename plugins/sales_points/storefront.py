@@ -9,6 +9,8 @@ from core.db import db
 from core.catalogue.models import Variant
 from core.inventory.models import Stock
 from core.catalogue import products
+from core.pricing import resolver
+from core.sales.models import SalesChannel
 from plugins.sales_points import schemas as s
 from plugins.sales_points import services
 from plugins.sales_points.models import SalesPoint
@@ -26,10 +28,19 @@ def points_with_product(slug: str) -> dict:
         .where(Variant.product_id == product.id, Variant.active.is_(True), SalesPoint.status == "active",
                Stock.on_hand - Stock.allocated > 0)
         .order_by(SalesPoint.province_code, SalesPoint.name, Variant.sku)).all()
+    # each point's prices are its channel's (core price resolver): one resolution per point, not per variant
+    channel_of = {c.id: c for c in db.session.execute(select(SalesChannel).where(
+        SalesChannel.id.in_({point.sales_channel_id for point, _, _ in rows}))).scalars()} if rows else {}
+    variant_ids: dict[int, list[int]] = {}
+    for point, variant, _ in rows:
+        variant_ids.setdefault(point.id, []).append(variant.id)
+    prices = {point.id: resolver.prices_for(variant_ids[point.id], channel_of.get(point.sales_channel_id))
+              for point, _, _ in rows if point.id in variant_ids}
     by_point: dict[int, _PointStock] = {}
     for point, variant, stock in rows:
         entry = by_point.setdefault(point.id, _PointStock(point))
-        entry.variants.append({"sku": variant.sku, "name": variant.name, "price": variant.price,
+        price = prices[point.id][variant.id]
+        entry.variants.append({"sku": variant.sku, "name": variant.name, "price": price.unit_price,
                                "available": stock.on_hand - stock.allocated})
     results = list(by_point.values())
     return {"results": results, "total": len(results), "next": None}
