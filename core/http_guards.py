@@ -36,10 +36,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-#: HTML pages (``/docs``) carry their own inline style and nothing else
-HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; " \
-           "base-uri 'none'; form-action 'none'"
-#: uploaded files are shown, never run: a sandboxed document that may load nothing
+#: HTML pages (the site, /docs, error pages): only the app's own scripts, styles, images and form targets
+HTML_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
+           "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 MEDIA_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from core import clock
 from core.catalogue.models import Product, Variant
 from core.db import db, savepoint, utcnow
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError
 from core.inventory import ledger
 from core.pricing import resolver, usage
 from core.sales import order_payments, orders, placement
@@ -68,9 +68,10 @@ def import_records(user, marketplace: Marketplace, records: list[OrderRecord], *
             report.append({"row": row, "order_id": record.order_id, "outcome": outcome, "reason": reason,
                            "order_number": order.number if order is not None else None})
     if counts["refused"]:
-        raise ValidationFailed({"rows": report}, code="marketplace_import.refused",
-                               message=f"{counts['refused']} đơn hàng bị từ chối; không đơn nào được nhập.",
-                               message_en=f"{counts['refused']} orders refused; nothing was imported.")
+        # a per-row report (data, not field messages): a plain 422 keeps its values as they are
+        raise DomainError("marketplace_import.refused",
+                          f"{counts['refused']} đơn hàng bị từ chối; không đơn nào được nhập.",
+                          f"{counts['refused']} orders refused; nothing was imported.", {"rows": report}, status=422)
     batch = OrderImport(marketplace_id=marketplace.id, source=source, filename=filename,
                         sha256=hashlib.sha256(raw).hexdigest(), created=counts["created"], updated=counts["updated"],
                         duplicate=counts["duplicate"], rows=report, created_by_id=getattr(user, "id", None),
