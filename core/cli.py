@@ -20,7 +20,7 @@ from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
-from core.db import db
+from core.db import commit, db, savepoint
 from core.demo import demo_data, demo_present, seed_demo as run
 from core.errors import DomainError
 from core.http_guards import EnvelopeRequestHandler
@@ -89,11 +89,27 @@ def seed_demo():
             f"{DEMO_MARKER} in the instance folder ({current_app.config['OCOP'].instance_path}).")
     if demo_present():
         click.echo("Demo data already present; nothing loaded.")
-        return
-    total = len(demo_data()["products"])
-    with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
-        result = run(progress=lambda: bar.update(1))
-    click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
+    else:
+        total = len(demo_data()["products"])
+        with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
+            result = run(progress=lambda: bar.update(1))
+        click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
+    commit()
+    for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
+        click.echo(f"{name}: {json.dumps(summary, ensure_ascii=False, default=str)}")
+
+
+def seed_plugin_demos(pm) -> list[tuple[str, dict]]:
+    """Each plugin's ``seed_demo_data`` in a SAVEPOINT of its own: a refusal skips that plugin's demo only."""
+    done = []
+    for impl in pm.hook.seed_demo_data.get_hookimpls():
+        try:
+            with savepoint():
+                summary = impl.function()
+        except DomainError as exc:
+            summary = {"skipped": True, "reason": exc.message_en}
+        done.append((impl.plugin_name, summary))
+    return done
 
 
 @cli.command("serve")

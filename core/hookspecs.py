@@ -257,3 +257,16 @@ def register_console_pages(console):
     **context)``; templates extend ``console/layout.html`` and may use ``t(vi, en)``, ``csrf_field()``
     and ``money(vnd)``. Views call the same services as the plugin's API routes. Returns nothing.
     """
+
+
+# --- demo ---------------------------------------------------------------------------------------
+@hookspec
+def seed_demo_data():
+    """Called by ``ocop seed demo`` (so by ``dev.py serve``) after the core demo catalogue is committed.
+
+    A plugin adds its own demo data (a recorded livestream, a running fair, demo marketplaces) through
+    its services, idempotently (an existing demo is kept), and flushes; each implementation runs in a
+    SAVEPOINT of its own, so a refusal (a :class:`~core.errors.DomainError`) skips that plugin's demo
+    and the others still load. Returns a small JSON-able summary (``{"skipped": True, ...}`` when
+    nothing was added), printed by the command.
+    """

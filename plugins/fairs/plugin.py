@@ -10,6 +10,7 @@ from plugins.fairs import reports as fairs_reports
 from plugins.fairs import routes, storefront
 from plugins.fairs.events import FAIR_BOOTH_KIND, FAIR_TRANSIT_KIND
 from plugins.fairs.models import COMPONENT
+from plugins.fairs import demo as demo_data
 
 
 @hookimpl
@@ -48,3 +49,9 @@ def register_cli(cli):
 def reports(user):
     """Per event (booths, sales, visitors, deals) and per province and year against the plan."""
     return fairs_reports.available_reports(user)
+
+
+@hookimpl
+def seed_demo_data():
+    """The demo fair (a running Đồng Nai fair, 13 booths in 3 zones, applications, allocation, sales)."""
+    return demo_data.seed_demo_fair()

@@ -10,6 +10,7 @@ from plugins.livestream import models  # noqa: F401  (registers the plugin's tab
 from plugins.livestream import reports as livestream_reports
 from plugins.livestream.models import COMPONENT
 from plugins.livestream.sessions import LIVESTREAM_KIND
+from plugins.livestream import demo as demo_data
 
 
 @hookimpl
@@ -52,3 +53,9 @@ def price_adjustments(channel, at, customer, lines):
 def reports(user):
     """Livestream sessions and GMV per producer and province; best products."""
     return livestream_reports.available_reports(user)
+
+
+@hookimpl
+def seed_demo_data():
+    """The recorded demo session (showcase, 100+ comments, drafts and orders)."""
+    return demo_data.seed_demo_session()

@@ -11,6 +11,7 @@ from plugins.marketplace_feeds import models  # noqa: F401  (registers the plugi
 from plugins.marketplace_feeds import reports as feeds_reports
 from plugins.marketplace_feeds import tasks  # noqa: F401  (registers the plugin's Celery tasks)
 from plugins.marketplace_feeds.models import COMPONENT, MARKETPLACE_KIND
+from plugins.marketplace_feeds import demo as demo_data
 
 
 @hookimpl
@@ -53,3 +54,9 @@ def order_attribution(order):
 def reports(user):
     """Producers present per marketplace and province; items published vs refused; campaign results."""
     return feeds_reports.available_reports(user)
+
+
+@hookimpl
+def seed_demo_data():
+    """Demo marketplaces with producer opt-ins and a marketplace campaign."""
+    return demo_data.seed_demo_marketplaces()
