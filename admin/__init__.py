@@ -4,7 +4,7 @@ import importlib
 MODULES = ("admin.auth", "admin.plugins", "admin.producers", "admin.products", "admin.certifications",
            "admin.stock", "admin.sales_channels",
            "admin.users", "admin.audit", "admin.geo", "admin.notifications", "admin.reports",
-           "admin.imports", "admin.orders", "admin.promotions", "admin.province_reports")
+           "admin.imports", "admin.orders", "admin.refunds_due", "admin.promotions", "admin.province_reports")
 
 
 def register(api) -> None:

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from core.clock import local
 from core.pricing.schemas import DiscountSchema, VnDateTime
 from core.errors import Message
-from core.schemas import BaseSchema, OutputSchema
+from core.schemas import BaseSchema, OutputSchema, PageArgsSchema
 
 
 class _SnapshotMoment(fields.Field):
@@ -264,3 +264,34 @@ class PaymentGatewaySchema(OutputSchema):
     name = fields.String()
     name_en = fields.String()
     offline = fields.Boolean()
+
+
+# --- refund-due queue (money for a cancelled payment or a closed order) -------------------------------
+class PaymentRefundDueQuerySchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(("open", "refunded", "dismissed")))
+    order_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class PaymentRefundDueSchema(OutputSchema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    payment_id = fields.Integer()
+    gateway = fields.String()
+    event_id = fields.String()
+    amount = fields.Integer(metadata={"description": "VND"})
+    reason = fields.String(metadata={"description": "order_cancelled, order_refunded or payment_cancelled"})
+    status = fields.String(metadata={"description": "open, refunded or dismissed"})
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class PaymentRefundDuePageSchema(OutputSchema):
+    results = fields.List(fields.Nested(PaymentRefundDueSchema))
+    total = fields.Integer()
+    next = fields.String(allow_none=True)
+
+
+class ClosePaymentRefundDueSchema(BaseSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(("refunded", "dismissed")),
+                            metadata={"description": "refunded: sent back to the payer; dismissed: kept, say why"})
+    note = fields.String(required=True, validate=validate.Length(min=1, max=500), metadata={"multiline": True})
