@@ -133,3 +133,17 @@ def test_seed_demo_command(app, demo, database_url, instance_path):
     assert json.loads(first.stdout)["slug"] == fairs_demo.SLUG
     again = _invoke(app, database_url, instance_path, "seed-demo")
     assert json.loads(again.stdout)["skipped"] is True
+
+
+def test_a_stock_location_a_fair_still_uses_cannot_be_deleted(app, client, login, demo, postgres_url):
+    """PostgreSQL (SQLite does not enforce the foreign key here): the delete answers 409, nothing changes."""
+    from support.checks import row_counts
+    fair = build("draft")
+    db.session.commit()
+    location_id = db.session.get(FairEvent, fair.event_id).transit_location_id
+    admin = login("admin")
+    before = row_counts()
+    answer = client.delete(f"/admin/v1/stock-locations/{location_id}", headers=admin)
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "stock_location.in_use"
+    assert row_counts() == before

@@ -46,7 +46,10 @@ def _schemathesis(base: str, report: Path, *extra: str) -> subprocess.CompletedP
                "--phases", "examples,coverage,fuzzing", "--generation-database", "none", "--workers", "2",
                "--request-timeout", "30", "--no-color", "--report", "junit", "--report-junit-path", str(report),
                *extra]
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    support = str(Path(__file__).parent / "support")
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+           "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [support, os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     summary = done.stdout[done.stdout.find("=== FAILURES ==="):] if "FAILURES" in done.stdout else done.stdout[-3000:]
     print(done.stdout[-1500:])

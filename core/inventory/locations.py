@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core.db import db
+from core.db import db, savepoint
 from core.inventory import ledger
 from core.inventory.access import (producer_for_new_location, require_location_access, require_new_location_kind,
                                    visible_locations_filter)
@@ -91,9 +92,16 @@ def delete_location(user: User, location: StockLocation) -> None:
     if used or location.channels:
         raise Conflict("stock_location.in_use", "Kho đã có tồn kho hoặc kênh bán; hãy ngừng hoạt động thay vì xoá.",
                        "The location holds stock or a channel; deactivate it instead.", {"location_id": location.id})
-    audit.record("stock_location.deleted", location, before=audit.snapshot(location), actor=user,
+    before = audit.snapshot(location)
+    try:
+        with savepoint():  # a plugin's row may still point at it (a fair's transit location, a booth's stock)
+            db.session.delete(location)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("stock_location.in_use", "Kho đang được dùng ở nơi khác; hãy ngừng hoạt động thay vì xoá.",
+                       "The location is still referred to; deactivate it instead.", {"location_id": location.id})
+    audit.record("stock_location.deleted", location, before=before, actor=user,
                  province_code=location.province_code, after={})
-    db.session.delete(location)
 
 
 def _scope_locations(stmt, user: User):
