@@ -20,7 +20,7 @@ from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
-from core.db import commit, db, savepoint
+from core.db import db, savepoint
 from core.demo import demo_data, demo_present, seed_demo as run
 from core.errors import DomainError
 from core.http_guards import EnvelopeRequestHandler
@@ -94,7 +94,6 @@ def seed_demo():
         with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
             result = run(progress=lambda: bar.update(1))
         click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
-    commit()
     for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
         click.echo(f"{name}: {json.dumps(summary, ensure_ascii=False, default=str)}")
 

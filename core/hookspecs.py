@@ -262,7 +262,8 @@ def register_console_pages(console):
 # --- demo ---------------------------------------------------------------------------------------
 @hookspec
 def seed_demo_data():
-    """Called by ``ocop seed demo`` (so by ``dev.py serve``) after the core demo catalogue is committed.
+    """Called by ``ocop seed demo`` (so by ``dev.py serve``) after the core demo catalogue, in the command's
+    transaction (committed when the command ends).
 
     A plugin adds its own demo data (a recorded livestream, a running fair, demo marketplaces) through
     its services, idempotently (an existing demo is kept), and flushes; each implementation runs in a
