@@ -432,7 +432,8 @@ def test_checkout_with_stripe_creates_a_vnd_intent_for_the_order_total(stripe_en
     assert intent.metadata["ocop_order_number"] == order["number"]
     assert intent.metadata["ocop_payment_id"] == str(payment["id"])
     assert payment["client_data"] == {"client_secret": intent.client_secret, "payment_intent": intent.id,
-                                      "amount": 548000, "currency": "vnd"}
+                                      "amount": 548000, "currency": "vnd",
+                                      "payment_page": f"/thanh-toan/stripe/{order['token']}"}
     # the shopper can read the client secret back through the order token
     again = client.get(f"/storefront/v1/orders/{order['token']}").get_json()
     assert stripe_payment(again)["client_data"]["client_secret"] == intent.client_secret
@@ -588,3 +589,143 @@ def test_refund_goes_through_stripe_and_is_recorded(stripe_env, client, demo):
     assert getattr(too_much.value, "code", None) == "payment.refund_exceeds"
     assert len(stripe_env.stripe.v1.refunds.list().data) == 1
 
+
+
+# --- the public site: Stripe's hosted page, no Stripe.js on our pages ------------------------
+# localstripe 1.15.10 has no /v1/checkout/sessions (nor payment links, nor any hosted page): asked for a
+# Checkout Session it answers 404, which the site handles as "Stripe's page cannot be opened" — that is the
+# failure path these tests drive for real. The paid path is the same webhook Stripe sends after its page
+# took the card (``checkout.session.completed``), signed as Stripe signs it; the money itself is a real
+# PaymentIntent confirmed at localstripe.
+def site_order_with_stripe(client):
+    """The site's checkout form for the cart, posted as a browser would, with Stripe chosen; the answer."""
+    form = {"full_name": "Nguyễn Thị Khách", "phone": "0912345678", "email": "khach@example.vn",
+            "province_code": "75", "communes_for": "75", "commune_code": "26188", "street": "12 Đường Đồng Khởi",
+            "delivery_method": "standard", "payment_gateway": "stripe", "order_key": "site-stripe-1", "action": "place"}
+    return client.post("/thanh-toan", data=form)
+
+
+def checkout_session_completed(order: dict, payment: dict, paid_by: str, event_id: str = "evt_cs_1") -> dict:
+    session = {"id": "cs_test_1", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
+               "status": "complete", "amount_total": order["total"], "currency": "vnd", "payment_intent": paid_by,
+               "client_reference_id": order["number"],
+               "metadata": {"ocop_payment_id": str(payment["id"]), "ocop_order_number": order["number"],
+                            "ocop_payment_intent": payment["external_id"]}}
+    return {"id": event_id, "object": "event", "type": "checkout.session.completed", "data": {"object": session}}
+
+
+def test_site_offers_stripe_only_when_configured(app, client, demo, fresh_gateways):
+    client.post("/gio-hang/them", data={"sku": CAM_SKU, "quantity": "1"})
+    page = client.get("/thanh-toan").get_data(as_text=True)
+    assert 'name="payment_gateway" value="cod"' in page
+    assert 'value="stripe"' not in page and "js.stripe.com" not in page
+
+
+def test_site_checkout_with_stripe_goes_to_stripe_and_comes_back_pending_when_stripe_has_no_page(stripe_env, demo):
+    client = stripe_env.app.test_client()
+    assert client.post("/gio-hang/them", data={"sku": CAM_SKU, "quantity": "1"}).status_code == 303
+    checkout_page = client.get("/thanh-toan").get_data(as_text=True)
+    assert 'name="payment_gateway" value="stripe"' in checkout_page and "js.stripe.com" not in checkout_page
+    response = site_order_with_stripe(client)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/thanh-toan/stripe/")
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    placed = client.get(f"/storefront/v1/orders/{token}").get_json()
+    intent = stripe_env.stripe.v1.payment_intents.retrieve(stripe_payment(placed)["external_id"])
+    assert (intent.amount, intent.currency) == (placed["total"], "vnd") and placed["total"] > 0
+    # on to Stripe: localstripe has no Checkout Sessions, so the shopper is back on the order page, told so
+    back = client.get(response.headers["Location"])
+    assert back.status_code == 303 and back.headers["Location"] == f"/don-hang/{token}?payment=unavailable"
+    for lang, text in (("vi", "Hiện không mở được trang thanh toán Stripe"), ("en", "payment page cannot be opened right now")):
+        shown = client.get(f"{back.headers['Location']}&lang={lang}").get_data(as_text=True)
+        assert text in shown and 'id="pay-on-stripe"' in shown and "js.stripe.com" not in shown
+    state = order_state(token)
+    assert state["status"] == "unconfirmed" and state["paid_amount"] == 0
+    assert [p[1] for p in state["payments"]] == ["pending"]
+    # Stripe's cancel URL: a clear message, the order still pending
+    shown = client.get(f"/don-hang/{token}?payment=cancelled&lang=vi").get_data(as_text=True)
+    assert "Bạn đã huỷ thanh toán. Đơn hàng vẫn đang chờ" in shown
+
+
+def test_checkout_session_completed_pays_the_order_and_refunds_go_to_the_sessions_intent(stripe_env, client, demo):
+    from sqlalchemy import select
+    from core.accounts.models import User
+    from core.db import commit, db
+    from core.sales import order_payments
+    from core.sales.models import Order
+    order = place_order(client)
+    payment = stripe_payment(order)
+    assert payment["client_data"]["payment_page"] == f"/thanh-toan/stripe/{order['token']}"
+    # the PaymentIntent Stripe Checkout created and charged (a real one at localstripe)
+    paid_by = stripe_env.stripe.v1.payment_intents.create(params={
+        "amount": order["total"], "currency": "vnd", "payment_method": "pm_card_visa", "confirm": True})
+    assert paid_by.status == "succeeded"
+    wait_for(lambda: stripe_env.server.capture.events("payment_intent.succeeded"), what="its (ignored) webhook")
+    body, signature = signed_event(checkout_session_completed(order, payment, paid_by.id))
+    status, answer = post_webhook(stripe_env.server.url, body, signature)
+    assert (status, answer["handled"]) == (200, True)
+    state = order_state(order["token"])
+    assert state["status"] == "paid" and state["paid_amount"] == order["total"]
+    assert state["payments"] == [(payment["id"], "succeeded", order["total"], 0)]
+    own = stripe_env.stripe.v1.payment_intents.retrieve(payment["external_id"])
+    assert own.metadata["ocop_paid_through"] == paid_by.id
+    # the same event again changes nothing
+    assert post_webhook(stripe_env.server.url, body, sign(body))[1]["handled"] is False
+    # a refund goes to the intent that holds the money
+    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    order_id = db.session.execute(select(Order.id).where(Order.token == order["token"])).scalar_one()
+    refunds = order_payments.refund(admin, order_id, 50000, reason="Khách trả một phần")
+    commit()
+    assert stripe_env.stripe.v1.refunds.retrieve(refunds[0].external_id).payment_intent == paid_by.id
+    # an unpaid session (e.g. a bank debit still processing) pays nothing
+    unpaid = checkout_session_completed(order, payment, paid_by.id, event_id="evt_cs_2")
+    unpaid["data"]["object"]["payment_status"] = "unpaid"
+    assert post_webhook(stripe_env.server.url, *signed_event(unpaid))[1]["handled"] is False
+
+
+def test_site_shopper_chooses_stripe_and_sees_the_order_paid_after_the_webhook(stripe_env, demo, page):
+    """Chromium: checkout with Stripe → on to Stripe (localstripe: no hosted page, back with a message,
+    order pending) → the card is charged at localstripe → its signed webhook → the order page shows paid."""
+    from core.catalogue.models import Product, Variant
+    from core.db import db
+    from support.browser import screenshot
+    slug = db.session.execute(select_product_slug(Product, Variant)).scalar_one()
+    base = stripe_env.server.url
+    page.goto(f"{base}/san-pham/{slug}")
+    page.locator("form.add").first.get_by_role("button", name="Thêm vào giỏ").click()
+    page.wait_for_url("**/gio-hang?added=**")
+    page.goto(f"{base}/thanh-toan")
+    page.fill("#full_name", "Nguyễn Thị Khách")
+    page.fill("#phone", "0912 345 678")
+    page.fill("#email", "khach@example.vn")
+    page.select_option("#province_code", "75")
+    page.wait_for_selector('#commune_code option[value="26188"]', state="attached")
+    page.select_option("#commune_code", "26188")
+    page.fill("#street", "12 Đường Đồng Khởi")
+    page.get_by_role("button", name="Lưu và xem cách giao hàng").click()
+    page.wait_for_selector('input[name="delivery_method"][value="standard"]')
+    page.check('input[name="delivery_method"][value="standard"]')
+    page.check('input[name="payment_gateway"][value="stripe"]')
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.get_by_role("button", name="Đặt hàng").click()
+    page.wait_for_url("**/don-hang/**?payment=unavailable")
+    assert any("/thanh-toan/stripe/" in url for url in requested)  # the shopper was sent on to Stripe
+    assert not [u for u in requested if not u.startswith(base)]  # nothing from a CDN, no Stripe.js
+    assert "Hiện không mở được trang thanh toán Stripe" in page.inner_text("#payment-notice")
+    assert "Chưa thanh toán" in page.inner_text("main")
+    screenshot(page, "site-order-stripe-pending")
+    token = page.url.split("/don-hang/", 1)[1].split("?", 1)[0]
+    intent_id = stripe_payment(stripe_env.app.test_client().get(f"/storefront/v1/orders/{token}").get_json())[
+        "external_id"]
+    shopper_confirms_card(stripe_env, intent_id)
+    wait_for(lambda: order_state(token)["status"] == "paid", what="order paid by the webhook")
+    page.goto(f"{base}/don-hang/{token}")
+    assert "Đã thanh toán" in page.inner_text("main")
+    assert page.locator("#pay-on-stripe").count() == 0
+    screenshot(page, "site-order-stripe-paid")
+
+
+def select_product_slug(Product, Variant):
+    from sqlalchemy import select
+    return select(Product.slug).join(Variant, Variant.product_id == Product.id).where(Variant.sku == CAM_SKU)

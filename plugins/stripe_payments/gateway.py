@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import stripe
+from flask import current_app, has_request_context, url_for
 
 from core.errors import DomainError
 from core.payments.gateways import GatewayEvent, PaymentGateway, PaymentStart
@@ -23,11 +24,15 @@ CURRENCY = "vnd"
 #: only what it has not recorded yet, so a refund the core started (and recorded) is not
 #: counted twice, while one made in the Stripe dashboard is picked up.
 EVENT_KINDS = {
+    "checkout.session.completed": "succeeded",
+    "checkout.session.async_payment_succeeded": "succeeded",
     "payment_intent.succeeded": "succeeded",
     "payment_intent.payment_failed": "failed",
     "payment_intent.canceled": "failed",
     "charge.refunded": "refunded",
 }
+#: the site page (``register_site_pages``) that opens Stripe's hosted payment page for an order
+PAY_ENDPOINT = "site.stripe_checkout"
 NETWORK_RETRIES = 2
 TIMEOUT_SECONDS = 30
 
@@ -109,20 +114,70 @@ class StripeGateway(PaymentGateway):
             intent = self.client.v1.payment_intents.create(params=params)
         except stripe.StripeError as exc:
             raise _gateway_error(exc, "start") from exc
-        return PaymentStart(
-            status="pending",
-            external_id=intent.id,
-            client_data={"client_secret": intent.client_secret, "payment_intent": intent.id,
-                         "amount": intent.amount, "currency": intent.currency},
-        )
+        client_data = {"client_secret": intent.client_secret, "payment_intent": intent.id,
+                       "amount": intent.amount, "currency": intent.currency}
+        page = payment_page(order)
+        if page:
+            client_data["payment_page"] = page
+        return PaymentStart(status="pending", external_id=intent.id, client_data=client_data)
+
+    def hosted_checkout(self, order, payment, success_url: str, cancel_url: str, locale: str = "vi") -> str:
+        """A Stripe Checkout Session (Stripe's hosted payment page) for ``payment``; returns its URL.
+
+        ``mode=payment``, one line of ``payment.amount`` VND (zero-decimal). The session's metadata names
+        the payment's own PaymentIntent (``ocop_payment_intent``), so ``checkout.session.completed`` pays
+        that payment (:meth:`to_gateway_event`); the session's PaymentIntent carries the same metadata.
+        One session per payment and language (idempotency key), so a second click gets the same page.
+        """
+        amount = _vnd(payment.amount)
+        metadata = {"ocop_payment_id": str(payment.id), "ocop_order_id": str(order.id),
+                    "ocop_order_number": str(order.number), "ocop_payment_intent": str(payment.external_id)}
+        params = {"mode": "payment", "success_url": success_url, "cancel_url": cancel_url, "locale": locale,
+                  "client_reference_id": str(order.number), "metadata": metadata,
+                  "payment_intent_data": {"metadata": metadata},
+                  "line_items": [{"quantity": 1, "price_data": {
+                      "currency": CURRENCY, "unit_amount": amount,
+                      "product_data": {"name": f"Đơn hàng {order.number}" if locale == "vi" else f"Order {order.number}"}}}]}
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": f"ocop-checkout-{payment.id}-{locale}"})
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc, "hosted_checkout") from exc
+        return session.url
+
+    def note_paid_through(self, event: stripe.Event) -> None:
+        """After a Checkout Session paid a payment: write the session's PaymentIntent into the metadata of
+        the payment's own intent (``ocop_paid_through``), where :meth:`refund` finds it."""
+        obj = event.data.object
+        paid_by = obj["payment_intent"] if "payment_intent" in obj else None
+        if obj["object"] != "checkout.session" or not paid_by:
+            return
+        own = obj["metadata"]["ocop_payment_intent"]
+        try:
+            self.client.v1.payment_intents.update(own, params={"metadata": {"ocop_paid_through": str(paid_by)}})
+        except stripe.StripeError as exc:  # the payment is recorded; a refund would then go through the dashboard
+            log.warning("Stripe: could not note %s as paid through %s: %s", own, paid_by, exc)
+
+    def _paid_intent(self, payment) -> str:
+        """The PaymentIntent that took the money: the payment's own, or the Checkout Session's that paid it."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment.external_id)
+        except stripe.StripeError as exc:
+            raise _gateway_error(exc, "refund") from exc
+        metadata = intent.metadata.to_dict() if intent.metadata else {}
+        return metadata.get("ocop_paid_through") or payment.external_id
 
     def refund(self, payment, amount: int) -> str:
-        """Refund ``amount`` VND of the PaymentIntent behind ``payment``; return the Stripe refund id (``re_…``)."""
+        """Refund ``amount`` VND of the PaymentIntent behind ``payment``; return the Stripe refund id (``re_…``).
+
+        A payment made on the hosted page was taken by the session's PaymentIntent, which the webhook wrote
+        into the payment's own intent's metadata (``ocop_paid_through``): that one is refunded.
+        """
         amount = _vnd(amount)
         if not payment.external_id:
             raise DomainError("payment.not_refundable", "Khoản thanh toán chưa có mã Stripe.",
                               "The payment has no Stripe PaymentIntent.", {"payment_id": payment.id})
-        params = {"payment_intent": payment.external_id, "amount": amount,
+        params = {"payment_intent": self._paid_intent(payment), "amount": amount,
                   "metadata": {"ocop_payment_id": str(payment.id)}}
         try:
             refund = self.client.v1.refunds.create(params=params)
@@ -189,12 +244,26 @@ class StripeGateway(PaymentGateway):
                 intent_id = intent_id["id"]
             return GatewayEvent(event_id=event.id, external_id=intent_id, kind=kind,
                                 amount=int(obj["amount_refunded"]))
+        if obj["object"] == "checkout.session":
+            metadata = obj["metadata"] if "metadata" in obj else None
+            if obj["payment_status"] != "paid" or not metadata or "ocop_payment_intent" not in metadata:
+                return None
+            return GatewayEvent(event_id=event.id, external_id=metadata["ocop_payment_intent"], kind=kind,
+                                amount=int(obj["amount_total"]))
         if obj["object"] != "payment_intent":
             return None
         amount = obj["amount"]
         if kind == "succeeded" and "amount_received" in obj and obj["amount_received"]:
             amount = obj["amount_received"]
         return GatewayEvent(event_id=event.id, external_id=obj["id"], kind=kind, amount=int(amount))
+
+
+def payment_page(order) -> str | None:
+    """The site's path that sends the shopper to Stripe's hosted page for ``order`` (when the site is served)."""
+    token = getattr(order, "token", None)
+    if not token or not has_request_context() or PAY_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(PAY_ENDPOINT, token=token)
 
 
 def _bad_signature(reason: str) -> DomainError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from core.hookspecs import hookimpl
 from plugins.stripe_payments.gateway import StripeGateway
 from plugins.stripe_payments.routes import blp
+from plugins.stripe_payments.site_pages import pay_on_stripe
 
 
 @hookimpl
@@ -17,3 +18,10 @@ def payment_gateways(settings):
 def register_blueprints(app, api):
     """The signed webhook receiver under ``/storefront/v1/payments/stripe``."""
     return [blp]
+
+
+@hookimpl
+def register_site_pages(pages):
+    """``/thanh-toan/stripe/<order token>``: on to Stripe's hosted payment page (only while Stripe is configured)."""
+    pages.add("/thanh-toan/stripe/<token>", pay_on_stripe, name="stripe_checkout", title="Thanh toán qua Stripe",
+              title_en="Pay with Stripe")

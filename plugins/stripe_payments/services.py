@@ -13,7 +13,7 @@ from flask import current_app
 
 from core.errors import DomainError
 from plugins.stripe_payments.gateway import CODE, StripeGateway
-from core.sales import order_payments
+from core.sales import order_payments, orders
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +51,19 @@ def handle_webhook(payload: bytes, signature: str | None) -> dict:
         log.info("Stripe event %s for unknown payment %s ignored", event.id, gateway_event.external_id)
         return answer
     answer["handled"] = bool(result)
+    if result:
+        gateway.note_paid_through(event)
     return answer
+
+
+def hosted_checkout_url(order_token: str, success_url: str, cancel_url: str, locale: str) -> str | None:
+    """Stripe's hosted payment page for the order's pending Stripe payment, or None when none is pending.
+
+    Raises ``payment.gateway_unavailable`` (502) or ``payment.gateway_rejected`` (422) when Stripe does not
+    answer with a page; the order and its payment stay as they were (pending, cancellable).
+    """
+    order = orders.get_by_token(order_token)
+    pending = [p for p in order.payments if p.gateway == CODE and p.status == "pending" and p.external_id]
+    if not pending or order.status in ("cancelled", "refunded"):
+        return None
+    return configured_gateway().hosted_checkout(order, pending[-1], success_url, cancel_url, locale)

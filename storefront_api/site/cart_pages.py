@@ -21,6 +21,16 @@ from storefront_api.site.blueprint import bp, render_page, t
 CART_COOKIE = "ocop_cart"
 PICKUP_PREFIX = "pickup:"
 PRIVATE = "noindex,nofollow"
+#: what the order page says when a hosted payment page sends the shopper back (``?payment=…``): (vi, en, is_error)
+PAYMENT_NOTICES = {
+    "returned": ("Đã nhận thanh toán tại Stripe; đơn hàng chuyển sang “Đã thanh toán” khi Stripe xác nhận (thường vài giây).",
+                 "Stripe took the payment; the order shows “Paid” once Stripe confirms it (usually a few seconds).", False),
+    "cancelled": ("Bạn đã huỷ thanh toán. Đơn hàng vẫn đang chờ: bạn có thể thanh toán lại hoặc huỷ đơn.",
+                  "You cancelled the payment. The order is still pending: you may pay again or cancel the order.", True),
+    "unavailable": ("Hiện không mở được trang thanh toán Stripe. Đơn hàng vẫn đang chờ thanh toán; vui lòng thử lại sau.",
+                    "Stripe's payment page cannot be opened right now. The order is still awaiting payment; "
+                    "please try again later.", True),
+}
 
 
 def _invalid(exc: ValidationError) -> DomainError:
@@ -171,9 +181,19 @@ def submit_checkout():
         return _checkout_page(cart, 422, _invalid(exc), request.form)
     except DomainError as exc:  # the request rolls back; the form keeps what the shopper typed
         return _checkout_page(cart, exc.status, exc, request.form)
-    response = make_response(redirect(url_for("site.order_status", token=order["token"]), 303))
+    response = make_response(redirect(payment_page(order) or url_for("site.order_status", token=order["token"]), 303))
     response.delete_cookie(CART_COOKIE)
     return response
+
+
+def payment_page(order: dict) -> str | None:
+    """Where a gateway that pays on its own hosted page sends the shopper next (its ``client_data.payment_page``,
+    a path on this site, e.g. the Stripe plugin's), or None: the order status page."""
+    for payment in order.get("payments") or []:
+        page = (payment.get("client_data") or {}).get("payment_page")
+        if payment.get("status") == "pending" and isinstance(page, str) and page.startswith("/"):
+            return page
+    return None
 
 
 @bp.get("/don-hang/<token>")
@@ -182,5 +202,6 @@ def order_status(token):
     if len(token) > 100:
         raise NotFound("order", "đơn hàng")
     order = orders.shopper_view(orders.get_by_token(token))
-    return render_page("site/order.html", order=order, robots=PRIVATE,
+    notice = PAYMENT_NOTICES.get(request.args.get("payment"))
+    return render_page("site/order.html", order=order, robots=PRIVATE, notice=notice, pay_page=payment_page(order),
                        title=t(f"Đơn hàng {order['number']}", f"Order {order['number']}"))
