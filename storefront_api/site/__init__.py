@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from storefront_api.site import cart_pages, catalogue_pages, crawl  # noqa: F401  (routes on the blueprint)
+from storefront_api.site import cards, cart_pages, catalogue_pages, crawl  # noqa: F401  (routes and helpers on the blueprint)
 from storefront_api.site.blueprint import bp
 from storefront_api.site.pages import SitePages
 

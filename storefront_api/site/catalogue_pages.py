@@ -1,6 +1,8 @@
 """Catalogue pages: home, product (with JSON-LD and share tags), producer, search, group, province, sales points."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import request
 from marshmallow import ValidationError
 
@@ -99,7 +101,8 @@ def product(slug):
             raise
         return render_page("site/gone.html", 410, name=gone.name, similar=landing.similar_listed(gone))
     stock = _stock_states(data)
-    where = places.places_holding(v["variant_id"] for v in data["variants"])
+    # a public place is an active location, so only variants free somewhere can be held at one
+    where = places.places_holding(v["variant_id"] for v in data["variants"] if stock[v["sku"]]["free"] > 0)
     url = public_url("site.product", slug=slug)
     image = absolute(data["images"][0]["url"]) if data.get("images") else None
     return render_page("site/product.html", p=data, stock=stock, places=where, canonical=url, og_image=image,
@@ -121,13 +124,40 @@ def _search_args() -> dict:
         raise _invalid(exc)
 
 
+#: the search page's facet lists: (facet, title vi, title en, how an item is labelled)
+FACETS = (("stars", "Hạng sao", "Stars", lambda it: f"{it['value']} ★"),
+          ("group", "Nhóm sản phẩm", "Product group", lambda it: t(it["label"], it.get("label_en") or it["label"])),
+          ("province", "Tỉnh", "Province", lambda it: it["label"]),
+          ("legal_form", "Loại chủ thể", "Producer type", lambda it: t(it["label"], it.get("label_en") or it["label"])))
+
+
+def facet_links(facets: dict, args: dict) -> list[dict]:
+    """Each facet's items as links that add (or, when chosen, remove) the filter; paging restarts."""
+    base = {k: v for k, v in request.args.items() if k not in ("cursor", "page")}
+    path = request.path
+
+    def link(changes: dict) -> str:
+        query = {**base, **changes}
+        query = {k: v for k, v in query.items() if v is not None}
+        return path + ("?" + urlencode(query) if query else "")
+
+    out = []
+    for key, title, title_en, label in FACETS:
+        chosen_value = str(args.get(key))
+        items = [{"href": link({key: None if chosen else it["value"]}), "label": label(it), "count": it["count"],
+                  "chosen": chosen} for it in facets.get(key) or () for chosen in (chosen_value == str(it["value"]),)]
+        if items:
+            out.append({"title": t(title, title_en), "links": items})
+    return out
+
+
 @bp.get("/tim-kiem")
 def search():
     """Full-text search with facets, diacritics optional and typos tolerated (the storefront search service)."""
     args = _search_args()
     answer = search_service.search(args)
     return render_page("site/search.html", answer=answer, args=args, canonical=public_url("site.search"),
-                       robots="noindex,follow")
+                       robots="noindex,follow", facet_lists=facet_links(answer["facets"], args))
 
 
 @bp.get("/nhom/<code>")
