@@ -101,6 +101,16 @@ def vn_datetime(value) -> str:
     return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
 
 
+def link(endpoint: str, filename: str | None = None) -> str:
+    """``url_for(endpoint)`` of a page without arguments (or a static file), built once per app and mount point."""
+    links = current_app.extensions.setdefault("ocop_site_links", {})
+    key = (request.script_root, endpoint, filename)
+    url = links.get(key)
+    if url is None:
+        url = links[key] = url_for(endpoint, **({"filename": filename} if filename else {}))
+    return url
+
+
 def public_url(endpoint: str, **values) -> str:
     """Absolute canonical URL on the configured public base (``OCOP_PUBLIC_BASE_URL``)."""
     base = current_app.config["OCOP"].public_base_url.rstrip("/")
@@ -137,7 +147,7 @@ def other_language_url() -> str:
 def _helpers():
     """Template helpers for the site's pages only (the console's templates keep their own)."""
     return {"vnd": format_vnd, "vn_date": vn_date, "vn_datetime": vn_datetime, "absolute": absolute, "t": t, "lang": lang, "pick": pick, "with_args": with_args, "public_url": public_url,
-            "other_language_url": other_language_url, "ORDER_STATUS": ORDER_STATUS,
+            "other_language_url": other_language_url, "link": link, "ORDER_STATUS": ORDER_STATUS,
             "PAYMENT_STATUS": PAYMENT_STATUS, "LEVELS": LEVELS, "site_nav": site_nav}
 
 

@@ -10,6 +10,7 @@ from core.clock import VN_TZ
 from core.catalogue import browse as catalogue_read, groups, landing
 from core.errors import NotFound, DomainError
 from core.geo import units as geo
+from core.payments.money import format_vnd
 from core.pricing import resolver
 from core.sales import checkout, places
 from core.search import service as search_service
@@ -148,6 +149,17 @@ def facet_links(facets: dict, args: dict) -> list[dict]:
                   "chosen": chosen} for it in facets.get(key) or () for chosen in (chosen_value == str(it["value"]),)]
         if items:
             out.append({"title": t(title, title_en), "links": items})
+    if facets.get("in_stock"):
+        chosen = bool(args.get("in_stock"))
+        out.append({"title": t("Tình trạng", "Availability"), "links": [
+            {"href": link({"in_stock": None if chosen else "true"}), "label": t("Còn hàng", "In stock"),
+             "count": None, "chosen": chosen}]})
+    if facets.get("price"):
+        out.append({"title": t("Giá", "Price"), "links": [
+            {"href": link({"min_price": it["min_price"], "max_price": it["max_price"]}), "count": it["count"],
+             "chosen": False, "label": format_vnd(it["min_price"]) + (
+                 f" – {format_vnd(it['max_price'])}" if it["max_price"] is not None else "+")}
+            for it in facets["price"]]})
     return out
 
 
