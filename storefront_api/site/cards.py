@@ -27,13 +27,14 @@ def stars_badge(n) -> Markup:
 
 
 def _price(p: dict) -> Markup:
+    """The card's price (formatted amounts are digits, dots and ``₫``: nothing to escape)."""
     sale, low, high = p.get("sale_price_min"), p.get("price_min"), p.get("price_max")
     if sale is not None:
-        return Markup('<span class="sale">{}</span> <s>{}</s>').format(format_vnd(sale), format_vnd(low))
+        return Markup(f'<span class="sale">{format_vnd(sale)}</span> <s>{format_vnd(low)}</s>')
     if low is None:
         return Markup("")
-    return Markup('<span class="price">{}{}</span>').format(t("từ ", "from ") if high and high != low else "",
-                                                           format_vnd(low))
+    since = t("từ ", "from ") if high and high != low else ""
+    return Markup(f'<span class="price">{since}{format_vnd(low)}</span>')
 
 
 def product_cards(items) -> list[dict]:

@@ -20,6 +20,7 @@ from storefront_api.search import SearchArgsSchema
 from storefront_api.site.blueprint import absolute, bp, public_url, render_page, t
 
 PAGE_SIZE = 20  # as the JSON endpoints answer by default
+_SEARCH_ARGS, _PRODUCT_QUERY = SearchArgsSchema(), ProductQuerySchema()  # built once: loading keeps no state
 
 
 def _products(args: dict) -> dict:
@@ -29,7 +30,7 @@ def _products(args: dict) -> dict:
 
 def _browse_args(**fixed) -> dict:
     try:
-        args = ProductQuerySchema().load({k: v for k, v in request.args.items() if k in ("page", "sort")})
+        args = _PRODUCT_QUERY.load({k: v for k, v in request.args.items() if k in ("page", "sort")})
     except ValidationError as exc:
         raise _invalid(exc)
     return {**args, "limit": PAGE_SIZE, **fixed}
@@ -120,7 +121,7 @@ def _search_args() -> dict:
     raw = {k: v for k, v in request.args.items() if v != "" and k != "lang"}
     raw.setdefault("limit", str(PAGE_SIZE))
     try:
-        return SearchArgsSchema().load(raw)
+        return _SEARCH_ARGS.load(raw)
     except ValidationError as exc:
         raise _invalid(exc)
 
