@@ -204,12 +204,18 @@ def _current_units(codes) -> dict[str, str]:
 
 
 # --- certified products ---------------------------------------------------------------------------------
+def _in_force_on(day: dt.date):
+    """Not withdrawn nor superseded on ``day``: active or expired now, or changed to that status later."""
+    after = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=clock.VN_TZ).astimezone(dt.timezone.utc)
+    return or_(Certification.status.in_(("active", "expired")), Certification.status_changed_at >= after)
+
+
 def _valid_certifications(scope: Scope):
     stmt = (select(Certification, Product, Producer)
             .join(Product, Product.id == Certification.product_id)
             .join(Producer, Producer.id == Product.producer_id)
-            .where(Certification.status == "active", Certification.issued_on <= scope.as_of,
-                   Certification.expires_on > scope.as_of))
+            .where(Certification.issued_on <= scope.as_of, Certification.expires_on > scope.as_of,
+                   _in_force_on(scope.as_of)))
     return _where_producer(stmt, scope)
 
 
