@@ -363,4 +363,7 @@ def _sales_points(scope: Scope, target: int | None) -> dict:
     rows = [{"channel": code, "name": name, "province_code": province, "address": address,
              "orders": sold.get(cid, (0, 0))[0], "gmv": sold.get(cid, (0, 0))[1]}
             for cid, code, name, province, address in found]
-    return {"points": len(rows), "target": target, "gmv": sum(r["gmv"] for r in rows), "rows": rows}
+    # a sales point's location knows its province, not its commune: with a unit chosen, the province's points
+    # are listed and only the unit's producers' sales counted
+    return {"points": len(rows), "target": target, "gmv": sum(r["gmv"] for r in rows), "rows": rows,
+            "points_filtered_by_unit": False}
