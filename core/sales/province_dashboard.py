@@ -210,23 +210,27 @@ def _in_force_on(day: dt.date):
     return or_(Certification.status.in_(("active", "expired")), Certification.status_changed_at >= after)
 
 
-def _valid_certifications(scope: Scope):
+def _valid_certifications(scope: Scope, *, whole_table: bool = False):
+    """Certifications in force on the ``as_of`` day with their product and producer, in scope. ``whole_table``:
+    the caller reads (nearly) every one, so the expiry index must not drive the scan (an index walk plus a
+    row lookup each costs twice a plain scan on SQLite; PostgreSQL scans either way)."""
+    expires_on = func.coalesce(Certification.expires_on, Certification.issued_on) if whole_table \
+        else Certification.expires_on
     stmt = (select(Certification, Product, Producer)
             .join(Product, Product.id == Certification.product_id)
             .join(Producer, Producer.id == Product.producer_id)
-            .where(Certification.issued_on <= scope.as_of, Certification.expires_on > scope.as_of,
-                   _in_force_on(scope.as_of)))
+            .where(Certification.issued_on <= scope.as_of, expires_on > scope.as_of, _in_force_on(scope.as_of)))
     return _where_producer(stmt, scope)
 
 
 def _certified_counts(scope: Scope) -> list[tuple]:
     """OCOP products with a valid certification, counted per (province, commune, issuing unit, group, stars):
-    one scan for both the stars and the group tables."""
-    stmt = _valid_certifications(scope).with_only_columns(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
-        Certification.stars, func.count(distinct(Product.id))).group_by(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
-        Certification.stars)
+    one scan for both the stars and the group tables. Every province together: per province (no commune)."""
+    commune = Producer.commune_code if scope.province is not None else literal(None, type_=Producer.commune_code.type)
+    keys = (Producer.province_code, Certification.issuing_unit_code, Product.group_code, Certification.stars)
+    stmt = _valid_certifications(scope, whole_table=True).with_only_columns(
+        Producer.province_code, commune, Certification.issuing_unit_code, Product.group_code, Certification.stars,
+        func.count(distinct(Product.id))).group_by(*keys, *((commune,) if scope.province is not None else ()))
     return db.session.execute(stmt).all()
 
 
