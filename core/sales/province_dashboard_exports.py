@@ -32,6 +32,7 @@ FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
 )
 PDF_ROWS = 400  # per table; the XLSX file carries every row
+MARGIN = 14 * mm
 
 
 def _period(f: dict) -> str:
@@ -157,7 +158,7 @@ def figures_pdf(f: dict) -> bytes:
             continue
         shown = rows[:PDF_ROWS]
         data = [[Paragraph(escape(h), body) for h in header]] + [[Paragraph(_cell(v), body) for v in row] for row in shown]
-        table = Table(data, repeatRows=1, hAlign="LEFT")
+        table = Table(data, repeatRows=1, hAlign="LEFT", colWidths=[(A4[0] - 2 * MARGIN) / len(header)] * len(header))
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f5e9")),
                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -166,7 +167,7 @@ def figures_pdf(f: dict) -> bytes:
             story.append(Paragraph(f"{PDF_ROWS} dòng đầu trong {len(rows)}; bảng đầy đủ trong tệp XLSX.", body))
     story.append(Spacer(1, 4 * mm))
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
-                            bottomMargin=14 * mm, title=_title(f), author="OCOP")
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                            bottomMargin=MARGIN, title=_title(f), author="OCOP")
     doc.build(story)
     return out.getvalue()
