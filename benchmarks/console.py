@@ -28,11 +28,13 @@ from benchmarks.checkout import ensure_database  # noqa: E402
 
 OP_PASSWORD = "op-pass-2026"
 PAGES = {  # role → pages (ids filled in by build)
-    "cs.htx-binh-loi": ["/console/products", "/console/products/{product}", "/console/stock", "/console/orders"],
+    "cs.htx-binh-loi": ["/console/products", "/console/products/{product}", "/console/products/new", "/console/stock",
+                        "/console/orders", "/console/promotions"],
     "op.bench": ["/console/till/{point}"],
-    "sct.dongnai": ["/console/dashboard", "/console/producers/verification", "/console/certifications",
-                    "/console/products", "/console/orders"],
-    "admin": ["/console/dashboard"],
+    "sct.dongnai": ["/console/dashboard", "/console/dashboard?unit=26188", "/console/producers/verification",
+                    "/console/certifications", "/console/products", "/console/orders", "/console/campaigns",
+                    "/console/campaigns/{promotion}"],
+    "admin": ["/console/dashboard", "/console/dashboard?province=75&year=2026&period=h2"],
 }
 
 
@@ -43,6 +45,7 @@ def build(app, products: int) -> dict:
     from core.catalogue.models import Variant
     from core.db import commit, db
     from core.demo import seed_demo
+    from core.pricing.models import Promotion
     from core.search.sample import generate_catalogue
     from plugins.sales_points import services
     with app.app_context():
@@ -59,11 +62,12 @@ def build(app, products: int) -> dict:
                                               "address": "Khu du lịch Bửu Long, Đồng Nai"})
         services.bind_operator(admin, point, {"username": "op.bench", "password": OP_PASSWORD, "full_name": "Thu ngân"})
         product = db.session.execute(select(Variant.product_id).where(Variant.sku == "BL-BDX-1")).scalar_one()
+        promotion = db.session.execute(select(Promotion.id).order_by(Promotion.id)).scalars().first()
         commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
-        return {"point": point.id, "product": product}
+        return {"point": point.id, "product": product, "promotion": promotion}
 
 
 class StatementCounter:
@@ -130,7 +134,7 @@ def main() -> int:
               f"({url.split(':', 1)[0]})", flush=True)
         rows = measure(app, ids, args.repeat)
     for row in rows:
-        print(f"{row['user']:<16} {row['path']:<36} median {row['median_ms']:6.1f} ms  max {row['max_ms']:6.1f} ms  "
+        print(f"{row['user']:<16} {row['path']:<52} median {row['median_ms']:6.1f} ms  max {row['max_ms']:6.1f} ms  "
               f"cpu {row['cpu_ms']:6.1f} ms  sql {row['statements']:5.1f}")
     worst = max(rows, key=lambda r: r["median_ms"])
     print(f"pages={len(rows)} worst_median_ms={worst['median_ms']:.1f} ({worst['path']}) "

@@ -132,51 +132,91 @@ def test_menu_is_scoped_by_role(app, world):
             assert label not in nav, (role, label)
 
 
-def _console_routes(app):
+def _console_routes(app, method="GET"):
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/console") and "GET" in rule.methods and not rule.rule.startswith("/console/static"):
+        if rule.rule.startswith("/console") and method in rule.methods and not rule.rule.startswith("/console/static"):
             yield rule
 
 
 def _url(rule, ids):
     url = rule.rule
     for name in rule.arguments:
-        url = url.replace(f"<int:{name}>", str(ids[name]))
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(ids.get(name, 1)), url)
     return url
 
 
-def test_every_console_route_as_each_role(app, world):
-    """Anonymous → login; each role → 200 where its roles allow, 403 elsewhere (never a 5xx)."""
+#: what a role must never see on any console page (another producer's, another province's, another point's)
+FOREIGN = {"producer": ("SAHS-RNH-500", "Cam Vũ Quang", "NTN-DEN-S", "Điểm OCOP Trị An"),
+           "operator": ("Điểm OCOP Trị An", "Cam Vũ Quang"),
+           "organiser": ("Cam Vũ Quang", "VQ-CAM-5KG", "Làng nghề cây cảnh Vị Khê"),
+           "certifier": ("Cam Vũ Quang", "VQ-CAM-5KG"), "admin": ()}
+FILES = {"console.dashboard_xlsx": "spreadsheetml.sheet", "console.dashboard_pdf": "application/pdf"}
+
+
+def _route_ids(app, world):
     from core.db import db
+    from core.pricing.models import Promotion
     from plugins.sales_points.models import PosSale
     op = as_role(app.test_client(), "operator")
     sale = post(op, f"/console/till/{world.a}/sale", {"line_sku": "BL-BDX-1", "line_quantity": "1",
                                                       "payment_method": "card"})
     assert sale.status_code == 302, text(sale)
-    ids = {"product_id": product_id("BL-BDX-1"), "point_id": world.a,
-           "sale_id": db.session.execute(select(PosSale.id)).scalar_one(), "producer_id": world.ids["pending"]}
-    routes = list(_console_routes(app))
-    assert len(routes) >= 12
+    return {"product_id": product_id("BL-BDX-1"), "point_id": world.a,
+            "sale_id": db.session.execute(select(PosSale.id)).scalar_one(), "producer_id": world.ids["pending"],
+            "promotion_id": db.session.execute(select(Promotion.id)).scalars().first()}
+
+
+def _check_answer(app, role, rule, r):
+    """A GET as ``role``: its roles → the page (HTML with the role's header, nothing foreign) or a redirect
+    inside the console; other roles → 403; never a 5xx."""
+    allowed = getattr(app.view_functions[rule.endpoint], "console_roles", None)
+    where = (role, rule.rule, r.status_code)
+    assert r.status_code < 500, where
+    if allowed is not None and role not in allowed:
+        assert r.status_code == 403 and "không dành cho vai trò của bạn" in text(r), where
+        return
+    if r.status_code == 302:
+        assert r.headers["Location"].startswith("/console") and "/login" not in r.headers["Location"], where
+        return
+    known = all(name in ("product_id", "point_id", "sale_id", "producer_id", "promotion_id") for name in rule.arguments)
+    assert r.status_code == 200 or (not known and r.status_code == 404), where
+    if rule.endpoint in FILES:
+        assert FILES[rule.endpoint] in r.mimetype, where
+    elif r.status_code == 200:
+        page = text(r)
+        assert f'data-role="{role}"' in page, where  # the page is the console's, for this user
+        for foreign in FOREIGN[role]:
+            assert foreign not in page, (*where, foreign)
+
+
+def test_every_console_route_as_each_role(app, world):
+    """Every console route in the app's url_map, as anonymous, producer, operator, organiser, certifier and
+    admin: GET answers the role's scoped page, a redirect or 403; POST (with the CSRF token, an empty form)
+    is refused with a 4xx or redirects, never a 5xx; anonymous always goes to the login page."""
+    ids = _route_ids(app, world)
+    gets, posts = list(_console_routes(app)), list(_console_routes(app, "POST"))
+    assert len(gets) >= 20 and len(posts) >= 12
     anonymous = app.test_client()
-    for rule in routes:
-        r = anonymous.get(_url(rule, ids))
-        if rule.endpoint == "console.login":
-            assert r.status_code == 200
+    csrf(anonymous)
+    for rule in gets + posts:
+        r = anonymous.get(_url(rule, ids)) if rule in gets else post(anonymous, _url(rule, ids))
+        if rule.endpoint in ("console.login", "console.set_language", "console.logout"):
+            assert r.status_code in (200, 302), rule.rule
         else:
             assert r.status_code == 302 and "/console/login" in r.headers["Location"], rule.rule
     for role in ROLES:
         client = as_role(app.test_client(), role)
-        for rule in routes:
-            if rule.endpoint == "console.login":
+        for rule in gets:
+            if rule.endpoint != "console.login":
+                _check_answer(app, role, rule, client.get(_url(rule, ids)))
+        for rule in posts:
+            if rule.endpoint in ("console.logout", "console.login"):
                 continue
-            view = app.view_functions[rule.endpoint]
-            allowed = getattr(view, "console_roles", None)
-            r = client.get(_url(rule, ids))
-            assert r.status_code < 500, (role, rule.rule, r.status_code)
-            if allowed is not None and USERS[role] and role not in allowed:
-                assert r.status_code == 403, (role, rule.rule, r.status_code)
-            elif rule.endpoint not in ("console.product_edit",):
-                assert r.status_code in (200, 302), (role, rule.rule, r.status_code, text(r)[:300])
+            r = post(client, _url(rule, ids))
+            allowed = getattr(app.view_functions[rule.endpoint], "console_roles", None)
+            assert r.status_code < 500, (role, "POST", rule.rule, r.status_code, text(r)[:300])
+            if allowed is not None and role not in allowed:
+                assert r.status_code == 403, (role, "POST", rule.rule, r.status_code)
 
 
 def test_pages_are_scoped_like_the_api(app, world):
@@ -346,7 +386,7 @@ def test_dashboard_tables_json_and_xlsx_tell_the_same_figures(app, world, login)
     xlsx = organiser.get("/console/dashboard.xlsx")
     assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert sum(row[5] for row in book["San pham theo sao"].iter_rows(min_row=2, values_only=True)) == total
+    assert sum(row[5] for row in book["San pham theo sao"].iter_rows(min_row=3, values_only=True)) == total
     other = app.test_client().get("/admin/v1/reports/province-dashboard?province=01", headers=login("sct.dongnai"))
     assert other.status_code == 403
     producer = app.test_client().get("/admin/v1/reports/province-dashboard", headers=login("cs.htx-binh-loi"))

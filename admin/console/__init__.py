@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, request
 
-from admin.console import dashboard_views, organiser_views, producer_views, session_views
+from admin.console import (catalogue_views, dashboard_views, organiser_views, producer_views, promotion_views,
+                           session_views)
 from admin.console.shell import (PREFIX, ConsolePages, after_console_request, before_console_request,
                                  domain_error_page, http_error_page, template_globals)
 from core.errors import DomainError
 from werkzeug.exceptions import HTTPException
 
-VIEW_MODULES = (session_views, producer_views, organiser_views, dashboard_views)
+VIEW_MODULES = (session_views, producer_views, catalogue_views, organiser_views, promotion_views, dashboard_views)
 
 
 def register(app: Flask) -> ConsolePages:

@@ -1,33 +1,41 @@
-"""The province's OCOP dashboard: the figures the provincial plans report, for one province or all.
+"""The province's OCOP dashboard: the figures the provincial plans report, for one province (or all), one
+administrative unit and one period, against the plans' targets (``core/data/plan_targets.json``).
 
-OCOP products by stars (per province and current commune, and per issuing unit), by product group,
-the producer mix by legal form against the plans' targets, certificates expiring within 90 days and
-GMV by sales channel and month. The console's dashboard and ``GET /admin/v1/reports/province-dashboard``
-both read :func:`province_figures`; :func:`figures_workbook` is its XLSX export.
+Products by stars (per province and current commune, and per issuing unit) and by product group, the
+producer mix by legal form, certificates expiring within 90 days, sales points and their sales, GMV by
+channel and month, and the figures plugins add (fair rounds, producers on marketplaces) through the
+``reports`` hook. Every figure is one aggregate query. The console's dashboard and
+``GET /admin/v1/reports/province-dashboard`` both read :func:`province_figures`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
-from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, literal, or_, select
 
-from core import clock
+from core import clock, reports
 from core.accounts.models import User
 from core.catalogue import groups
 from core.catalogue.models import LEGAL_FORMS, Producer, Product
 from core.certification.models import Certification
-from core.errors import Forbidden
-from core.geo.models import AdministrativeUnit
 from core.db import db
+from core.errors import Forbidden, invalid
+from core.geo.models import AdministrativeUnit
+from core.inventory.models import StockLocation
 from core.sales.models import Order, OrderLine, SalesChannel
 
 VIEWER_ROLES = ("admin", "organiser")
 EXPIRY_WINDOW_DAYS = 90
+EXPIRING_SHOWN = 500
 #: orders that count as sold (GMV): placed and not cancelled or refunded
 GMV_STATUSES = ("confirmed", "paid", "fulfilled", "completed")
+#: the channel kind a sales point's counter sales are recorded under (registered by the sales-points plugin)
+SALES_POINT_KIND = "sales_point"
 LEGAL_FORM_NAMES = {"enterprise": ("Doanh nghiệp", "Enterprise"), "cooperative": ("Hợp tác xã", "Cooperative"),
                     "cooperative_group": ("Tổ hợp tác", "Cooperative group"),
                     "household_business": ("Hộ kinh doanh", "Household business")}
@@ -36,7 +44,20 @@ PRODUCER_MIX_TARGETS = (
     ("cooperatives", ("cooperative", "cooperative_group"), 0.40, "Hợp tác xã và tổ hợp tác", "Cooperatives and groups"),
     ("enterprises", ("enterprise",), 0.30, "Doanh nghiệp", "Enterprises"),
 )
+PLAN_TARGETS = Path(__file__).resolve().parent.parent / "data" / "plan_targets.json"
+MAX_PERIOD_DAYS = 3 * 366
 assert set(LEGAL_FORM_NAMES) == set(LEGAL_FORMS)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the figures cover: a province (None: all), a unit inside it (district or commune), a period."""
+
+    province: str | None
+    unit: str | None
+    date_from: dt.date
+    date_to: dt.date  # inclusive
+    as_of: dt.date  # certificates valid on this day: the period's end, or today if earlier
 
 
 def dashboard_province(user: User, province_code: str | None) -> str | None:
@@ -53,29 +74,104 @@ def dashboard_province(user: User, province_code: str | None) -> str | None:
                     "Only organisers and admins see the province dashboard.", {"allowed_roles": list(VIEWER_ROLES)})
 
 
-def province_figures(user: User, province_code: str | None = None, year: int | None = None,
-                     today: dt.date | None = None) -> dict:
-    """Every figure of the dashboard for the province ``user`` may see (:func:`dashboard_province`)."""
+def dashboard_scope(user: User, province_code: str | None = None, year: int | None = None,
+                    unit_code: str | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
+                    today: dt.date | None = None) -> Scope:
+    """Check and complete the filters: the period defaults to ``year`` (this year); a unit must lie in the
+    province (422 ``dashboard.unknown_unit``); a period ends after it starts and spans at most three years."""
     province = dashboard_province(user, province_code)
     today = today or clock.today()
-    year = year or today.year
-    counts = _certified_counts(province, today)
+    if date_from is None and date_to is None:
+        year = year or today.year
+        date_from, date_to = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    elif date_from is None:
+        date_from = dt.date(date_to.year, 1, 1)
+    elif date_to is None:
+        date_to = dt.date(date_from.year, 12, 31)
+    if date_to < date_from or (date_to - date_from).days > MAX_PERIOD_DAYS:
+        raise invalid("to", "khoảng thời gian không hợp lệ (đến sau từ, tối đa 3 năm)",
+                      "invalid period (to after from, three years at most)", code="dashboard.invalid_period")
+    unit = _check_unit(unit_code, province) if unit_code else None
+    return Scope(province, unit, date_from, date_to, min(date_to, today))
+
+
+def _check_unit(code: str, province: str | None) -> str:
+    unit = db.session.get(AdministrativeUnit, code)
+    inside = unit is not None and unit.level in ("district", "commune") and (
+        province is None or province in (unit.parent_code, _province_of(unit)))
+    if not inside:
+        raise invalid("unit", "đơn vị hành chính không thuộc tỉnh", "the unit is not in the province",
+                      code="dashboard.unknown_unit")
+    return code
+
+
+def _province_of(unit: AdministrativeUnit) -> str | None:
+    parent = unit.parent
+    while parent is not None and parent.level != "province":
+        parent = parent.parent
+    if parent is None:
+        return None
+    return parent.successor_code or parent.code
+
+
+def province_figures(user: User, province_code: str | None = None, year: int | None = None,
+                     today: dt.date | None = None, *, unit_code: str | None = None,
+                     date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict:
+    """Every figure of the dashboard within :func:`dashboard_scope` (what ``user`` may see, filtered)."""
+    scope = dashboard_scope(user, province_code, year, unit_code, date_from, date_to, today)
+    targets = plan_targets(scope.province)
+    counts = _certified_counts(scope)
+    plugin = reports.dashboard_figures(user, province_code=scope.province, unit_code=scope.unit,
+                                       date_from=scope.date_from, date_to=scope.date_to)
+    for figure in plugin:
+        figure["target"] = targets.get(figure["code"]) if not scope.unit else None
     return {
-        "province_code": province, "as_of": today.isoformat(), "year": year,
-        **_products_by_stars(counts),
-        "products_by_group": _products_by_group(counts),
-        "producer_mix": _producer_mix(province),
-        "expiring_certificates": _expiring(province, today),
-        "gmv_by_channel_month": _gmv(province, year),
+        "province_code": scope.province, "province_name": _names({scope.province}).get(scope.province),
+        "unit_code": scope.unit, "unit_name": _names({scope.unit}).get(scope.unit),
+        "date_from": scope.date_from.isoformat(), "date_to": scope.date_to.isoformat(),
+        "as_of": scope.as_of.isoformat(), "year": scope.date_from.year,
+        "targets": {"source": targets.get("source"), "applies": bool(targets) and not scope.unit},
+        **_products_by_stars(counts, targets if not scope.unit else {}),
+        "products_by_group": _products_by_group(counts, targets.get("groups", {}) if not scope.unit else {}),
+        "producer_mix": _producer_mix(scope),
+        "expiring_certificates": _expiring(scope),
+        "sales_points": _sales_points(scope, targets.get("sales_points") if not scope.unit else None),
+        "gmv_by_channel_month": _gmv(scope),
+        "plugin_figures": plugin,
     }
 
 
-def _valid_certifications(province: str | None, today: dt.date):
-    stmt = (select(Certification, Product, Producer)
-            .join(Product, Product.id == Certification.product_id)
-            .join(Producer, Producer.id == Product.producer_id)
-            .where(Certification.status == "active", Certification.expires_on > today))
-    return stmt if province is None else stmt.where(Producer.province_code == province)
+@cache
+def _all_targets() -> dict:
+    return json.loads(PLAN_TARGETS.read_text(encoding="utf-8"))["provinces"]
+
+
+def plan_targets(province: str | None) -> dict:
+    """The plan's targets of ``province`` (``{}`` when it has none, or for all provinces together)."""
+    return dict(_all_targets().get(province, {})) if province else {}
+
+
+# --- filters shared by the queries ------------------------------------------------------------------
+def _unit_communes(unit: str):
+    """Commune codes inside ``unit``: itself, its children (a district's communes), units merged into it."""
+    return select(AdministrativeUnit.code).where(or_(
+        AdministrativeUnit.code == unit, AdministrativeUnit.parent_code == unit,
+        AdministrativeUnit.successor_code == unit))
+
+
+def _where_producer(stmt, scope: Scope):
+    if scope.province is not None:
+        stmt = stmt.where(Producer.province_code == scope.province)
+    if scope.unit is not None:
+        stmt = stmt.where(Producer.commune_code.in_(_unit_communes(scope.unit)))
+    return stmt
+
+
+def _moment_bounds(scope: Scope) -> tuple[dt.datetime, dt.datetime]:
+    """The period as UTC moments: from 00:00 Vietnam time of its first day to 00:00 after its last."""
+    start = dt.datetime.combine(scope.date_from, dt.time(), tzinfo=clock.VN_TZ).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(scope.date_to + dt.timedelta(days=1), dt.time(), tzinfo=clock.VN_TZ)
+    return start, end.astimezone(dt.timezone.utc)
 
 
 def _names(codes) -> dict[str, str]:
@@ -94,7 +190,8 @@ def _current_units(codes) -> dict[str, str]:
         if not frontier:
             break
         units = dict(db.session.execute(select(AdministrativeUnit.code, AdministrativeUnit.successor_code)
-                                        .where(AdministrativeUnit.code.in_(set(frontier.values())))).all())
+                                        .where(AdministrativeUnit.code.in_(set(frontier.values())),
+                                               AdministrativeUnit.successor_code.is_not(None))).all())
         following = {}
         for origin, code in frontier.items():
             if units.get(code):
@@ -106,60 +203,83 @@ def _current_units(codes) -> dict[str, str]:
     return found
 
 
-def _certified_counts(province: str | None, today: dt.date) -> list[tuple]:
+# --- certified products ---------------------------------------------------------------------------------
+def _in_force_on(day: dt.date):
+    """Not withdrawn nor superseded on ``day``: active or expired now, or changed to that status later."""
+    after = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=clock.VN_TZ).astimezone(dt.timezone.utc)
+    return or_(Certification.status.in_(("active", "expired")), Certification.status_changed_at >= after)
+
+
+def _valid_certifications(scope: Scope, *, whole_table: bool = False):
+    """Certifications in force on the ``as_of`` day with their product and producer, in scope. ``whole_table``:
+    the caller reads (nearly) every one, so the expiry index must not drive the scan (an index walk plus a
+    row lookup each costs twice a plain scan on SQLite; PostgreSQL scans either way)."""
+    expires_on = func.coalesce(Certification.expires_on, Certification.issued_on) if whole_table \
+        else Certification.expires_on
+    stmt = (select(Certification, Product, Producer)
+            .join(Product, Product.id == Certification.product_id)
+            .join(Producer, Producer.id == Product.producer_id)
+            .where(Certification.issued_on <= scope.as_of, expires_on > scope.as_of, _in_force_on(scope.as_of)))
+    return _where_producer(stmt, scope)
+
+
+def _certified_counts(scope: Scope) -> list[tuple]:
     """OCOP products with a valid certification, counted per (province, commune, issuing unit, group, stars):
-    one scan for both the stars and the group tables."""
-    stmt = _valid_certifications(province, today).with_only_columns(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
-        Certification.stars, func.count(func.distinct(Product.id))).group_by(
-        Producer.province_code, Producer.commune_code, Certification.issuing_unit_code, Product.group_code,
-        Certification.stars)
+    one scan for both the stars and the group tables. Every province together: per province (no commune)."""
+    commune = Producer.commune_code if scope.province is not None else literal(None, type_=Producer.commune_code.type)
+    keys = (Producer.province_code, Certification.issuing_unit_code, Product.group_code, Certification.stars)
+    stmt = _valid_certifications(scope, whole_table=True).with_only_columns(
+        Producer.province_code, commune, Certification.issuing_unit_code, Product.group_code, Certification.stars,
+        func.count(distinct(Product.id))).group_by(*keys, *((commune,) if scope.province is not None else ()))
     return db.session.execute(stmt).all()
 
 
-def _products_by_stars(counts: list[tuple]) -> dict:
-    rows = [(p, c, issuer, stars, n) for p, c, issuer, _group, stars, n in counts]
-    communes = _current_units({r[1] for r in rows})
-    by_place: dict[tuple, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
-    by_issuer: dict[str | None, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
-    totals = {3: 0, 4: 0, 5: 0}
-    for province_code, commune_code, issuer, stars, count in rows:
-        place = by_place[(province_code, communes.get(commune_code, commune_code))]
-        place[stars] = place.get(stars, 0) + count
-        by_issuer[issuer][stars] = by_issuer[issuer].get(stars, 0) + count
-        totals[stars] = totals.get(stars, 0) + count
+def _stars(counts: dict) -> dict:
+    return {str(k): counts.get(k, 0) for k in (3, 4, 5)}
+
+
+def _products_by_stars(counts: list[tuple], targets: dict) -> dict:
+    by_place: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
+    by_issuer: dict[str | None, dict] = defaultdict(lambda: defaultdict(int))
+    totals: dict[int, int] = defaultdict(int)
+    communes = _current_units({row[1] for row in counts})
+    for province_code, commune_code, issuer, _group, stars, count in counts:
+        by_place[(province_code, communes.get(commune_code, commune_code))][stars] += count
+        by_issuer[issuer][stars] += count
+        totals[stars] += count
     names = _names({p for p, _ in by_place} | {c for _, c in by_place} | set(by_issuer))
     places = [{"province_code": p, "province_name": names.get(p), "commune_code": c, "commune_name": names.get(c),
-               "stars": {str(k): v for k, v in sorted(s.items())}, "products": sum(s.values())}
+               "stars": _stars(s), "products": sum(s.values())}
               for (p, c), s in sorted(by_place.items(), key=lambda item: (item[0][0] or "", names.get(item[0][1]) or ""))]
     issuers = [{"unit_code": u, "unit_name": names.get(u) if u else "Trung ương",
-                "stars": {str(k): v for k, v in sorted(s.items())}, "products": sum(s.values())}
+                "stars": _stars(s), "products": sum(s.values())}
                for u, s in sorted(by_issuer.items(), key=lambda item: item[0] or "")]
-    return {"products_by_stars": {"totals": {str(k): v for k, v in sorted(totals.items())},
-                                  "total": sum(totals.values()), "by_commune": places, "by_issuing_unit": issuers}}
+    total = sum(totals.values())
+    return {"products_by_stars": {"totals": _stars(totals), "total": total, "target": targets.get("products"),
+                                  "target_stars": targets.get("stars"), "by_commune": places,
+                                  "by_issuing_unit": issuers}}
 
 
-def _products_by_group(counts: list[tuple]) -> list[dict]:
-    found: dict[str, dict] = defaultdict(lambda: {3: 0, 4: 0, 5: 0})
+def _products_by_group(counts: list[tuple], targets: dict) -> list[dict]:
+    found: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for _p, _c, _issuer, group_code, stars, count in counts:
-        found[group_code][stars] = found[group_code].get(stars, 0) + count
+        found[group_code][stars] += count
     out = []
     for group in groups.groups():
-        stars = found.pop(group["code"], {3: 0, 4: 0, 5: 0})
-        out.append({"group": group["code"], "name": group["vi"], "name_en": group["en"],
-                    "stars": {str(k): v for k, v in sorted(stars.items())}, "products": sum(stars.values())})
+        stars = found.pop(group["code"], {})
+        out.append({"group": group["code"], "name": group["vi"], "name_en": group["en"], "stars": _stars(stars),
+                    "products": sum(stars.values()), "target": targets.get(group["code"])})
     for code, stars in found.items():  # groups outside Decision 148 (should not happen)
         label = groups.label(code)
-        out.append({"group": code, "name": label["name"], "name_en": label["name_en"],
-                    "stars": {str(k): v for k, v in sorted(stars.items())}, "products": sum(stars.values())})
+        out.append({"group": code, "name": label["name"], "name_en": label["name_en"], "stars": _stars(stars),
+                    "products": sum(stars.values()), "target": None})
     return out
 
 
-def _producer_mix(province: str | None) -> dict:
-    stmt = select(Producer.legal_form, func.count(Producer.id)).where(Producer.status == "verified") \
-        .group_by(Producer.legal_form)
-    if province is not None:
-        stmt = stmt.where(Producer.province_code == province)
+# --- producers --------------------------------------------------------------------------------------------
+def _producer_mix(scope: Scope) -> dict:
+    stmt = _where_producer(select(Producer.legal_form, func.count(Producer.id)).where(Producer.status == "verified")
+                           .group_by(Producer.legal_form), scope)
     counts = dict(db.session.execute(stmt).all())
     total = sum(counts.values())
     share = (lambda n: round(n / total, 4) if total else 0.0)
@@ -173,42 +293,56 @@ def _producer_mix(province: str | None) -> dict:
     return {"total": total, "forms": forms, "targets": targets}
 
 
-def _expiring(province: str | None, today: dt.date) -> list[dict]:
-    until = today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
-    stmt = _valid_certifications(province, today).where(Certification.expires_on <= until) \
-        .order_by(Certification.expires_on, Certification.id).limit(500)
-    return [{"certification_id": cert.id, "product_id": product.id, "product_name": product.name,
-             "producer_id": producer.id, "producer_name": producer.name, "stars": cert.stars,
-             "decision_no": cert.decision_no, "expires_on": cert.expires_on.isoformat(),
-             "days_left": (cert.expires_on - today).days}
-            for cert, product, producer in db.session.execute(stmt).all()]
+def _expiring(scope: Scope) -> list[dict]:
+    """Certificates valid on the ``as_of`` day that expire within the next 90 days (first 500)."""
+    until = scope.as_of + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
+    stmt = _valid_certifications(scope).with_only_columns(
+        Certification.id, Product.id, Product.name, Producer.id, Producer.name, Certification.stars,
+        Certification.decision_no, Certification.expires_on).where(Certification.expires_on <= until) \
+        .order_by(Certification.expires_on, Certification.id).limit(EXPIRING_SHOWN)
+    return [{"certification_id": cid, "product_id": pid, "product_name": pname, "producer_id": prid,
+             "producer_name": prname, "stars": stars, "decision_no": decision, "expires_on": expires.isoformat(),
+             "days_left": (expires - scope.as_of).days}
+            for cid, pid, pname, prid, prname, stars, decision, expires in db.session.execute(stmt).all()]
 
 
-def _year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime(year, 1, 1, tzinfo=clock.VN_TZ).astimezone(dt.timezone.utc)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=clock.VN_TZ).astimezone(dt.timezone.utc)
-    return start, end
+# --- sales --------------------------------------------------------------------------------------------------
+def _vn_month(column):
+    """``YYYY-MM`` of a stored (naive UTC) moment in Vietnam time (UTC+7, no daylight saving)."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(column + literal(dt.timedelta(hours=7)), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+7 hours")
 
 
-def _gmv(province: str | None, year: int) -> dict:
-    start, end = _year_bounds(year)
-    stmt = (select(Order.created_at, SalesChannel.kind, SalesChannel.code, func.sum(OrderLine.line_total))
-            .join(Order, Order.id == OrderLine.order_id)
-            .outerjoin(SalesChannel, SalesChannel.id == Order.channel_id)
-            .where(Order.status.in_(GMV_STATUSES), Order.created_at >= start, Order.created_at < end)
-            .group_by(Order.id, Order.created_at, SalesChannel.kind, SalesChannel.code))
-    if province is not None:
-        stmt = stmt.join(Producer, Producer.id == OrderLine.producer_id).where(Producer.province_code == province)
+def _sold_lines(scope: Scope, *columns):
+    """``select(columns)`` over order lines sold in the period whose producer is in scope."""
+    start, end = _moment_bounds(scope)
+    stmt = (select(*columns).select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+            .where(Order.status.in_(GMV_STATUSES), Order.created_at >= start, Order.created_at < end))
+    if scope.province is not None or scope.unit is not None:
+        stmt = _where_producer(stmt.join(Producer, Producer.id == OrderLine.producer_id), scope)
+    return stmt
+
+
+def _months(scope: Scope) -> list[str]:
+    months, day = [], scope.date_from.replace(day=1)
+    while day <= scope.date_to:
+        months.append(day.strftime("%Y-%m"))
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _gmv(scope: Scope) -> dict:
+    month = _vn_month(Order.created_at)
+    channel_code = func.coalesce(SalesChannel.code, "online_store")
+    stmt = _sold_lines(scope, month, SalesChannel.kind, channel_code, func.sum(OrderLine.line_total)) \
+        .outerjoin(SalesChannel, SalesChannel.id == Order.channel_id).group_by(month, SalesChannel.kind, channel_code)
     cells: dict[tuple[str, str], int] = defaultdict(int)
     kinds: dict[str, str] = {}
-    for created_at, kind, code, amount in db.session.execute(stmt).all():
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=dt.timezone.utc)
-        month = created_at.astimezone(clock.VN_TZ).strftime("%Y-%m")
-        code = code or "online_store"
+    for month_value, kind, code, amount in db.session.execute(stmt).all():
         kinds[code] = kind or "online_store"
-        cells[(month, code)] += int(amount or 0)
-    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+        cells[(month_value, code)] += int(amount or 0)
+    months = _months(scope)
     channels = sorted(kinds)
     rows = [{"month": m, "channel": c, "channel_kind": kinds[c], "gmv": cells.get((m, c), 0)}
             for m in months for c in channels]
@@ -216,42 +350,24 @@ def _gmv(province: str | None, year: int) -> dict:
             "total": sum(cells.values()), "currency": "VND"}
 
 
-def figures_workbook(figures: dict) -> bytes:
-    """The dashboard's figures as an XLSX workbook, one sheet per table (Vietnamese headers)."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "San pham theo sao"
-    sheet.append(["Tỉnh", "Xã/phường", "3 sao", "4 sao", "5 sao", "Tổng"])
-    for row in figures["products_by_stars"]["by_commune"]:
-        sheet.append([row["province_name"] or row["province_code"], row["commune_name"] or row["commune_code"],
-                      row["stars"].get("3", 0), row["stars"].get("4", 0), row["stars"].get("5", 0), row["products"]])
-    sheet = book.create_sheet("Don vi cap")
-    sheet.append(["Đơn vị cấp chứng nhận", "3 sao", "4 sao", "5 sao", "Tổng"])
-    for row in figures["products_by_stars"]["by_issuing_unit"]:
-        sheet.append([row["unit_name"], row["stars"].get("3", 0), row["stars"].get("4", 0),
-                      row["stars"].get("5", 0), row["products"]])
-    sheet = book.create_sheet("Nhom san pham")
-    sheet.append(["Nhóm sản phẩm", "3 sao", "4 sao", "5 sao", "Tổng"])
-    for row in figures["products_by_group"]:
-        sheet.append([row["name"], row["stars"].get("3", 0), row["stars"].get("4", 0), row["stars"].get("5", 0),
-                      row["products"]])
-    sheet = book.create_sheet("Loai hinh chu the")
-    sheet.append(["Loại hình", "Số chủ thể", "Tỷ lệ"])
-    for row in figures["producer_mix"]["forms"]:
-        sheet.append([row["name"], row["producers"], row["share"]])
-    sheet.append([])
-    sheet.append(["Mục tiêu", "Số chủ thể", "Tỷ lệ", "Mục tiêu tối thiểu", "Đạt"])
-    for row in figures["producer_mix"]["targets"]:
-        sheet.append([row["name"], row["producers"], row["share"], row["target"], "Có" if row["met"] else "Không"])
-    sheet = book.create_sheet("Sap het han")
-    sheet.append(["Sản phẩm", "Chủ thể", "Sao", "Số quyết định", "Hết hạn", "Còn (ngày)"])
-    for row in figures["expiring_certificates"]:
-        sheet.append([row["product_name"], row["producer_name"], row["stars"], row["decision_no"],
-                      row["expires_on"], row["days_left"]])
-    sheet = book.create_sheet("Doanh thu")
-    sheet.append(["Tháng", "Kênh bán", "Doanh thu (VND)"])
-    for row in figures["gmv_by_channel_month"]["rows"]:
-        sheet.append([row["month"], row["channel"], row["gmv"]])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+def _sales_points(scope: Scope, target: int | None) -> dict:
+    """Sales points (active channels of the sales-point kind with a location in scope) and their sales in the
+    period (counter sales of products in scope)."""
+    points = select(SalesChannel.id, SalesChannel.code, SalesChannel.name, StockLocation.province_code,
+                    StockLocation.address).join(StockLocation, StockLocation.id == SalesChannel.location_id) \
+        .where(SalesChannel.kind == SALES_POINT_KIND, SalesChannel.active.is_(True))
+    if scope.province is not None:
+        points = points.where(StockLocation.province_code == scope.province)
+    found = db.session.execute(points.order_by(SalesChannel.name)).all()
+    sold = {}
+    if found:
+        stmt = _sold_lines(scope, Order.channel_id, func.count(distinct(Order.id)), func.sum(OrderLine.line_total)) \
+            .where(Order.channel_id.in_([row[0] for row in found])).group_by(Order.channel_id)
+        sold = {cid: (int(n), int(amount or 0)) for cid, n, amount in db.session.execute(stmt).all()}
+    rows = [{"channel": code, "name": name, "province_code": province, "address": address,
+             "orders": sold.get(cid, (0, 0))[0], "gmv": sold.get(cid, (0, 0))[1]}
+            for cid, code, name, province, address in found]
+    # a sales point's location knows its province, not its commune: with a unit chosen, the province's points
+    # are listed and only the unit's producers' sales counted
+    return {"points": len(rows), "target": target, "gmv": sum(r["gmv"] for r in rows), "rows": rows,
+            "points_filtered_by_unit": False}

@@ -15,7 +15,13 @@
     }
     chart("chart-stars", "bar", data.stars.labels, [{data: data.stars.values, backgroundColor: palette}]);
     chart("chart-mix", "doughnut", data.mix.labels, [{data: data.mix.values, backgroundColor: palette}]);
-    chart("chart-groups", "bar", data.groups.labels, [{data: data.groups.values, backgroundColor: palette[0]}]);
+    var groupSets = [{label: document.documentElement.lang === "en" ? "Products" : "Sản phẩm",
+                      data: data.groups.values, backgroundColor: palette[0]}];
+    if (data.groups.targets.some(function (v) { return v !== null; })) {
+      groupSets.push({label: document.documentElement.lang === "en" ? "Target" : "Mục tiêu",
+                      data: data.groups.targets, backgroundColor: "#b3b6b7"});
+    }
+    chart("chart-groups", "bar", data.groups.labels, groupSets, {plugins: {legend: {display: groupSets.length > 1}}});
     chart("chart-gmv", "bar", data.gmv.labels, data.gmv.series.map(function (s, i) {
       return {label: s.label, data: s.values, backgroundColor: palette[i % palette.length]};
     }), {plugins: {legend: {display: true}}, scales: {x: {stacked: true}, y: {stacked: true}}});
