@@ -61,7 +61,8 @@ def test_receipt_posted_from_the_console_raises_the_stock(app, sp):
     r = post(op, f"/console/sales-points/{sp.a}/receipts", {
         "producer_id": str(sp.producer_id("BL-TDB-10")), "sku": ["BL-TDB-10", ""], "quantity": ["3", ""],
         "unit_cost": ["", ""], "lot_no": ["", ""], "best_before": ["", ""]})
-    assert r.status_code == 200 and 'id="receipt-posted"' in text(r), text(r)[:2000]
+    assert r.status_code == 302 and "posted=GRN-" in r.headers["Location"], text(r)[:2000]
+    assert 'id="receipt-posted"' in text(op.get(r.headers["Location"]))
     assert on_hand(sp, sp.a, "BL-TDB-10") == 7
 
 
@@ -136,8 +137,9 @@ def test_count_sheet_posts_the_differences(app, sp):
     r = post(op, f"/console/sales-points/{sp.a}/counts", {
         "sku": ["BL-BDX-1", "BL-TDB-10"], "lot_no": ["L1", ""], "counted": ["4", ""],
         "reason": ["damaged", ""], "line_note": ["dập một quả", ""]})
-    assert r.status_code == 200 and 'id="count-posted"' in text(r), text(r)[:1500]
-    assert "-1" in text(r).split('id="count-differences"', 1)[1]
+    assert r.status_code == 302 and "posted=CNT-" in r.headers["Location"], text(r)[:1500]
+    posted = text(op.get(r.headers["Location"]))
+    assert 'id="count-posted"' in posted and "-1" in posted.split('id="count-differences"', 1)[1]
     assert on_hand(sp, sp.a, "BL-BDX-1") == 4 and on_hand(sp, sp.a, "BL-TDB-10") == 4
 
 
@@ -283,3 +285,68 @@ def test_plugin_disabled_removes_its_pages_and_menu(instance_path, database_url,
     producer = other.test_client()
     assert console_login(producer, "cs.htx-binh-loi").status_code == 302
     assert producer.get("/console/stock").status_code == 200
+
+
+# --- in a real browser -------------------------------------------------------------------------------
+def browser_log_in(page, base, username, password):
+    page.goto(f"{base}/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/console/login" not in page.url, page.content()[:500]
+
+
+def test_browser_operator_receives_a_transfer_counts_and_sees_the_alert_clear(live_server, page, sp):
+    from core.db import commit
+    from plugins.sales_points.operations import run_alerts
+    from support.browser import screenshot
+    assert receive(sp, sp.b, sp.op_b, "BL-TDB-10", [{"sku": "BL-TDB-10", "quantity": 2}]).status_code == 201
+    assert run_alerts()["raised"] == 1  # B: 2 bottles ≤ the default threshold 3
+    commit()
+    transfer = dispatch(sp)  # 4 bottles from A, in transit to B
+    browser_log_in(page, live_server, "op.b", OP_PASSWORD)
+    page.click("text=Kho điểm bán")
+    page.wait_for_url(f"**/console/sales-points/{sp.b}")
+    assert page.locator("#open-alerts").count() == 1
+    page.click("nav.tabs >> text=Cảnh báo")
+    assert page.locator('#alerts tr.alert-low_stock[data-sku="BL-TDB-10"]').count() == 1
+    screenshot(page, "console-sales-point-alerts")
+    page.click("nav.tabs >> text=Chuyển đến")
+    assert page.locator(f"#transfer-{transfer['id']}").count() == 1
+    screenshot(page, "console-sales-point-transfer-in")
+    page.click(f"#transfer-{transfer['id']} button.receive-transfer")
+    page.wait_for_selector("#transfer-received")
+    assert page.locator("#no-waiting").count() == 1
+    page.click("nav.tabs >> text=Kiểm kê")
+    row = page.locator('#count-sheet tr[data-sku="BL-TDB-10"]')
+    assert row.locator("td").nth(3).inner_text() == "6"
+    row.locator("input[name=counted]").fill("5")
+    row.locator("select[name=reason]").select_option("damaged")
+    screenshot(page, "console-sales-point-count-sheet")
+    page.click("#post-count")
+    page.wait_for_selector("#count-posted")
+    assert "-1" in page.locator("#count-differences").inner_text()
+    screenshot(page, "console-sales-point-count-posted")
+    assert on_hand(sp, sp.b, "BL-TDB-10") == 5
+    page.click("nav.tabs >> text=Cảnh báo")
+    page.click("#check-alerts")
+    page.wait_for_selector("#alerts-checked")
+    assert page.locator("#no-alerts").count() == 1
+    screenshot(page, "console-sales-point-alerts-cleared")
+
+
+def test_browser_prints_a_receipt_from_the_sales_list(live_server, page, sp):
+    from support.browser import screenshot
+    r = sp.client.post(f"{BASE}/{sp.a}/sales", json={"payment_method": "cash", "amount_tendered": 200000,
+                                                     "lines": [{"sku": "BL-TDB-10", "quantity": 1}]}, headers=sp.op_a)
+    assert r.status_code == 201, r.get_json()
+    browser_log_in(page, live_server, "op.a", OP_PASSWORD)
+    page.goto(f"{live_server}/console/sales-points/{sp.a}/sales")
+    screenshot(page, "console-sales-point-sales")
+    page.click("#sales a.print-link")
+    page.wait_for_selector("#receipt-number")
+    assert page.locator("#receipt-number").inner_text() == r.get_json()["number"]
+    page.emulate_media(media="print")
+    assert not page.locator(".actions").is_visible()
+    screenshot(page, "console-sales-point-receipt-print")

@@ -94,14 +94,17 @@ def receipts(point_id: int):
     """Recent goods receipts and the form to post one (lines by SKU or GTIN; lot and best-before for food)."""
     point = operated_point(point_id)
     user = current_user()
-    status, error, errors, posted = 200, None, [], None
+    status, error, errors = 200, None, []
     if request.method == "POST":
         try:
             with savepoint():
-                posted = operations.create_receipt(user, point, load(s.SpReceiptInSchema(), _receipt_form(request.form)))
+                done = operations.create_receipt(user, point, load(s.SpReceiptInSchema(), _receipt_form(request.form)))
         except DomainError as exc:
             status, error, errors = exc.status, error_text(exc), field_errors(exc)
+        else:  # post / redirect / get: reloading the page never posts the receipt twice
+            return redirect(url_for("console_sales_points.receipts", point_id=point.id, posted=done.number))
     recent = operations.list_receipts(user, point, {"page": 1, "limit": RECENT})["results"]
+    posted = next((r for r in recent if r.number == request.args.get("posted")), None)
     return _page("receipts.html", point, status, recent=recent, posted=posted, error=error, errors=errors,
                  form=request.form if status >= 400 else {}, rows=RECEIPT_ROWS, modes=RECEIPT_MODES)
 
@@ -185,14 +188,17 @@ def counts(point_id: int):
     """The count sheet (counted quantities per lot) and, once posted, the differences it wrote."""
     point = operated_point(point_id)
     user = current_user()
-    status, error, errors, posted = 200, None, [], None
+    status, error, errors = 200, None, []
     if request.method == "POST":
         try:
             with savepoint():
-                posted = operations.post_count(user, point, load(s.SpCountInSchema(), _count_form(request.form)))
+                done = operations.post_count(user, point, load(s.SpCountInSchema(), _count_form(request.form)))
         except DomainError as exc:
             status, error, errors = exc.status, error_text(exc), field_errors(exc)
+        else:  # post / redirect / get: reloading the page never posts the count twice
+            return redirect(url_for("console_sales_points.counts", point_id=point.id, posted=done.number))
     recent = operations.list_counts(user, point, {"page": 1, "limit": RECENT})["results"]
+    posted = next((c for c in recent if c.number == request.args.get("posted")), None)
     return _page("counts.html", point, status, sheet=count_sheet(point), posted=posted, recent=recent,
                  error=error, errors=errors, reasons=COUNT_REASONS,
                  form=request.form if status >= 400 else {})
