@@ -113,6 +113,9 @@ def test_opt_in_refusals_write_nothing(app, markets):
     r = post(producer, f"/console/marketplaces/{absent}/join")
     assert r.status_code == 409 and 'id="form-error"' in text(r)
     assert post(producer, "/console/marketplaces/999999/join").status_code == 404
+    script = post(console_as(app, PRODUCER), f"/console/marketplaces/{markets['google']}/join",
+                  {"shop_url": "javascript:alert(1)"})
+    assert script.status_code == 422 and 'id="form-error"' in text(script)
     assert participation(absent, "cs.htx-binh-minh") is None
 
 

@@ -71,7 +71,7 @@ def test_a_bad_receipt_is_a_form_error_and_writes_nothing(app, sp):
     op = console_as(app, "op.a")
     before = counts_of(GoodsReceipt)
     producer = str(sp.producer_id("BL-BDX-1"))
-    for lines, code in ((["abc"], None), (["2"], "sales_point.lot_required")):
+    for lines, code in ((["abc"], None), (["1.5"], None), (["2"], "sales_point.lot_required")):
         r = post(op, f"/console/sales-points/{sp.a}/receipts", {
             "producer_id": producer, "sku": ["BL-TDB-10", "BL-BDX-1"], "quantity": ["1"] + lines,
             "unit_cost": ["", ""], "lot_no": ["", ""], "best_before": ["", ""]})

@@ -7,6 +7,7 @@ its admin API, :mod:`plugins.livestream.routes`) inside a SAVEPOINT, so a refusa
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import current_app, redirect, request, url_for
@@ -26,6 +27,7 @@ ROLES = ("admin", "organiser", "producer")
 PAGE_SIZE = 50
 LIVE_COMMENTS = 30
 POLL_SECONDS = 3
+GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")
 STATUS_NAMES = {"scheduled": ("Đã lên lịch", "Scheduled"), "live": ("Đang phát", "Live"),
                 "ended": ("Đã kết thúc", "Ended")}
 
@@ -85,8 +87,11 @@ def _refusal(exc: DomainError) -> dict:
 
 
 def _number(value):
-    raw = (value or "").strip().replace(".", "").replace(" ", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 12 else ((value or "").strip() or None)
+    """A form's whole number (``"55.000"`` with thousands dots too); anything else goes to the schema as typed."""
+    raw = (value or "").strip().replace(" ", "")
+    if GROUPED.match(raw):
+        raw = raw.replace(".", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else (raw or None)
 
 
 def _session_from_query():

@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, redirect, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from core.accounts.security import current_user
 from core.catalogue.models import Product, Variant
 from core.db import db, savepoint
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from plugins.marketplace_feeds import builds, registry, reports, services
+from plugins.marketplace_feeds.schemas import MarketplaceParticipationSchema
 
 TEMPLATES = str(Path(__file__).parent / "templates")
 PRODUCER_ROLES = ("producer",)
@@ -88,11 +90,12 @@ def my_marketplaces(status: int = 200, **context):
 
 def _participation(marketplace_id: int, status: str):
     marketplace = registry.get_marketplace(marketplace_id)
-    data = {}
     shop_url = (request.form.get("shop_url") or "").strip()
-    if shop_url:
-        data["shop_url"] = shop_url[:500]
     try:
+        try:  # the API's schema: an http(s) shop URL of at most 500 characters
+            data = MarketplaceParticipationSchema().load({"shop_url": shop_url} if shop_url else {})
+        except ValidationError as exc:
+            raise ValidationFailed(exc.messages) from exc
         with savepoint():
             registry.set_participation(current_user(), marketplace, data, status)
     except DomainError as exc:

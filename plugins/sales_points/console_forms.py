@@ -2,12 +2,17 @@
 schemas (a refused form is a 422 page, nothing written), and the operator's point."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from marshmallow import ValidationError
 
 from core.accounts.security import current_user
 from core.errors import ValidationFailed
 from plugins.sales_points import access, services
+
+WHOLE = re.compile(r"^-?\d+$")
+GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")
 
 
 def console():
@@ -68,11 +73,11 @@ def operated_points() -> list:
 
 
 def number(value):
-    """A form's digits as an int (``"1.000"`` too); anything else is passed on for the schema to refuse."""
-    raw = (value or "").strip()
-    digits = raw.replace(".", "").replace(" ", "")
-    if digits.isdigit() and len(digits) <= 12:
-        return int(digits)
-    if raw.startswith("-") and raw[1:].isdigit() and len(raw) <= 13:
+    """A form's whole number as an int (``"1.000"`` with thousands dots too); anything else is passed on for
+    the schema to refuse (``"1.5"`` is not read as 15)."""
+    raw = (value or "").strip().replace(" ", "")
+    if GROUPED.match(raw):
+        raw = raw.replace(".", "")
+    if WHOLE.match(raw) and len(raw) <= 13:
         return int(raw)
     return raw or None
