@@ -172,7 +172,6 @@ def test_results_show_the_sessions_figures(app, client, login, demo_session):
 
 
 def test_refused_callers(app, demo_session, far_organiser):
-    from support.sales_points import setup_points
     for username in (NOT_HOST, far_organiser):
         other = console_as(app, username)
         for path in ("session", "live", "live/feed", "results"):

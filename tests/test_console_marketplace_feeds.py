@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from support.console import console_login, post
-from support.marketplace import BASE, seed_marketplaces
+from support.marketplace import seed_marketplaces
 
 PRODUCER = "cs.htx-binh-loi"
 HEADER = "order_id,status,sku,quantity,unit_price,buyer_name,phone,address,tracking_no"
@@ -120,7 +120,6 @@ def test_opt_in_refusals_write_nothing(app, markets):
 
 
 def test_producer_pages_refuse_other_roles(app, markets):
-    from support.sales_points import PASSWORD, setup_points
     for username in ("sct.dongnai", "admin", "hoidong.dongnai"):
         other = console_as(app, username)
         assert other.get("/console/marketplaces/mine").status_code == 403, username

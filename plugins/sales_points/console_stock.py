@@ -13,7 +13,6 @@ from core.db import savepoint
 from core.errors import DomainError
 from plugins.sales_points import operations
 from plugins.sales_points import schemas as s
-from plugins.sales_points.access import OPERATE_ROLES
 from plugins.sales_points.console_forms import (blank_to_none, error_text, field_errors, load, number,
                                                 operated_point, operated_points, render)
 from plugins.sales_points.models import COUNT_REASONS, RECEIPT_MODES
