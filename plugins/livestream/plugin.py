@@ -6,6 +6,7 @@ from pathlib import Path
 from core.hookspecs import hookimpl
 from plugins.livestream import attribution, routes, session_prices
 from plugins.livestream import cli as livestream_cli
+from plugins.livestream import console as livestream_console
 from plugins.livestream import models  # noqa: F401  (registers the plugin's tables)
 from plugins.livestream import reports as livestream_reports
 from plugins.livestream.models import COMPONENT
@@ -59,3 +60,9 @@ def reports(user):
 def seed_demo_data():
     """The recorded demo session (showcase, 100+ comments, drafts and orders)."""
     return demo_data.seed_demo_session()
+
+
+@hookimpl
+def register_console_pages(console):
+    """Console pages for producers and organisers: sessions, session prices, live view, results."""
+    livestream_console.register(console)

@@ -7,6 +7,7 @@ from pathlib import Path
 from core.hookspecs import hookimpl
 from plugins.marketplace_feeds import attribution, routes
 from plugins.marketplace_feeds import cli as feeds_cli
+from plugins.marketplace_feeds import console as feeds_console
 from plugins.marketplace_feeds import models  # noqa: F401  (registers the plugin's tables)
 from plugins.marketplace_feeds import reports as feeds_reports
 from plugins.marketplace_feeds import tasks  # noqa: F401  (registers the plugin's Celery tasks)
@@ -60,3 +61,9 @@ def reports(user):
 def seed_demo_data():
     """Demo marketplaces with producer opt-ins and a marketplace campaign."""
     return demo_data.seed_demo_marketplaces()
+
+
+@hookimpl
+def register_console_pages(console):
+    """Console pages: a producer's marketplaces and refused items; presence and order import for organisers."""
+    feeds_console.register(console)

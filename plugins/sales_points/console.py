@@ -13,7 +13,7 @@ from flask import current_app, redirect, request, url_for
 
 from core.accounts.security import current_user
 from core.errors import DomainError
-from plugins.sales_points import access, pos, services
+from plugins.sales_points import access, console_sales, console_stock, pos, services
 from plugins.sales_points.access import OPERATE_ROLES
 from plugins.sales_points.models import PAYMENT_METHODS
 
@@ -22,7 +22,7 @@ MAX_QUANTITY = 9999
 
 
 def register(console) -> None:
-    """The till's pages (endpoints ``console_sales_points.till…``)."""
+    """The till's pages (endpoints ``console_sales_points.till…``), then the stock, sales and settlement pages."""
     options = {"blueprint": "sales_points", "template_folder": TEMPLATES, "roles": OPERATE_ROLES}
     console.add_page("/till", till_points, endpoint="till_points", menu=("Bán hàng tại quầy", "Till"), order=15,
                      **options)
@@ -30,6 +30,8 @@ def register(console) -> None:
     console.add_page("/till/<int:point_id>/line", till_line, endpoint="till_line", methods=("POST",), **options)
     console.add_page("/till/<int:point_id>/sale", till_sale, endpoint="till_sale", methods=("POST",), **options)
     console.add_page("/till/sales/<int:sale_id>", till_receipt, endpoint="till_receipt", **options)
+    console_stock.register(console, options)
+    console_sales.register(console, options)
 
 
 def _console():
