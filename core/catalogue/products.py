@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 from stdnum import ean
 
 from core.db import db
@@ -55,9 +56,20 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+def _detail_loads() -> tuple:
+    """What a product page reads, loaded with the product (one round trip per collection, no lazy loads).
+
+    Built per call: touching the relationships at import time would configure the mappers before the
+    certification domain's models exist.
+    """
+    return (joinedload(Product.producer).joinedload(Producer.province), joinedload(Product.origin_commune),
+            selectinload(Product.variants), selectinload(Product.images), selectinload(Product.certifications))
+
+
 def get_listed_by_slug(slug: str) -> Product:
     """A listed product by slug (unlisted products are 404 on the storefront)."""
-    product = db.session.execute(select(Product).where(Product.slug == slug)).scalar_one_or_none()
+    product = db.session.execute(select(Product).where(Product.slug == slug).options(*_detail_loads())
+                                 ).unique().scalar_one_or_none()
     if product is None or not is_listed(product):
         raise NotFound("product", "sản phẩm")
     return product
