@@ -163,3 +163,12 @@ def payment_arrived(payable_id: int, payment_id: int) -> None:
         fee.status, fee.paid_at = "paid", payment.succeeded_at or utcnow()
         fee.paid_method = "bank_transfer" if payment.gateway == payables.BANK_TRANSFER else payment.gateway
         fee.paid_reference = payment.transfer_reference or payment.external_id
+
+
+def producer_fees(user: User) -> list[tuple[FairEvent, FeeView]]:
+    """The producer's fee lines across events, newest event first (the console's "my fees")."""
+    if user.role != "producer" or user.producer_id is None:
+        raise access.out_of_scope(producer_id=None)
+    lines = db.session.execute(select(FairFeeLine).where(FairFeeLine.producer_id == user.producer_id)
+                               .order_by(FairFeeLine.event_id.desc(), FairFeeLine.id)).scalars()
+    return [(db.session.get(FairEvent, line.event_id), view(line)) for line in lines]

@@ -93,6 +93,16 @@ class Booths(MethodView):
         return {"results": events.add_booths(current_user(), _event(event_id), data["booths"])}
 
 
+@blp.route("/<int:event_id>/booths/<int:booth_id>")
+class Booth(MethodView):
+    @require_roles(*ORGANISE)
+    @blp.arguments(s.FairBoothPatchSchema)
+    @blp.response(200, s.FairBoothOutSchema)
+    def patch(self, data, event_id, booth_id):
+        """Move, resize or retype a booth (inside its zone, overlapping no other; the map editor)."""
+        return events.update_booth(current_user(), _event(event_id), booth_id, data)
+
+
 @blp.route("/<int:event_id>/map")
 class Map(MethodView):
     @require_roles(*ALL)

@@ -160,6 +160,20 @@ class FairBoothInSchema(BaseSchema):
     h = fields.Integer(required=True, validate=SIDE)
 
 
+class FairBoothPatchSchema(PartialMixin, BaseSchema):
+    """What the map editor changes on a booth: position, size, zone, type, area, price, services."""
+
+    zone_code = fields.String(validate=CODE)
+    booth_type = fields.String(validate=validate.OneOf(BOOTH_TYPES))
+    size_m2 = fields.Float(validate=validate.Range(0.5, 10_000))
+    price = fields.Integer(validate=MONEY)
+    services = fields.List(fields.String(validate=validate.OneOf(BOOTH_SERVICES)), validate=validate.Length(max=3))
+    x = fields.Integer(validate=GRID)
+    y = fields.Integer(validate=GRID)
+    w = fields.Integer(validate=SIDE)
+    h = fields.Integer(validate=SIDE)
+
+
 class FairBoothsInSchema(BaseSchema):
     booths = fields.List(fields.Nested(FairBoothInSchema), required=True, validate=validate.Length(1, 500))
 
