@@ -129,6 +129,23 @@ def test_partial_transfers_add_up_before_the_fee_is_paid(client, login, demo):
     assert (excess.amount, excess.reason) == (200_000, "overpayment")
 
 
+def test_an_unmatched_transfer_is_matched_to_a_fee_by_an_admin_only(client, login, demo):
+    fair = build("assigned")
+    fee = own_fee(client, login, fair)
+    transfer = client.post(f"{fair.url}/fees/{fee['id']}/transfer",
+                           headers=login("cs.htx-binh-loi")).get_json()["transfer"]
+    report = import_lines(client, login, ("23/11/2026", "FT26NOREF", "1.500.000", "phi gian hang Binh Loi"))
+    assert report["unmatched"] == 1
+    row = db.session.execute(select(BankTransaction).where(BankTransaction.transaction_id == "FT26NOREF")).scalar_one()
+    url = f"{STATEMENTS.rsplit('/', 1)[0]}/transactions/{row.id}/assign"
+    error(client.post(url, json={"payment_id": transfer["id"]}, headers=login("sct.dongnai")), 404)
+    assert own_fee(client, login, fair)["status"] == "unpaid"
+    matched = client.post(url, json={"payment_id": transfer["id"], "note": "khớp tay"}, headers=login("admin"))
+    assert matched.status_code == 200, matched.get_json()
+    assert matched.get_json()["status"] == "paid"
+    assert own_fee(client, login, fair)["status"] == "paid"
+
+
 # --- at the desk, and by hand -------------------------------------------------------------------------
 def test_a_desk_payment_cancels_the_waiting_transfer_and_late_money_waits_for_a_person(client, login, demo):
     fair = build("assigned")
