@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 
 from core.accounts.security import current_user
 from core.db import db
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.payments import vietqr
 from plugins.fairs import allocation, applications, booth_stock, events, fees
 from plugins.fairs import schemas as s
@@ -203,7 +203,7 @@ def application_review(event_id: int, application_id: int):
     event = events.view_event(current_user(), event_id)
     application = applications.get_application(application_id)
     if application.event_id != event.id:
-        application = applications.view_application(current_user(), -1)  # 404 like the API
+        raise NotFound("fair_application", "đơn đăng ký")
     data = _load(s.FairReviewSchema(), {"decision": request.form.get("decision") or "",
                                           "reason": (request.form.get("reason") or "").strip() or None})
     applications.review(current_user(), application, data)

@@ -36,6 +36,8 @@ class FeeView:
     transfer: dict | None
 
     def __getattr__(self, name):  # the fee line's own columns (id, booth_code, due…) for the schemas
+        if name == "fee":
+            raise AttributeError(name)
         return getattr(self.fee, name)
 
 
