@@ -33,6 +33,11 @@ def upgrade():
 
 
 def downgrade():
+    # payables' payments cannot live without an order: they go, and what points at them lets go first
+    tables = set(sa.inspect(op.get_bind()).get_table_names())
+    if "bank_transaction" in tables:  # the bank_transfer plugin's statement lines
+        op.execute("UPDATE bank_transaction SET payment_id = NULL "
+                   "WHERE payment_id IN (SELECT id FROM payment WHERE order_id IS NULL)")
     op.execute("DELETE FROM payment_event WHERE payment_id IN (SELECT id FROM payment WHERE order_id IS NULL)")
     op.execute("DELETE FROM payment WHERE order_id IS NULL")
     with op.batch_alter_table('payment', schema=None) as batch_op:
