@@ -271,3 +271,14 @@ def seed_demo_data():
     and the others still load. Returns a small JSON-able summary (``{"skipped": True, ...}`` when
     nothing was added), printed by the command.
     """
+
+
+# --- payables (a plugin's debt paid with core payments) -----------------------------------------
+@hookspec
+def payable_paid(kind, payable_id, payment):
+    """After commit: the payable ``kind`` / ``payable_id`` (a plugin's debt outside orders, e.g. ``fair_fee``)
+    was paid by ``payment`` (a core ``Payment`` whose ``payable_kind``/``payable_id`` name it): a bank transfer
+    matched by a statement line or a notification, one a person marked paid, or money taken at a desk
+    (:mod:`core.payments.payables`). Fired once per captured payment; a plugin checks ``kind`` and ignores
+    the kinds it does not own. Returns nothing.
+    """

@@ -171,3 +171,33 @@ def test_svg_escapes_names(client, login, demo):
     ET.fromstring(svg)  # well-formed
     event = db.session.get(FairEvent, fair.event_id)
     assert event.slug == fair.slug
+
+
+# --- the map editor's booth changes -----------------------------------------------------------------------
+def test_a_booth_is_moved_and_resized_inside_its_zone_without_overlaps(client, login, demo):
+    fair = build("open")
+    organiser = login("sct.dongnai")
+    url = f"{fair.url}/booths/{fair.booths['A01']}"
+    moved = client.patch(url, json={"y": 12, "w": 8, "h": 6, "price": 3_200_000}, headers=organiser)
+    assert moved.status_code == 200, moved.get_json()
+    assert {k: moved.get_json()[k] for k in ("code", "y", "w", "h", "price")} == {
+        "code": "A01", "y": 12, "w": 8, "h": 6, "price": 3_200_000}
+    mapped = {b["code"]: b for b in client.get(f"{fair.url}/map", headers=organiser).get_json()["booths"]}
+    assert (mapped["A01"]["y"], mapped["A01"]["h"]) == (12, 6)
+    before = counts()
+    a02 = mapped["A02"]
+    error(client.patch(url, json={"x": a02["x"], "y": a02["y"]}, headers=organiser), 422, "fair.overlap")
+    error(client.patch(url, json={"x": 45}, headers=organiser), 422, "fair.outside_zone")
+    error(client.patch(url, json={"zone_code": "Z"}, headers=organiser), 422, "fair.unknown_zone")
+    error(client.patch(url, json={"w": 0}, headers=organiser), 422)
+    error(client.patch(url, json={"y": 1}, headers=login("cs.htx-binh-loi")), 403)
+    make_user("sct.hatinh", "organiser", province_code="42")
+    error(client.patch(url, json={"y": 1}, headers=login("sct.hatinh")), 403, "fair.out_of_scope")
+    error(client.patch(f"{fair.url}/booths/999999", json={"y": 1}, headers=organiser), 404)
+    assert counts() == before
+
+
+def test_booths_are_frozen_once_the_allocation_is_published(client, login, demo):
+    fair = build("published")
+    error(client.patch(f"{fair.url}/booths/{fair.booths['B01']}", json={"y": 25}, headers=login("sct.dongnai")),
+          409, "fair.wrong_status")

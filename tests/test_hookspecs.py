@@ -27,7 +27,8 @@ PENDING: set[str] = set()
 HOOKSPECS = {name: func for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
              if hasattr(func, "ocop_spec")}
 STATE_CHANGE_HOOKS = {"product_listed", "product_delisted", "certification_changed", "certification_expiring",
-                      "stock_changed", "order_created", "order_paid", "order_cancelled", "order_fulfilled"}
+                      "stock_changed", "order_created", "order_paid", "order_cancelled", "order_fulfilled",
+                      "payable_paid"}
 
 
 def _sources():

@@ -64,6 +64,11 @@ class PaymentGateway:
         """Refund ``amount`` VND of a captured payment; return the external refund id."""
         raise NotImplementedError
 
+    def start_payable(self, payable, payment) -> PaymentStart:
+        """Begin collecting ``payment.amount`` VND for a payable (:mod:`core.payments.payables`), not an order."""
+        raise DomainError("payment.payable_unsupported", "Phương thức này không dùng được cho khoản phí.",
+                          "This payment method cannot pay this kind of debt.", {"gateway": self.code}, status=422)
+
     def cancel(self, payment) -> None:
         """Stop a pending payment at the gateway (after the commit that cancelled it here); a no-op by default.
         Money that still arrives becomes a refund-due record, never a payment."""

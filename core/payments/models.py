@@ -1,7 +1,7 @@
-"""Payment models: payments of an order through a gateway, their events and refunds."""
+"""Payment models: payments of an order (or of a plugin's payable debt) through a gateway, their events and refunds."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -10,12 +10,29 @@ PAYMENT_STATUSES = ("pending", "authorised", "succeeded", "failed", "cancelled",
                     "partially_refunded")
 
 
+#: statuses of a payment that holds captured money; a payable has at most one such payment at a time
+CAPTURED_STATUSES = ("succeeded", "partially_refunded")
+
+
 class Payment(db.Model):
+    """Money for an order, or for a *payable*: a plugin's debt outside orders (``payable_kind`` +
+    ``payable_id``, e.g. a fair's booth fee, :mod:`core.payments.payables`); exactly one of the two is set."""
+
     __tablename__ = "payment"
-    __table_args__ = (Index("ix_payment_gateway_external", "gateway", "external_id"),)
+    __table_args__ = (
+        Index("ix_payment_gateway_external", "gateway", "external_id"),
+        Index("ix_payment_payable", "payable_kind", "payable_id"),
+        Index("uq_payment_payable_captured", "payable_kind", "payable_id", unique=True,
+              sqlite_where=text("status IN ('succeeded', 'partially_refunded') AND payable_kind IS NOT NULL"),
+              postgresql_where=text("status IN ('succeeded', 'partially_refunded') AND payable_kind IS NOT NULL")),
+        CheckConstraint("(order_id IS NULL) <> (payable_kind IS NULL) "
+                        "AND (payable_kind IS NULL) = (payable_id IS NULL)", name="order_or_payable"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"), index=True)
+    payable_kind: Mapped[str | None] = mapped_column(String(40))
+    payable_id: Mapped[int | None] = mapped_column(Integer)
     gateway: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(24), default="pending", index=True)

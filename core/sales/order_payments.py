@@ -15,6 +15,7 @@ from core.db import db, on_commit, utcnow
 from core.errors import Conflict, NotFound, invalid
 from core.inventory import ledger
 from core.payments.gateways import GatewayEvent, get_gateway, get_gateway_for_refund, gateways, record_gateway_event
+from core.payments import payables
 from core.payments.models import Payment, PaymentEvent, PaymentRefundDue, Refund
 from core.accounts.models import User
 from core.sales import orders
@@ -111,6 +112,8 @@ def handle_gateway_event(gateway_code: str, event: GatewayEvent, *, actor=None) 
                                  .order_by(Payment.id.desc())).scalars().first()
     if payment is None:
         raise NotFound("payment", "khoản thanh toán", {"gateway": gateway_code, "external_id": event.external_id})
+    if payment.order_id is None:  # a plugin's payable, not an order
+        return payables.apply_gateway_event(payment, event, actor=actor)
     order = orders.lock_order(payment.order)
     db.session.refresh(payment)
     try:

@@ -111,6 +111,16 @@ class BankTransferGateway(PaymentGateway):
         data["qr_png_url"] = data["qr_image_url"] = QR_PATH.format(token=order.token, kind="png")
         return PaymentStart(status="pending", external_id=reference, client_data=data, transfer_reference=reference)
 
+    def start_payable(self, payable, payment) -> PaymentStart:
+        """A payable (a booth fee…): the platform's receiving account, the reference and its VietQR code."""
+        account = platform_account()
+        if account is None:
+            raise Conflict("bank_transfer.not_configured", "Chưa cấu hình tài khoản nhận chuyển khoản.",
+                           "No receiving bank account is configured.", {"payable": payable.kind})
+        reference = reference_for(payment.id)
+        data = transfer_details(account, payment.amount, reference)
+        return PaymentStart(status="pending", external_id=reference, client_data=data, transfer_reference=reference)
+
     def refund(self, payment, amount: int) -> str:
         """Money goes back by a manual transfer; the refund is only recorded."""
         return f"manual-transfer-{payment.id}-{secrets.token_hex(4)}"

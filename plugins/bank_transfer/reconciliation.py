@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import commit, db, utcnow
 from core.errors import Conflict, NotFound
+from core.payments import payables
 from core.payments.models import Payment
 from core.sales import orders
 from core.sales import order_payments
@@ -130,6 +131,8 @@ def received_so_far(payment_id: int) -> int:
 
 def apply_to_payment(row: BankTransaction, payment, actor) -> tuple[str, RefundDue | None]:
     """Apply ``row`` to a bank-transfer ``payment`` (matched by reference, or chosen by a person). Flushes."""
+    if payment.order_id is None:
+        return _apply_to_payable(row, payment, actor)
     order = orders.lock_order(payment.order)
     db.session.refresh(payment)
     row.payment_id, row.order_id = payment.id, order.id
@@ -162,6 +165,38 @@ def apply_to_payment(row: BankTransaction, payment, actor) -> tuple[str, RefundD
     return row.status, refund
 
 
+def _apply_to_payable(row: BankTransaction, payment, actor) -> tuple[str, RefundDue | None]:
+    """A transfer for a plugin's payable (a booth fee): captured through the core payables service once
+    covered; money for a payable already paid, or beyond what is due, waits as refund-due."""
+    payment = db.session.execute(select(Payment).where(Payment.id == payment.id).with_for_update()
+                                 .execution_options(populate_existing=True)).scalar_one()
+    row.payment_id = payment.id
+    if payment.status in CAPTURED or payables.captured_payment(payment.payable_kind, payment.payable_id):
+        row.status, row.reason = "refund_due", "already_paid"
+        return "refund_due", _payable_refund_due(row, row.amount, "already_paid")
+    if payment.status not in ("pending", "authorised"):
+        row.status, row.reason = "unmatched", "payment_not_pending"
+        return "unmatched", None
+    received = received_so_far(payment.id) + row.amount
+    if received < payment.amount:
+        row.status, row.applied_amount = "partial", row.amount
+        db.session.flush()
+        return "partial", None
+    excess = received - payment.amount
+    row.applied_amount, row.status = row.amount - excess, "overpaid" if excess else "paid"
+    refund = _payable_refund_due(row, excess, "overpayment") if excess else None
+    db.session.flush()
+    payables.capture(payment, event_id=f"banktxn:{row.transaction_id}", actor=actor)
+    return row.status, refund
+
+
+def _payable_refund_due(row: BankTransaction, amount: int, reason: str) -> RefundDue:
+    refund = RefundDue(bank_transaction_id=row.id, order_id=None, amount=amount, reason=reason, status="open",
+                       created_at=utcnow())
+    db.session.add(refund)
+    return refund
+
+
 # --- the queue: what a person looks at and decides ---------------------------------------------
 def get_transaction(transaction_pk: int) -> BankTransaction:
     row = db.session.get(BankTransaction, transaction_pk)
@@ -183,7 +218,11 @@ def assign(user, transaction_pk: int, payment_id: int, note: str | None = None) 
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.gateway != GATEWAY:
         raise NotFound("payment", "khoản thanh toán chuyển khoản", {"payment_id": payment_id})
-    orders.require_manage(user, payment.order)
+    if payment.order_id is None:  # a plugin's payable: matched by hand by an admin only
+        if user.role != "admin":
+            raise NotFound("payment", "khoản thanh toán chuyển khoản", {"payment_id": payment_id})
+    else:
+        orders.require_manage(user, payment.order)
     if payment.status not in ("pending", "authorised"):
         raise Conflict("payment.not_pending", "Khoản thanh toán không còn chờ.", "The payment is not pending.",
                        {"status": payment.status})

@@ -21,7 +21,7 @@ from core.db import db, savepoint, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.geo import units as geo
 from core.inventory import locations
-from plugins.fairs import access
+from plugins.fairs import access, fees
 from plugins.fairs.events import FAIR_BOOTH_KIND, has_stock_history, require_status
 from plugins.fairs.models import (RULE_KINDS, FairApplication, FairAssignment, FairBooth, FairEvent, FairFeeLine,
                                   FairRule)
@@ -142,7 +142,7 @@ def release(user: User, assignment: FairAssignment) -> None:
                           {"assignment_id": assignment.id}, status=409)
     fee = assignment.fee
     if fee is not None:
-        if fee.status == "paid":
+        if fees.is_paid(fee):
             raise DomainError("fair.fee_paid", "Phí gian hàng đã thanh toán, cần hoàn phí trước.",
                               "The booth fee is paid; refund it first.", {"fee_id": fee.id}, status=409)
         fee.status, fee.assignment_id = "cancelled", None
@@ -323,32 +323,3 @@ def accept(user: User, event: FairEvent, items: list[dict]) -> list[FairAssignme
         raise invalid("items", "một đơn xuất hiện nhiều lần", "an application appears more than once",
                       code="fair.duplicate_item")
     return [assign(user, event, item["application_id"], item["booth_id"]) for item in items]
-
-
-# --- fees -------------------------------------------------------------------------------------
-def list_fees(user: User, event: FairEvent) -> list[FairFeeLine]:
-    stmt = select(FairFeeLine).where(FairFeeLine.event_id == event.id).order_by(FairFeeLine.id)
-    if not access.can_manage_event(user, event):
-        if user.role != "producer":
-            raise access.out_of_scope(event_id=event.id)
-        stmt = stmt.where(FairFeeLine.producer_id == user.producer_id)
-    return list(db.session.execute(stmt).scalars())
-
-
-def pay_fee(user: User, event: FairEvent, fee_id: int, data: dict) -> FairFeeLine:
-    """Record the exhibitor's payment of a fee line (bank transfer reference, or at the organiser's desk)."""
-    access.require_manage(user, event)
-    fee = db.session.get(FairFeeLine, fee_id)
-    if fee is None or fee.event_id != event.id:
-        raise NotFound("fair_fee_line", "phí gian hàng")
-    if fee.status != "unpaid":
-        raise DomainError("fair.fee_not_due", "Khoản phí không ở trạng thái chờ thanh toán.",
-                          "This fee line is not awaiting payment.", {"status": fee.status}, status=409)
-    if data["method"] == "bank_transfer" and not data.get("reference"):
-        raise invalid("reference", "chuyển khoản cần mã giao dịch", "a bank transfer needs its reference",
-                      code="fair.reference_required")
-    before = audit.snapshot(fee)
-    fee.status, fee.paid_method, fee.paid_reference, fee.paid_at = "paid", data["method"], data.get("reference"), utcnow()
-    db.session.flush()
-    audit.record("fair.fee_paid", fee, before=before, actor=user, province_code=event.province_code)
-    return fee

@@ -193,3 +193,19 @@ def list_applications(user: User, event: FairEvent, args: dict) -> dict:
     if args.get("status"):
         stmt = stmt.where(FairApplication.status == args["status"])
     return paginate(stmt.order_by(FairApplication.id), args["page"], args["limit"])
+
+
+def producer_applications(user: User) -> list[FairApplication]:
+    """The producer's applications across events, newest first (the console's "my fairs")."""
+    if not access.acts_for_producer(user, user.producer_id):
+        raise access.out_of_scope(producer_id=user.producer_id)
+    return list(db.session.execute(select(FairApplication).where(FairApplication.producer_id == user.producer_id)
+                                   .order_by(FairApplication.id.desc())).scalars())
+
+
+def listed_products_of(user: User) -> list[Product]:
+    """The producer's products listed today: what it may apply with (the console's apply form)."""
+    if user.role != "producer" or user.producer_id is None:
+        raise access.out_of_scope(producer_id=None)
+    return [p for p in db.session.execute(select(Product).where(Product.producer_id == user.producer_id)
+                                          .order_by(Product.name)).scalars() if listing.is_listed(p)]

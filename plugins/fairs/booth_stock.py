@@ -392,3 +392,16 @@ def to_xlsx(s: dict) -> bytes:
 
 def filename(s: dict, ext: str) -> str:
     return f"quyet-toan-{s['event']['slug']}-{s['booth_code']}-cs{s['producer']['id']}.{ext}"
+
+
+def my_assignments(user: User) -> list[FairAssignment]:
+    """The booths a producer exhibits at, or the booths an ``operator`` staffs (the console's booth pages)."""
+    stmt = select(FairAssignment).order_by(FairAssignment.id.desc())
+    if user.role == "producer" and user.producer_id is not None:
+        stmt = stmt.where(FairAssignment.producer_id == user.producer_id)
+    elif user.role == "operator":
+        stmt = stmt.join(FairBoothStaff, FairBoothStaff.assignment_id == FairAssignment.id).where(
+            FairBoothStaff.user_id == user.id)
+    else:
+        return []
+    return list(db.session.execute(stmt).scalars())

@@ -14,7 +14,7 @@ from core.catalogue import listing
 from core.catalogue.models import Producer, Product
 from core.db import db
 from core.inventory import ledger
-from plugins.fairs import allocation, applications, booth_stock, events, trade
+from plugins.fairs import allocation, applications, booth_stock, events, fees, trade
 from plugins.fairs.models import FairEvent
 
 SLUG = "hoi-cho-ocop-dong-nai-2026"
@@ -81,7 +81,7 @@ def seed_demo_fair() -> dict:
                                                         "booth_id": i["booth_id"]} for i in proposal["items"]])
     first_fee = next((a.fee for a in assignments if a.fee.status == "unpaid"), None)
     if first_fee is not None:
-        allocation.pay_fee(organiser, event, first_fee.id, {"method": "bank_transfer", "reference": "FT26DEMO0001"})
+        fees.pay_fee(organiser, event, first_fee.id, {"method": "desk", "reference": "PT26DEMO0001"})
     events.transition(organiser, event, "published")
     sales, stocked = 0, {}
     for assignment in assignments:

@@ -294,6 +294,52 @@ def add_booths(user: User, event: FairEvent, rows: list[dict]) -> list[FairBooth
     return booths
 
 
+BOOTH_EDITABLE = ("zone_code", "booth_type", "size_m2", "price", "services", "x", "y", "w", "h")
+
+
+def get_booth(event: FairEvent, booth_id: int) -> FairBooth:
+    booth = db.session.get(FairBooth, booth_id)
+    if booth is None or booth.event_id != event.id:
+        raise NotFound("fair_booth", "gian hàng")
+    return booth
+
+
+def update_booth(user: User, event: FairEvent, booth_id: int, data: dict) -> FairBooth:
+    """Move, resize or retype a booth on the map (the map editor): it stays inside its zone and overlaps no
+    other booth; its price is frozen once fee lines exist for it. Flushes."""
+    _require_map_editable(user, event)
+    booth = get_booth(event, booth_id)
+    zones = {zone.code: zone for zone in event.zones}
+    zone = zones.get(data["zone_code"]) if "zone_code" in data else booth.zone
+    if zone is None:
+        raise invalid("zone_code", "không có khu này", "no such zone", code="fair.unknown_zone")
+    rect = tuple(data.get(k, getattr(booth, k)) for k in ("x", "y", "w", "h"))
+    if not _inside(rect, _geometry(zone)):
+        raise invalid("booth", f"gian hàng nằm ngoài khu {zone.code}", f"the booth lies outside zone {zone.code}",
+                      code="fair.outside_zone")
+    clash = next((b.code for b in event.booths if b.id != booth.id and _overlap(rect, _geometry(b))), None)
+    if clash:
+        raise invalid("booth", f"gian hàng chồng lên gian {clash}", f"the booth overlaps booth {clash}",
+                      code="fair.overlap")
+    if "price" in data and data["price"] != booth.price and booth.assignments:
+        raise Conflict("fair.fees_issued", "Gian hàng đã được xếp, không thể đổi giá.",
+                       "The booth is assigned; its price cannot change.", {"booth_id": booth.id})
+    if data.get("booth_type", booth.booth_type) != "pavilion" and booth.capacity > 1:
+        raise invalid("booth_type", "gian nhiều chủ thể phải là gian chung của tỉnh",
+                      "a booth for several exhibitors must stay a shared pavilion", code="fair.capacity")
+    before = audit.snapshot(booth)
+    booth.zone_id = zone.id
+    booth.x, booth.y, booth.w, booth.h = rect
+    for key in ("booth_type", "size_m2", "price"):
+        if key in data:
+            setattr(booth, key, data[key])
+    if "services" in data:
+        booth.services = sorted(set(data["services"] or []))
+    db.session.flush()
+    audit.record("fair.booth_changed", booth, before=before, actor=user, province_code=event.province_code)
+    return booth
+
+
 # --- the map ------------------------------------------------------------------------------------
 def exhibitor_names(event: FairEvent) -> dict[int, list[str]]:
     """Booth id → names of its exhibitors, once the allocation is published (else empty)."""

@@ -40,7 +40,7 @@ APPLICATION_STATUSES = ("submitted", "approved", "rejected", "waitlisted", "with
 RULE_KINDS = ("stars", "newly_certified", "first_time", "group_mix", "quota")
 DEAL_KINDS = ("contract", "mou")
 DEAL_STATUSES = ("signed", "in_progress", "delivered", "lapsed")
-PAYMENT_METHODS = ("bank_transfer", "desk")
+PAYMENT_METHODS = ("bank_transfer", "desk", "cash", "card")
 
 
 def _args(*extra):

@@ -11,6 +11,8 @@ from plugins.fairs import routes, storefront
 from plugins.fairs.events import FAIR_BOOTH_KIND, FAIR_TRANSIT_KIND
 from plugins.fairs.models import COMPONENT
 from plugins.fairs import demo as demo_data
+from plugins.fairs import console as fairs_console
+from plugins.fairs import fees
 
 
 @hookimpl
@@ -55,3 +57,18 @@ def reports(user):
 def seed_demo_data():
     """The demo fair (a running Đồng Nai fair, 13 booths in 3 zones, applications, allocation, sales)."""
     return demo_data.seed_demo_fair()
+
+
+@hookimpl
+def payable_paid(kind, payable_id, payment):
+    """A booth fee paid without the organiser (a bank statement line matched its transfer): its fee line
+    records the payment."""
+    if kind == fees.PAYABLE_KIND:
+        fees.payment_arrived(payable_id, payment.id)
+
+
+@hookimpl
+def register_console_pages(console):
+    """The fairs in the web console (``/console/fairs…``): organisers' events, booth map editor, applications,
+    allocation board, fees and settlement; producers' applications, booths and fees; booth staff's till."""
+    fairs_console.register(console)

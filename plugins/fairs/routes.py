@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.accounts.security import current_user, require_roles
-from plugins.fairs import allocation, applications, booth_stock, events, reports, trade
+from plugins.fairs import allocation, applications, booth_stock, events, fees, reports, trade
 from plugins.fairs import schemas as s
 
 blp = Blueprint("fairs", __name__, url_prefix="/admin/v1/fairs",
@@ -91,6 +91,16 @@ class Booths(MethodView):
     def post(self, data, event_id):
         """Add booths (each inside its zone, none overlapping); all or nothing."""
         return {"results": events.add_booths(current_user(), _event(event_id), data["booths"])}
+
+
+@blp.route("/<int:event_id>/booths/<int:booth_id>")
+class Booth(MethodView):
+    @require_roles(*ORGANISE)
+    @blp.arguments(s.FairBoothPatchSchema)
+    @blp.response(200, s.FairBoothOutSchema)
+    def patch(self, data, event_id, booth_id):
+        """Move, resize or retype a booth (inside its zone, overlapping no other; the map editor)."""
+        return events.update_booth(current_user(), _event(event_id), booth_id, data)
 
 
 @blp.route("/<int:event_id>/map")
@@ -216,7 +226,7 @@ class Fees(MethodView):
     @blp.response(200, s.FairFeeListSchema)
     def get(self, event_id):
         """Fee lines (the booth's share of price, the subsidy, what is due); producers: their own."""
-        return {"results": allocation.list_fees(current_user(), _event(event_id))}
+        return {"results": fees.list_fees(current_user(), _event(event_id))}
 
 
 @blp.route("/<int:event_id>/fees/<int:fee_id>/pay")
@@ -226,7 +236,26 @@ class FeePay(MethodView):
     @blp.response(200, s.FairFeeOutSchema)
     def post(self, data, event_id, fee_id):
         """Record a fee paid by bank transfer (with its reference) or at the desk."""
-        return allocation.pay_fee(current_user(), _event(event_id), fee_id, data)
+        return fees.pay_fee(current_user(), _event(event_id), fee_id, data)
+
+
+@blp.route("/<int:event_id>/fees/<int:fee_id>/transfer")
+class FeeTransfer(MethodView):
+    @require_roles(*ALL)
+    @blp.response(200, s.FairFeeOutSchema)
+    def post(self, event_id, fee_id):
+        """Pay a fee by bank transfer: its reference and VietQR code (the same again while it waits)."""
+        return fees.start_transfer(current_user(), _event(event_id), fee_id)
+
+
+@blp.route("/<int:event_id>/fees/<int:fee_id>/qr.svg")
+class FeeTransferQR(MethodView):
+    @require_roles(*ALL)
+    @blp.response(200, content_type="image/svg+xml")
+    def get(self, event_id, fee_id):
+        """The VietQR code of the fee's waiting bank transfer, as SVG."""
+        body = fees.transfer_qr_svg(current_user(), _event(event_id), fee_id)
+        return Response(body, mimetype="image/svg+xml")
 
 
 # --- booth stock, sales, settlement --------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Request and response schemas of the fairs API (dates in Vietnam, times answered in +07:00, money in VND)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_dump, validate, validates_schema
 
 from core import clock
 from core.schemas import BaseSchema, OutputSchema, PageArgsSchema, PartialMixin, paginated
+from plugins.fairs import fees
 from plugins.fairs.models import (APPLICATION_STATUSES, BOOTH_SERVICES, BOOTH_TYPES, DEAL_KINDS, DEAL_STATUSES,
                                   EVENT_KINDS, FEE_POLICIES, PAYMENT_METHODS, RULE_KINDS, STATUSES)
 
@@ -159,6 +160,20 @@ class FairBoothInSchema(BaseSchema):
     h = fields.Integer(required=True, validate=SIDE)
 
 
+class FairBoothPatchSchema(PartialMixin, BaseSchema):
+    """What the map editor changes on a booth: position, size, zone, type, area, price, services."""
+
+    zone_code = fields.String(validate=CODE)
+    booth_type = fields.String(validate=validate.OneOf(BOOTH_TYPES))
+    size_m2 = fields.Float(validate=validate.Range(0.5, 10_000))
+    price = fields.Integer(validate=MONEY)
+    services = fields.List(fields.String(validate=validate.OneOf(BOOTH_SERVICES)), validate=validate.Length(max=3))
+    x = fields.Integer(validate=GRID)
+    y = fields.Integer(validate=GRID)
+    w = fields.Integer(validate=SIDE)
+    h = fields.Integer(validate=SIDE)
+
+
 class FairBoothsInSchema(BaseSchema):
     booths = fields.List(fields.Nested(FairBoothInSchema), required=True, validate=validate.Length(1, 500))
 
@@ -256,6 +271,8 @@ class FairAcceptInSchema(BaseSchema):
 
 
 class FairFeeOutSchema(OutputSchema):
+    """A fee line with its payment status (``paid`` from its captured core payment)."""
+
     id = fields.Integer()
     assignment_id = fields.Integer(allow_none=True)
     producer_id = fields.Integer()
@@ -267,6 +284,29 @@ class FairFeeOutSchema(OutputSchema):
     paid_method = fields.String(allow_none=True)
     paid_reference = fields.String(allow_none=True)
     paid_at = LocalDateTime(allow_none=True)
+    payment = fields.Nested(lambda: FairFeePaymentSchema(), allow_none=True)
+    transfer = fields.Nested(lambda: FairFeePaymentSchema(), allow_none=True)
+
+    @pre_dump
+    def _with_payments(self, fee, **kwargs):
+        return fee if isinstance(fee, fees.FeeView) else fees.view(fee)
+
+
+class FairFeePaymentSchema(OutputSchema):
+    """A fee's core payment: the captured one, or the bank transfer waiting (reference + VietQR payload)."""
+
+    id = fields.Integer()
+    gateway = fields.String()
+    status = fields.String()
+    amount = fields.Integer()
+    transfer_reference = fields.String(allow_none=True)
+    vietqr = fields.String(allow_none=True)
+    bank = fields.String(allow_none=True)
+    account_no = fields.String(allow_none=True)
+    account_name = fields.String(allow_none=True)
+    instructions = fields.String(allow_none=True)
+    instructions_en = fields.String(allow_none=True)
+    succeeded_at = LocalDateTime(allow_none=True)
 
 
 class FairAssignmentOutSchema(OutputSchema):
