@@ -126,6 +126,13 @@ def reports(user):
 
     Return a list of dicts ``{"code", "name", "name_en", "url"}`` describing
     reports the plugin offers to ``user`` (already authenticated).
+
+    An entry may also carry ``"dashboard": callable(province_code, unit_code, date_from, date_to)``
+    returning one figure ``{"code", "name", "name_en", "value", "unit"?, "rows"?: [{"label", "value"}]}``
+    for the province dashboard (``province_code`` None: every province; raise a ``DomainError`` to leave
+    it out). A figure whose code names a plan target (``fair_rounds``, ``marketplace_producers``; see
+    ``core/data/plan_targets.json``) is shown against it. The key is never serialised by
+    ``GET /admin/v1/reports``.
     """
 
 

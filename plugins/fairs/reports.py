@@ -29,7 +29,24 @@ def available_reports(user) -> list[dict]:
              "name_en": "Fairs: booths, sales, visitors and deals of one event", "url": f"{BASE}/{{event_id}}/report"},
             {"code": "fairs.province_year", "name": "Hội chợ: số lượt gian hàng OCOP theo tỉnh và năm so với kế hoạch",
              "name_en": "Fairs: rounds of OCOP booths per province and year against the plan",
-             "url": f"{BASE}/reports/province?province={{province}}&year={{year}}&target={{target}}"}]
+             "url": f"{BASE}/reports/province?province={{province}}&year={{year}}&target={{target}}",
+             "dashboard": dashboard_rounds}]
+
+
+def dashboard_rounds(*, province_code, unit_code, date_from, date_to) -> dict:
+    """The province dashboard's figure ``fair_rounds``: exhibitor places at events that ran in the period
+    (opening day inside it), per event; ``province_code`` None counts every province. Fairs are organised
+    per province, so a commune filter does not narrow it."""
+    query = (select(FairEvent.name, FairEvent.starts_on, func.count(FairAssignment.id))
+             .join(FairAssignment, FairAssignment.event_id == FairEvent.id)
+             .where(FairEvent.status.in_(RAN), FairEvent.starts_on >= date_from, FairEvent.starts_on <= date_to)
+             .group_by(FairEvent.id, FairEvent.name, FairEvent.starts_on).order_by(FairEvent.starts_on))
+    if province_code is not None:
+        query = query.where(FairEvent.province_code == province_code)
+    rows = db.session.execute(query).all()
+    return {"code": "fair_rounds", "name": "Lượt gian hàng OCOP tại hội chợ", "name_en": "OCOP booth rounds at fairs",
+            "value": sum(n for _, _, n in rows), "unit": "lượt / rounds",
+            "rows": [{"label": f"{name} ({starts:%d/%m/%Y})", "value": n} for name, starts, n in rows]}
 
 
 def _sales(event_ids: list[int]) -> list:
