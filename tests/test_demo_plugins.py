@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from core.celery_app import init_celery
 from core.cli import build_cli
 from core.db import db
-from plugins.fairs.models import FairBooth, FairEvent
+from plugins.fairs.models import FairAssignment, FairBooth, FairEvent
 from plugins.livestream.models import LivestreamSession
 from plugins.marketplace_feeds.models import Marketplace
 
@@ -40,3 +40,18 @@ def test_seed_demo_loads_every_plugins_demo_once(app, database_url, instance_pat
     db.session.remove()
     assert (_count(FairEvent), _count(LivestreamSession)) == (1, 1)
 
+
+
+def test_the_demo_fair_counts_as_booth_rounds_on_the_province_dashboard(app, database_url, instance_path, login):
+    result = _seed(app, database_url, instance_path)
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    client = app.test_client()
+    data = client.get("/admin/v1/reports/province-dashboard?year=2026", headers=login("sct.dongnai")).get_json()
+    figures = {f["code"]: f for f in data["plugin_figures"]}
+    rounds = figures["fair_rounds"]
+    assigned = _count(FairAssignment)
+    assert assigned >= 1 and rounds["value"] == assigned  # the running demo fair opened on 2026-11-23
+    assert rounds["target"] == 32 and rounds["rows"][0]["value"] == assigned
+    other_year = client.get("/admin/v1/reports/province-dashboard?year=2025", headers=login("sct.dongnai")).get_json()
+    assert {f["code"]: f["value"] for f in other_year["plugin_figures"]}.get("fair_rounds") == 0
