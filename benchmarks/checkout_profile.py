@@ -44,7 +44,8 @@ def main() -> None:
     build_database(args.database_url, instance, args.orders * 2, 1)
     broker = args.broker if args.broker and broker_reachable(args.broker) else ""
     os.environ.update({"OCOP_DATABASE_URL": args.database_url, "OCOP_INSTANCE_PATH": str(instance),
-                       "OCOP_TODAY": "2026-11-23", "OCOP_BROKER_URL": broker})
+                       "OCOP_TODAY": "2026-11-23", "OCOP_BROKER_URL": broker,
+                       "OCOP_RATE_LIMITS": "off"})  # preparing the checkouts is not what is measured
     from core.app import create_app  # noqa: E402 - reads the environment set just above
     app = create_app()
     client = app.test_client()

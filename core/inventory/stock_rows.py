@@ -33,7 +33,8 @@ from sqlalchemy.orm import attributes
 
 from core import clock
 from core.catalogue.models import Variant
-from core.db import add_as_loaded, db, insert_ignoring_conflicts, is_postgres, on_commit, publish, utcnow
+from core.db import (add_as_loaded, db, insert_ignoring_conflicts, is_postgres, keep_loaded, on_commit, publish,
+                     utcnow)
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.inventory.models import MOVEMENT_KINDS, Stock, StockLocation, StockLot, StockMovement
 from core.plugins import hooks
@@ -253,6 +254,7 @@ def record_movement(stock: Stock, lot: StockLot, kind: str, quantity: int, *, ac
     def fire(stock=stock, movement=movement):
         hooks().stock_changed(stock=stock, movement=movement)
     on_commit(fire)
+    keep_loaded(stock, movement)  # the hook reads them as committed, without a query
     return movement
 
 

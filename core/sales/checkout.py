@@ -43,7 +43,7 @@ from core.errors import Conflict, DomainError, NotFound, invalid
 from core.sales.addresses import normalise_phone, validate_address
 from core.pricing import resolver
 from core.pricing.resolver import CartPrice, LinePrice
-from core.pricing.rules import ChannelRef, channel_ref, customer_key
+from core.pricing.rules import ChannelRef, channel_ref, customer_key, facts_of
 from core.pricing.vouchers import code_key
 from core.sales.models import Checkout, CheckoutLine, Order, SalesChannel
 from core.catalogue.models import Producer, Product, Variant
@@ -182,10 +182,10 @@ def load(token: str) -> tuple[Checkout, list[Row]]:
     if not found:
         raise NotFound("checkout", "giỏ hàng")
     rows = [Row(line, variant, product, producer, bool(listed), int(free or 0))
-            for _, line, variant, product, producer, listed, free, _, _ in found if line is not None]
-    checkout, kind, code = found[0][0], found[0][-2], found[0][-1]
-    if code is not None:
-        _CHANNELS[checkout] = ChannelRef(kind, code)
+            for _, line, variant, product, producer, listed, free, _ in found if line is not None]
+    checkout, channel = found[0][0], found[0][-1]
+    if channel is not None:  # in the identity map too: hooks asking for the order's channel read no row
+        _CHANNELS[checkout] = channel_ref(channel)
     return checkout, rows
 
 
@@ -200,7 +200,7 @@ def _checkout_with_rows(today):
             .where(Stock.variant_id == CheckoutLine.variant_id, StockLocation.active.is_(True))
             .correlate(CheckoutLine).scalar_subquery())
     return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"),
-                   SalesChannel.kind, SalesChannel.code)
+                   SalesChannel)
             .outerjoin(SalesChannel, SalesChannel.id == Checkout.channel_id)
             .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
             .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
@@ -210,7 +210,8 @@ def _checkout_with_rows(today):
             .options(load_only(Variant.product_id, Variant.sku, Variant.name, Variant.weight_g, Variant.price,
                                Variant.is_service, Variant.active),
                      load_only(Product.producer_id, Product.name, Product.slug, Product.status, Product.is_listed,
-                               Product.listed_until),
+                               Product.listed_until, Product.group_code, Product.product_set_code,
+                               Product.listed_stars, Product.origin_commune_code),
                      load_only(Producer.name, Producer.slug, Producer.province_code)))
 
 
@@ -324,16 +325,17 @@ def price_rows(checkout: Checkout, rows: list[Row], *, strict: bool = True, at=N
     kept for the view (``voucher_error``).
     """
     pairs = [(r.variant.id, r.line.quantity) for r in rows]
+    facts = {r.variant.id: facts_of(r.variant, r.product, r.producer) for r in rows}  # loaded with the rows
     customer = customer_key(phone=checkout.phone)
     channel = pricing_channel(checkout)
     _VOUCHER_ERRORS.pop(checkout, None)
     try:
-        cart = resolver.price_lines(pairs, channel, at, customer, checkout.voucher_codes or ())
+        cart = resolver.price_lines(pairs, channel, at, customer, checkout.voucher_codes or (), facts)
     except DomainError as exc:
         if strict or not checkout.voucher_codes or not exc.code.startswith("voucher."):
             raise
         _VOUCHER_ERRORS[checkout] = exc.envelope()["error"]
-        cart = resolver.price_lines(pairs, channel, at, customer, ())
+        cart = resolver.price_lines(pairs, channel, at, customer, (), facts)
     for row, line in zip(rows, cart.lines):
         row.price = line
     return cart

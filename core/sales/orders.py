@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.celery_app import celery_app, enqueue
-from core.db import autocommit_engine, db, is_postgres, on_commit, utcnow
+from core.db import autocommit_engine, db, is_postgres, keep_loaded, on_commit, utcnow
 from core.metrics import register_database_gauge
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter, SalesChannel
@@ -190,6 +190,7 @@ def transition(order: Order, to: str, *, actor=None, kind: str | None = None, da
 def fire_after_commit(hook_name: str, order: Order, **kwargs) -> None:
     """Queue ``hook_name(order=…, **kwargs)`` and the matching notification task for after the commit."""
     order_id = order.id  # None for an order not flushed yet: read again after the commit
+    keep_loaded(order, *order.__dict__.get("lines", ()))  # the hooks read it as committed, without a query
 
     def fire():
         getattr(hooks(), hook_name)(order=order, **kwargs)
