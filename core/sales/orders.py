@@ -392,7 +392,7 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
         raise Conflict("order.not_fulfillable", "Chỉ đơn hàng đã xác nhận hoặc đã thanh toán mới được giao.",
                        "Only confirmed or paid orders can be shipped.", {"status": order.status})
     line_ids = data.get("line_ids")
-    open_lines = [l for l in order.lines if l.fulfilled_quantity < l.quantity]
+    open_lines = [l for l in order.lines if l.to_ship]
     if user.role == "producer":
         candidates = [l for l in open_lines if l.producer_id == user.producer_id]
     else:
@@ -405,7 +405,7 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
             if line is None or (user.role == "producer" and line.producer_id != user.producer_id):
                 raise invalid("line_ids", f"dòng {line_id} không thuộc phạm vi của bạn",
                               f"line {line_id} is not one of your lines", code="order.line_not_yours")
-            if line.fulfilled_quantity >= line.quantity:
+            if not line.to_ship:
                 raise Conflict("order.line_already_shipped", "Dòng hàng đã được giao.",
                                "The line has already shipped.", {"line_id": line_id})
             chosen.append(line)
@@ -430,17 +430,17 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
     db.session.flush()
     reference = stock_reference(order)
     for line in sorted(chosen, key=lambda l: l.variant_id):
-        qty = line.quantity - line.fulfilled_quantity
+        qty = line.to_ship
         if not line.is_service and line.location_id is not None:
             ledger.deduct_allocated(line.variant_id, qty, line.location_id, reference=reference, actor=user,
                                    reason=f"shipped {data['carrier']} {data['tracking_no']}")
             line.allocated_quantity = max(0, line.allocated_quantity - qty)
-        line.fulfilled_quantity = line.quantity
+        line.fulfilled_quantity = qty
         db.session.add(FulfilmentLine(fulfilment_id=fulfilment.id, order_line_id=line.id, quantity=qty))
     add_event(order, "fulfilment_created", actor=user, producer_id=producer_id,
               data={"fulfilment_id": fulfilment.id, "carrier": fulfilment.carrier,
                     "tracking_no": fulfilment.tracking_no, "line_ids": [l.id for l in chosen]})
-    if all(l.fulfilled_quantity >= l.quantity for l in order.lines):
+    if all(not l.to_ship for l in order.lines):
         transition(order, "fulfilled", actor=user)
     fire_after_commit("order_fulfilled", order, fulfilment=fulfilment)
     db.session.flush()

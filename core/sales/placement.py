@@ -225,7 +225,7 @@ def line_snapshot(order: Order, row: Row, allocations: list[ledger.Allocation] |
                              "lot_no": a.lot_no, "quantity": a.quantity} for a in allocations]
             if allocations else None,
             "allocated_quantity": sum(a.quantity for a in allocations) if allocations else 0,
-            "fulfilled_quantity": 0}
+            "fulfilled_quantity": 0, "returned_quantity": 0}
 
 
 def attribute(order: Order) -> None:
