@@ -300,7 +300,7 @@ def add_as_loaded(obj):
 
 
 
-_KEEP_KEY, _KEPT_KEY = "ocop_keep_loaded", "ocop_kept_values"
+_KEEP_KEY, _KEPT_KEY, _RESTORED_KEY = "ocop_keep_loaded", "ocop_kept_values", "ocop_kept_restored"
 
 
 def keep_loaded(*objects, session: Session | None = None) -> None:
@@ -308,8 +308,9 @@ def keep_loaded(*objects, session: Session | None = None) -> None:
 
     A commit expires every object, so an after-commit hook reading an order or a stock row would
     re-read it (one query per object and collection). The values this transaction wrote and flushed
-    are what the database holds at commit, so they are put back; attributes not loaded stay expired.
-    Dropped on rollback.
+    are what the database holds at commit, so they are put back — until the session's next
+    transaction begins, which expires them as usual (nothing stale outlives the after-commit hooks).
+    Attributes not loaded stay expired. Dropped on rollback.
     """
     session = session or db.session()
     session.info.setdefault(_KEEP_KEY, []).extend(objects)
@@ -329,6 +330,7 @@ def _restore_kept_values(session: Session, transaction) -> None:
     if transaction.parent is not None:
         return
     session.info.pop(_KEEP_KEY, None)  # rolled back: nothing to keep
+    restored = []
     for obj, values in session.info.pop(_KEPT_KEY, ()):
         state = sa_inspect(obj)
         if state.session_id != session.hash_key:
@@ -336,3 +338,15 @@ def _restore_kept_values(session: Session, transaction) -> None:
         for key, value in values.items():
             if key in state.expired_attributes:
                 set_committed_value(obj, key, value)
+        restored.append(obj)
+    if restored:
+        session.info[_RESTORED_KEY] = restored
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _expire_restored_values(session: Session, transaction) -> None:
+    # the next transaction reads the rows again, as after any commit
+    if transaction.parent is None and session.info.get(_RESTORED_KEY):
+        for obj in session.info.pop(_RESTORED_KEY):
+            if sa_inspect(obj).session_id == session.hash_key:
+                session.expire(obj)

@@ -151,9 +151,8 @@ def price_lines(lines, channel="online_store", at: dt.datetime | None = None, cu
     """Price a cart: ``lines`` = [(variant or id, quantity)], in order; ``vouchers`` = codes or Voucher rows.
 
     Per-order unit limits and remaining totals/budgets are shared by the lines.
-    A wrong, spent or inapplicable voucher raises a 4xx DomainError. ``facts``: the lines' variant
-    facts when the caller has loaded them already (:func:`core.pricing.rules.facts_of`), else read.
-    """
+    A wrong, spent or inapplicable voucher raises a 4xx DomainError. ``facts``: the lines' facts if the
+    caller has them (:func:`core.pricing.rules.facts_of`)."""
     pairs = []
     for variant, quantity in lines:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1_000_000:
@@ -337,8 +336,7 @@ class _Pricing:
         return found if not self.independent else self._within_customer_limits(found)
 
     def _cart_candidates(self, candidates_of: dict[int, list]) -> dict[int, list]:
-        """A cart: the promotions that may price its lines, with their counters as committed now and the
-        customer's uses checked — queried only for those promotions (none when no line has a limited one)."""
+        """A cart: its lines' promotions with counters as committed now and the customer's uses (queried only then)."""
         candidates = {p.id: p for found in candidates_of.values() for p in found}
         fresh = {p.id: p for p in self._within_customer_limits(fresh_counters(list(candidates.values())))
                  if not _exhausted(p)}
