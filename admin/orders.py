@@ -11,7 +11,7 @@ from core.accounts.security import current_user, require_roles
 from core.sales import orders
 from core.sales import order_payments
 from core.sales.schemas import (AddressOutSchema, ContactSchema, DeliverySchema, FulfilmentOutSchema,
-                                     OrderLineOutSchema, PaymentOutSchema)
+                                     OrderLineOutSchema, PaymentOutSchema, RefundInSchema)
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/admin/v1",
                 description="Orders: admins and organisers see whole orders, producers only their own lines")
@@ -89,13 +89,6 @@ class FulfilSchema(BaseSchema):
 
 class MarkPaidSchema(BaseSchema):
     note = fields.String(validate=validate.Length(1, 500))
-
-
-class RefundInSchema(BaseSchema):
-    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1),
-                            metadata={"description": "VND"})
-    reason = fields.String(validate=validate.Length(1, 500))
-    payment_id = fields.Integer(strict=True)
 
 
 class RefundOutSchema(OutputSchema):
@@ -205,7 +198,10 @@ class Refunds(MethodView):
     @blp.arguments(RefundInSchema)
     @blp.response(201, RefundResultSchema)
     def post(self, data, order_id):
-        """Refund (part of) what was paid, through the gateway that captured it."""
+        """Refund (part of) what was paid, through the gateway that captured it: an ``amount`` (VND), or
+        units of order ``lines`` at what they were charged (discounts pro-rated, their promotion and
+        voucher budget given back; errors ``order.refund_exceeds_line`` 422, ``order.not_refundable`` 409)."""
         user = current_user()
-        refunds = order_payments.refund(user, order_id, data["amount"], data.get("reason"), data.get("payment_id"))
+        refunds = order_payments.refund(user, order_id, data.get("amount"), data.get("reason"), data.get("payment_id"),
+                                        data.get("lines"))
         return {"refunds": refunds, "order": orders.view_for(user, order_id)}

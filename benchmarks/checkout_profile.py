@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--html", help="write the pyinstrument report as HTML here")
     parser.add_argument("--session", help="save the pyinstrument session here (pyinstrument --load FILE)")
     parser.add_argument("--no-profile", action="store_true", help="measure CPU only (no profiler overhead)")
+    parser.add_argument("--interval", type=float, default=0.001, help="profiler sampling interval, seconds")
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="ocop-prof-checkout-")) / "instance"
@@ -44,7 +45,8 @@ def main() -> None:
     build_database(args.database_url, instance, args.orders * 2, 1)
     broker = args.broker if args.broker and broker_reachable(args.broker) else ""
     os.environ.update({"OCOP_DATABASE_URL": args.database_url, "OCOP_INSTANCE_PATH": str(instance),
-                       "OCOP_TODAY": "2026-11-23", "OCOP_BROKER_URL": broker})
+                       "OCOP_TODAY": "2026-11-23", "OCOP_BROKER_URL": broker,
+                       "OCOP_RATE_LIMITS": "off"})  # preparing the checkouts is not what is measured
     from core.app import create_app  # noqa: E402 - reads the environment set just above
     app = create_app()
     client = app.test_client()
@@ -69,7 +71,7 @@ def main() -> None:
             from pyinstrument import Profiler
             from pyinstrument.stack_sampler import get_stack_sampler
             get_stack_sampler().timer_func = time.thread_time  # sample CPU time, not waits on the database
-            profiler = Profiler(interval=0.0002)
+            profiler = Profiler(interval=args.interval)
         except ImportError:
             print("pyinstrument not installed: CPU figures only")
     if profiler:

@@ -31,9 +31,11 @@ from typing import Callable, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -296,3 +298,55 @@ def add_as_loaded(obj):
     db.session.add(obj)
     return obj
 
+
+
+_KEEP_KEY, _KEPT_KEY, _RESTORED_KEY = "ocop_keep_loaded", "ocop_kept_values", "ocop_kept_restored"
+
+
+def keep_loaded(*objects, session: Session | None = None) -> None:
+    """Leave ``objects`` loaded with their committed values when the current transaction commits.
+
+    A commit expires every object, so an after-commit hook reading an order or a stock row would
+    re-read it (one query per object and collection). The values this transaction wrote and flushed
+    are what the database holds at commit, so they are put back — until the session's next
+    transaction begins, which expires them as usual (nothing stale outlives the after-commit hooks).
+    Attributes not loaded stay expired. Dropped on rollback.
+    """
+    session = session or db.session()
+    session.info.setdefault(_KEEP_KEY, []).extend(objects)
+
+
+@event.listens_for(Session, "after_commit")
+def _note_kept_values(session: Session) -> None:
+    # still loaded here: the commit expires them right after this event
+    if session.in_nested_transaction() or not session.info.get(_KEEP_KEY):
+        return
+    kept = session.info.pop(_KEEP_KEY)
+    session.info[_KEPT_KEY] = [(obj, dict(sa_inspect(obj).dict)) for obj in dict.fromkeys(kept)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _restore_kept_values(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(_KEEP_KEY, None)  # rolled back: nothing to keep
+    restored = []
+    for obj, values in session.info.pop(_KEPT_KEY, ()):
+        state = sa_inspect(obj)
+        if state.session_id != session.hash_key:
+            continue
+        for key, value in values.items():
+            if key in state.expired_attributes:
+                set_committed_value(obj, key, value)
+        restored.append(obj)
+    if restored:
+        session.info[_RESTORED_KEY] = restored
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _expire_restored_values(session: Session, transaction) -> None:
+    # the next transaction reads the rows again, as after any commit
+    if transaction.parent is None and session.info.get(_RESTORED_KEY):
+        for obj in session.info.pop(_RESTORED_KEY):
+            if sa_inspect(obj).session_id == session.hash_key:
+                session.expire(obj)

@@ -241,7 +241,9 @@ def test_a_checkout_costs_the_same_queries_for_2_or_8_lines(client, demo):
         with counted_queries() as statements:
             assert client.get(f"{CHECKOUTS}/{token}").status_code == 200
         counts.append(len(statements))
-    assert counts[0] == counts[1], counts
+    # the same statements, plus at most one re-reading the counters of limited promotions (only when one of
+    # the lines may get one): never a query per line
+    assert counts[0] <= counts[1] <= counts[0] + 1, counts
     with counted_queries() as statements:
         body = client.patch(f"{CHECKOUTS}/{large}", json={"note": "giao giờ hành chính"}).get_json()
     assert len(body["lines"]) == 8 and len(statements) <= counts[1] + 4, statements
@@ -349,7 +351,9 @@ def test_a_search_page_is_priced_in_a_bounded_number_of_queries(app, client, dem
             body = client.get(f"/storefront/v1/search?limit={limit}&sort=newest").get_json()
         assert len(body["results"]) == limit, body
         counts.append(len(statements))
-    assert counts[0] == counts[1], counts
+    # the same statements, plus at most one re-reading the counters of limited promotions (only when one of
+    # the lines may get one): never a query per line
+    assert counts[0] <= counts[1] <= counts[0] + 1, counts
 
 
 def test_reports_give_discount_cost_and_gmv_of_checkout_and_till_orders(client, login, demo):

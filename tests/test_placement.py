@@ -116,3 +116,35 @@ def test_an_order_number_survives_a_dropped_pooled_connection(app, client, demo,
     assert response.status_code == 201, response.get_json()
     assert int(response.get_json()["number"].rsplit("-", 1)[1]) == int(first["number"].rsplit("-", 1)[1]) + 1
     error_of(client.post(COMPLETE.format(token="no-such-checkout")), 404, "checkout.not_found")
+
+
+def test_after_commit_hooks_read_the_placed_order_without_reading_it_again(app, client, demo):
+    """The order, its lines and the stock rows stay loaded with their committed values for the after-commit
+    hooks (no query); the session's next transaction reads them afresh, as after any commit."""
+    from sqlalchemy import event, inspect
+
+    from core.db import commit, db, on_commit
+    from core.sales import placement
+    from core.sales.models import Order
+    token = checkout_for(client, [("VQ-CAM-5KG", 2)])["token"]
+    seen = {}
+    with app.test_request_context():
+        view, created = placement.place_from_checkout(token, None)
+        order = db.session.execute(select(Order).where(Order.number == view["number"])).scalar_one()
+
+        def read():
+            statements = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731 - before_cursor_execute
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                seen["order"] = (order.number, order.status, order.total, [(l.sku, l.quantity) for l in order.lines])
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            seen["statements"] = statements
+        on_commit(read)
+        commit()
+        assert seen["statements"] == [] and seen["order"] == (view["number"], "unconfirmed", view["total"],
+                                                              [("VQ-CAM-5KG", 2)])
+        db.session.execute(select(1))  # a new transaction: the order is expired again
+        assert "status" in inspect(order).expired_attributes
+        assert order.status == "unconfirmed"

@@ -194,3 +194,20 @@ def test_reports_hook_lists_plugin_reports(period, login):
     codes = {r["code"] for r in sp.client.get("/admin/v1/reports", headers=login("cs.son-an")).get_json()["results"]}
     assert {"sales_points.producer_stock", "sales_points.producer_sales"} <= codes
     assert "sales_points.province" not in codes
+
+
+def test_settlement_unit_price_is_what_the_sales_were_charged(period):
+    """A promotion on sales-point channels: the settlement's unit price and sales value are the charged
+    (discounted) price of the order lines, never the variant's list price."""
+    from support.pricing import make_promotion, variant
+    sp = period
+    make_promotion(kind="percentage", value=20, channels=["sales_point"], scope={"variants": [variant("BL-BDX-1").id]})
+    sale = sell(sp, sp.a, sp.op_a, [{"sku": "BL-BDX-1", "quantity": 2}]).get_json()
+    assert sale["total"] == 2 * 52_000
+    s = settle(sp, sp.op_a).get_json()
+    lines = {l["sku"]: l for l in s["lines"]}
+    pomelo, box = lines["BL-BDX-1"], lines["BL-BDX-HOP2"]
+    assert pomelo["sales_value"] == 650_000 + 104_000
+    # 12 sold at 65,000 before the promotion, 2 at 52,000 during it: what one unit was charged on average
+    assert pomelo["unit_price"] == (12 * 65_000 + 2 * 52_000) // 14 == 63_142
+    assert box["unit_price"] == 150_000 and lines["BL-TDB-10"]["unit_price"] == 55_000

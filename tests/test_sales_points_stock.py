@@ -251,3 +251,40 @@ def test_thresholds_and_daily_alerts(sp, app):
     receive(sp, sp.a, sp.op_a, "BL-TDB-10", [{"sku": "BL-TDB-10", "quantity": 10}])
     from plugins.sales_points.operations import run_alerts
     assert run_alerts() == {"raised": 0, "resolved": 1}
+
+
+def test_stock_list_shows_the_points_channel_price_in_a_bounded_number_of_queries(sp):
+    """The list's price is the price resolver's on the point's channel (a sales-point promotion shows), and a
+    page costs the same statements whatever the number of rows (lots and prices read in one batch each)."""
+    from sqlalchemy import event
+
+    from core.db import db
+    from support.pricing import make_promotion, variant
+    make_promotion(kind="amount", value=5_000, channels=["sales_point"], scope={"variants": [variant("BL-BDX-1").id]})
+    make_promotion(kind="amount", value=7_000, channels=["online_store"], scope={"variants": [variant("BL-TDB-10").id]})
+
+    def statements_for_stock_page(**query):
+        seen = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+        sp.client.get(f"{BASE}/{sp.a}/stock", headers=sp.op_a, query_string=query)  # warm per-process caches
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            body = sp.client.get(f"{BASE}/{sp.a}/stock", headers=sp.op_a, query_string=query).get_json()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return body, len(seen)
+
+    receive(sp, sp.a, sp.op_a, "BL-BDX-1", pomelo_lines(10))
+    one, few = statements_for_stock_page()
+    assert [(r["sku"], r["price"]) for r in one["results"]] == [("BL-BDX-1", 60_000)]
+    receive(sp, sp.a, sp.op_a, "BL-BDX-1", pomelo_lines(5, lot="L2612", bb="2027-02-01")
+            + [{"sku": "BL-TDB-10", "quantity": 5, "unit_cost": 40000},
+               {"sku": "BL-BDX-HOP2", "quantity": 3, "lot_no": "H1", "best_before": "2027-01-10", "unit_cost": 120000}])
+    many, more = statements_for_stock_page()
+    prices = {r["sku"]: r["price"] for r in many["results"]}
+    assert prices == {"BL-BDX-1": 60_000, "BL-TDB-10": 55_000, "BL-BDX-HOP2": 150_000}  # no online-only discount
+    assert more == few, (few, more)
+    paged, _ = statements_for_stock_page(limit=1, page=2)
+    assert len(paged["results"]) == 1 and paged["results"][0]["price"] == prices[paged["results"][0]["sku"]]

@@ -30,7 +30,8 @@ from core.catalogue.models import Variant
 from core.db import db, is_postgres
 from core.errors import DomainError, invalid
 from core.inventory.models import ALLOCATION_KINDS, Stock, StockLocation, StockLot, StockMovement
-from core.inventory.stock_rows import (PRODUCER_WAREHOUSE, announce_if_emptied, announce_stock_change, apply_change, check_stockable,
+from core.inventory.stock_rows import (PRODUCER_WAREHOUSE, announce_if_emptied, announce_stock_change, apply_change,
+                                       change_and_record, check_stockable,
                                        find_stock, insufficient, lock_stock, lock_stocks, lots_in_fefo_order,
                                        pick_free, record_movement, require_positive, resolve_location,
                                        resolve_variant)
@@ -58,8 +59,7 @@ def _allocate_at(stock: Stock, variant: Variant, quantity: int, reference: str, 
         return None
     result = []
     for lot, qty in picked:
-        apply_change(stock, lot, d_allocated=qty)
-        record_movement(stock, lot, "allocation", qty, actor=actor, reason=None, reference=reference)
+        change_and_record(stock, lot, "allocation", qty, d_allocated=qty, actor=actor, reference=reference)
         result.append(Allocation(stock.id, stock.location_id, stock.variant_id, lot.id, qty, reference,
                                  lot.lot_label, lot.best_before))
     return result

@@ -18,6 +18,7 @@ from core.inventory.allocation import Allocation, allocate, deduct_allocated, re
 from core.inventory.models import NO_LOT, Stock, StockLot, StockMovement
 from core.inventory.stock_levels import stock_level, verify_ledger
 from core.inventory.stock_rows import (ONLINE_STORE, PRODUCER_WAREHOUSE, announce_stock_change, apply_change,
+                                       change_and_record,
                                        check_stockable, find_stock, insufficient, lock_stock, lock_stocks, lot_for,
                                        lot_key, lots_in_fefo_order, pick_free, record_movement, require_positive,
                                        resolve_location, resolve_variant, stock_for)
@@ -69,8 +70,8 @@ def receive(location, variant, quantity: int, *, actor, reason: str | None, refe
                           {"best_before": best_before.isoformat()}, status=422)
     stock = lock_stock(stock_for(location, variant).id)
     lot = lot_for(stock, lot_key(lot_no, best_before), best_before)
-    apply_change(stock, lot, d_on_hand=quantity)
-    movement = record_movement(stock, lot, kind, quantity, actor=actor, reason=reason, reference=reference)
+    movement = change_and_record(stock, lot, kind, quantity, d_on_hand=quantity, actor=actor, reason=reason,
+                                 reference=reference)
     announce_stock_change(variant)
     return [movement]
 
@@ -89,8 +90,8 @@ def _remove_free(stock: Stock, variant: Variant, quantity: int, lot_no: str | No
             raise insufficient(variant, quantity, got, stock.location_id)
     movements = []
     for lot, qty in picked:
-        apply_change(stock, lot, d_on_hand=-qty)
-        movements.append(record_movement(stock, lot, kind, -qty, actor=actor, reason=reason, reference=reference))
+        movements.append(change_and_record(stock, lot, kind, -qty, d_on_hand=-qty, actor=actor, reason=reason,
+                                           reference=reference))
     return movements
 
 

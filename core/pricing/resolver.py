@@ -22,9 +22,9 @@ from core.plugins import hooks
 from core.pricing import vouchers as voucher_rules
 from core.pricing.live import fresh_counters, live_at
 from core.pricing.models import Promotion, PromotionUsage, Voucher
-from core.pricing.rules import (SCOPE_FACTS, ChannelRef, PromotionTerms, VariantFacts, add_origin_provinces,
-                                applies_to, channel_ref, customer_key, load_facts, needs_origin, on_channel,
-                                promotion_terms)
+from core.pricing.rules import (SCOPE_FACTS, ChannelRef, PromotionTerms, add_origin_provinces,
+                                VariantFacts, applies_to, channel_ref, customer_key, load_facts, needs_origin,
+                                on_channel, promotion_terms)
 
 log = logging.getLogger(__name__)
 UNLIMITED = float("inf")
@@ -147,19 +147,19 @@ def prices_for(variants, channel="online_store", at: dt.datetime | None = None) 
 
 
 def price_lines(lines, channel="online_store", at: dt.datetime | None = None, customer: str | None = None,
-                vouchers=()) -> CartPrice:
+                vouchers=(), facts: dict[int, VariantFacts] | None = None) -> CartPrice:
     """Price a cart: ``lines`` = [(variant or id, quantity)], in order; ``vouchers`` = codes or Voucher rows.
 
     Per-order unit limits and remaining totals/budgets are shared by the lines.
-    A wrong, spent or inapplicable voucher raises a 4xx DomainError.
-    """
+    A wrong, spent or inapplicable voucher raises a 4xx DomainError. ``facts``: the lines' facts if the
+    caller has them (:func:`core.pricing.rules.facts_of`)."""
     pairs = []
     for variant, quantity in lines:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1_000_000:
             raise invalid("quantity", "số lượng phải là số nguyên dương", "quantity must be a positive integer",
                           code="pricing.invalid_quantity")
         pairs.append((_variant_id(variant), quantity))
-    return _Pricing(channel, at, customer).run(pairs, vouchers)
+    return _Pricing(channel, at, customer).run(pairs, vouchers, facts)
 
 
 def preview_prices(variant_ids, promotion: Promotion, channel="online_store",
@@ -303,13 +303,16 @@ class _Pricing:
         chosen = voucher_rules.usable_vouchers(vouchers, self.channel, self.at, self.customer)
         if needs_origin(promotions) or needs_origin(chosen):
             add_origin_provinces(facts.values())
-        opted_in = self._opted_in(facts.values())
-        allowances = {p.id: self._allowance(p) for p in promotions}
-        index = _CandidateIndex(promotions, opted_in, facts.values())
+        index = _CandidateIndex(promotions, self._opted_in(facts.values()), facts.values())
+        candidates_of = {variant_id: [p for p in index.for_variant(facts[variant_id]) if applies_to(p, facts[variant_id])]
+                         for variant_id in dict.fromkeys(variant_id for variant_id, _ in pairs)}
+        if not self.independent:
+            candidates_of = self._cart_candidates(candidates_of)
+        allowances = {p.id: self._allowance(p) for found in candidates_of.values() for p in found}
         lines = []
         for variant_id, quantity in pairs:
             line = _Line(facts[variant_id], quantity, facts[variant_id].base_price)
-            candidates = [p for p in index.for_variant(line.facts) if applies_to(p, line.facts)]
+            candidates = candidates_of[variant_id]
             if self.independent:
                 allowances = {p.id: self._allowance(p) for p in candidates}
             self._apply_promotions(line, candidates, allowances)
@@ -324,14 +327,20 @@ class _Pricing:
         self.live = live_at(self.at)
         found = self.live.for_page({f.producer_id for f in facts},
                                    {f.producer_province for f in facts if f.producer_province})
-        if not self.independent:  # a cart: limits are checked on the counters as committed now
-            found = fresh_counters(found)
-        found = [p for p in found if on_channel(p, self.channel) and not _exhausted(p)]
+        # a page may show counters a moment stale; a cart re-reads them (:meth:`_cart_candidates`)
+        found = [p for p in found if on_channel(p, self.channel) and (not self.independent or not _exhausted(p))]
         left_out = {p.id for p in (self.preview, self.without) if p is not None}
         found = [p for p in found if p.id not in left_out]
         if self.preview is not None and on_channel(self.preview, self.channel):
             found.append(promotion_terms(self.preview))
-        return self._within_customer_limits(found)
+        return found if not self.independent else self._within_customer_limits(found)
+
+    def _cart_candidates(self, candidates_of: dict[int, list]) -> dict[int, list]:
+        """A cart: its lines' promotions with counters as committed now and the customer's uses (queried only then)."""
+        candidates = {p.id: p for found in candidates_of.values() for p in found}
+        fresh = {p.id: p for p in self._within_customer_limits(fresh_counters(list(candidates.values())))
+                 if not _exhausted(p)}
+        return {variant_id: [fresh[p.id] for p in found if p.id in fresh] for variant_id, found in candidates_of.items()}
 
     def _within_customer_limits(self, promotions) -> list[PromotionTerms]:
         limited = [p for p in promotions if p.max_uses_per_customer]

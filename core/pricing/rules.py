@@ -129,6 +129,13 @@ class VariantFacts:
     origin_province: str | None = None
 
 
+def facts_of(variant, product, producer) -> VariantFacts:
+    """The facts of a variant whose product and producer the caller has already loaded (no query)."""
+    return VariantFacts(variant.id, variant.sku, variant.name, variant.price, product.id, product.name, product.slug,
+                        product.producer_id, producer.name, producer.province_code, product.group_code,
+                        product.product_set_code, product.listed_stars, product.origin_commune_code)
+
+
 def load_facts(variant_ids=(), with_origin: bool = False, product_ids=()) -> dict[int, VariantFacts]:
     """Facts of ``variant_ids`` (or of the active variants of ``product_ids``) in one query.
 

@@ -60,11 +60,24 @@ def cache_key(at: dt.datetime) -> tuple:
     return key
 
 
-def _read_key(at: dt.datetime) -> tuple:
+def key_columns(at) -> tuple:
+    """The three scalar subqueries of the cache key at ``at`` (a value or a bind parameter), for a caller that
+    reads them with its own statement and hands them to :func:`remember_key` (one round trip less)."""
     published = Promotion.status == "published"
-    row = db.session.execute(select(
-        select(PricingVersion.version).where(PricingVersion.id == 1).scalar_subquery(),
-        select(func.max(Promotion.starts_at)).where(published, Promotion.starts_at <= at).scalar_subquery(),
-        select(func.max(Promotion.ends_at)).where(published, Promotion.ends_at <= at).scalar_subquery(),
-    )).one()
-    return tuple(value.isoformat() if isinstance(value, dt.datetime) else value for value in row)
+    return (select(PricingVersion.version).where(PricingVersion.id == 1).scalar_subquery(),
+            select(func.max(Promotion.starts_at)).where(published, Promotion.starts_at <= at).scalar_subquery(),
+            select(func.max(Promotion.ends_at)).where(published, Promotion.ends_at <= at).scalar_subquery())
+
+
+def remember_key(at: dt.datetime, values) -> None:
+    """Keep the key read at ``at`` (the values of :func:`key_columns`) for this transaction."""
+    if not changed_in_this_transaction():
+        db.session.info[_KEY] = (at, _key_of(values))
+
+
+def _key_of(values) -> tuple:
+    return tuple(value.isoformat() if isinstance(value, dt.datetime) else value for value in values)
+
+
+def _read_key(at: dt.datetime) -> tuple:
+    return _key_of(db.session.execute(select(*key_columns(at))).one())

@@ -22,11 +22,12 @@ Rules
 Placing the order is :func:`core.sales.placement.place_from_checkout`. Every function here flushes;
 the request (or command, or task) commits.
 
-Size: about 550 lines because the cart, its one-query load, its prices (resolver, vouchers) and its
+Size: about 580 lines because the cart, its one-query load, its prices (resolver, vouchers) and its
 delivery options are read together on every checkout request; splitting them would re-read the rows.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import secrets
@@ -38,12 +39,13 @@ from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import load_only
 
 from core import clock
-from core.db import db, utcnow
+from core.db import UTCDateTime, db, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.sales.addresses import normalise_phone, validate_address
 from core.pricing import resolver
+from core.pricing import version as pricing_version
 from core.pricing.resolver import CartPrice, LinePrice
-from core.pricing.rules import ChannelRef, channel_ref, customer_key
+from core.pricing.rules import ChannelRef, channel_ref, customer_key, facts_of
 from core.pricing.vouchers import code_key
 from core.sales.models import Checkout, CheckoutLine, Order, SalesChannel
 from core.catalogue.models import Producer, Product, Variant
@@ -178,14 +180,19 @@ def check_stock(wanted: dict[int, int], variants: dict[int, Variant], free: dict
 # --- lines and shipping context ---------------------------------------------------------------
 def load(token: str) -> tuple[Checkout, list[Row]]:
     """The checkout behind ``token`` and its rows (with their free stock) in ONE query (404 ``checkout.not_found``)."""
-    found = db.session.execute(_checkout_with_rows(clock.today()), {"token": token}).all() if token else []
+    at = clock.now()
+    found = db.session.execute(_checkout_with_rows(clock.today()), {"token": token, "pricing_at": at}).all() \
+        if token else []
     if not found:
         raise NotFound("checkout", "giỏ hàng")
     rows = [Row(line, variant, product, producer, bool(listed), int(free or 0))
-            for _, line, variant, product, producer, listed, free, _, _ in found if line is not None]
-    checkout, kind, code = found[0][0], found[0][-2], found[0][-1]
-    if code is not None:
-        _CHANNELS[checkout] = ChannelRef(kind, code)
+            for _, line, variant, product, producer, listed, free, *_ in found if line is not None]
+    checkout, channel = found[0][0], found[0][7]
+    pricing_version.remember_key(at, found[0][8:])  # read with the rows: pricing asks no more for it
+    _PRICED_AT[checkout] = at
+    if channel is not None:  # held while the checkout is: hooks asking for the order's channel read no row
+        _CHANNELS[checkout] = channel_ref(channel)
+        _CHANNEL_ROWS[checkout] = channel
     return checkout, rows
 
 
@@ -200,7 +207,7 @@ def _checkout_with_rows(today):
             .where(Stock.variant_id == CheckoutLine.variant_id, StockLocation.active.is_(True))
             .correlate(CheckoutLine).scalar_subquery())
     return (select(Checkout, CheckoutLine, Variant, Product, Producer, _listed_column(), free.label("free"),
-                   SalesChannel.kind, SalesChannel.code)
+                   SalesChannel, *pricing_version.key_columns(bindparam("pricing_at", type_=UTCDateTime)))
             .outerjoin(SalesChannel, SalesChannel.id == Checkout.channel_id)
             .outerjoin(CheckoutLine, CheckoutLine.checkout_id == Checkout.id)
             .outerjoin(Variant, Variant.id == CheckoutLine.variant_id)
@@ -210,7 +217,8 @@ def _checkout_with_rows(today):
             .options(load_only(Variant.product_id, Variant.sku, Variant.name, Variant.weight_g, Variant.price,
                                Variant.is_service, Variant.active),
                      load_only(Product.producer_id, Product.name, Product.slug, Product.status, Product.is_listed,
-                               Product.listed_until),
+                               Product.listed_until, Product.group_code, Product.product_set_code,
+                               Product.listed_stars, Product.origin_commune_code),
                      load_only(Producer.name, Producer.slug, Producer.province_code)))
 
 
@@ -301,6 +309,10 @@ def delivery_options(checkout: Checkout, rows: list[Row] | None = None) -> dict:
 # --- prices ------------------------------------------------------------------------------
 #: the channel each loaded checkout sells on (read with it by :func:`load`; weak: gone with the checkout)
 _CHANNELS: "weakref.WeakKeyDictionary[Checkout, ChannelRef]" = weakref.WeakKeyDictionary()
+#: the SalesChannel row read with each loaded checkout (the identity map holds rows only while referenced)
+_CHANNEL_ROWS: "weakref.WeakKeyDictionary[Checkout, SalesChannel]" = weakref.WeakKeyDictionary()
+#: the moment each loaded checkout is priced at (its pricing cache key was read with it)
+_PRICED_AT: "weakref.WeakKeyDictionary[Checkout, dt.datetime]" = weakref.WeakKeyDictionary()
 #: vouchers that no longer apply to a checkout, found while pricing it leniently (shown as ``voucher_error``)
 _VOUCHER_ERRORS: "weakref.WeakKeyDictionary[Checkout, dict]" = weakref.WeakKeyDictionary()
 
@@ -323,17 +335,19 @@ def price_rows(checkout: Checkout, rows: list[Row], *, strict: bool = True, at=N
     order is being placed). Otherwise the cart is priced without the vouchers and the refusal is
     kept for the view (``voucher_error``).
     """
+    at = at or _PRICED_AT.get(checkout)
     pairs = [(r.variant.id, r.line.quantity) for r in rows]
+    facts = {r.variant.id: facts_of(r.variant, r.product, r.producer) for r in rows}  # loaded with the rows
     customer = customer_key(phone=checkout.phone)
     channel = pricing_channel(checkout)
     _VOUCHER_ERRORS.pop(checkout, None)
     try:
-        cart = resolver.price_lines(pairs, channel, at, customer, checkout.voucher_codes or ())
+        cart = resolver.price_lines(pairs, channel, at, customer, checkout.voucher_codes or (), facts)
     except DomainError as exc:
         if strict or not checkout.voucher_codes or not exc.code.startswith("voucher."):
             raise
         _VOUCHER_ERRORS[checkout] = exc.envelope()["error"]
-        cart = resolver.price_lines(pairs, channel, at, customer, ())
+        cart = resolver.price_lines(pairs, channel, at, customer, (), facts)
     for row, line in zip(rows, cart.lines):
         row.price = line
     return cart

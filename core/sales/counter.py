@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core.catalogue.models import Variant
+from core.catalogue.models import Product, Variant
 from core.db import db, on_commit, utcnow
 from core.errors import Conflict, DomainError, invalid
 from core.inventory import ledger
@@ -23,7 +23,7 @@ from core.payments.models import Payment
 from core.plugins import hooks
 from core.pricing import resolver, usage
 from core.pricing.resolver import CartPrice
-from core.pricing.rules import customer_key
+from core.pricing.rules import customer_key, facts_of
 from core.sales import channels, order_payments, orders
 from core.sales.checkout import new_token
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderLine, SalesChannel
@@ -125,7 +125,8 @@ def record_counter_sale(channel, location, lines: list[CounterLine], payments: l
     if existing is not None:
         return existing, False
     variants = _variants(lines)
-    cart = resolver.price_lines([(v.id, q) for v, q in variants], channel, customer=customer_key(phone=phone))
+    cart = resolver.price_lines([(v.id, q) for v, q in variants], channel, customer=customer_key(phone=phone),
+                                facts={v.id: facts_of(v, v.product, v.product.producer) for v, _ in variants})
     priced = _priced_lines(variants, cart)  # not in the session yet: written with their lots
     total = cart.subtotal
     charges = _charges(payments, total)
@@ -187,7 +188,8 @@ def _variants(lines: list[CounterLine]) -> list[tuple[Variant, int]]:
             raise invalid(f"lines[{i}].quantity", "số lượng phải là số nguyên dương",
                           "quantity must be a positive integer")
         wanted[line.variant_id] += quantity
-    found = {v.id: v for v in db.session.execute(select(Variant).options(selectinload(Variant.product))
+    found = {v.id: v for v in db.session.execute(select(Variant).options(selectinload(Variant.product)
+                                                                         .joinedload(Product.producer))
                                                  .where(Variant.id.in_(list(wanted)))).scalars()}
     out = []
     for variant_id in wanted:

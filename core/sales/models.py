@@ -148,13 +148,19 @@ class OrderLine(db.Model):
     allocations = mapped_column(JSON, nullable=True)  # [{"location_id", "quantity", "lot_id"}] as allocated
     allocated_quantity: Mapped[int] = mapped_column(Integer, default=0)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
-    returned_quantity: Mapped[int] = mapped_column(Integer, default=0)  # counter sales: taken back by returns
+    # units refunded: taken back (counter returns, refunds after shipping) or never shipped (refunded before)
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
     # price snapshot from core.pricing (filled by checkout / counter sales): base price, discount, its sources
     base_unit_price: Mapped[int | None] = mapped_column(BigInteger)
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     discounts = mapped_column(JSON, nullable=True)  # core.pricing.resolver.LinePrice.snapshot()
 
     order = relationship("Order", back_populates="lines")
+
+    @property
+    def to_ship(self) -> int:
+        """Units still to ship: none once the line has shipped (a line ships at once), else those not refunded."""
+        return 0 if self.fulfilled_quantity else max(0, self.quantity - (self.returned_quantity or 0))
 
 
 class Fulfilment(db.Model):

@@ -12,11 +12,12 @@ import logging
 from sqlalchemy import select
 
 from core.db import db, on_commit, utcnow
-from core.errors import Conflict, NotFound, invalid
+from core.errors import Conflict, DomainError, NotFound, invalid
 from core.inventory import ledger
 from core.payments.gateways import GatewayEvent, get_gateway, get_gateway_for_refund, gateways, record_gateway_event
 from core.payments import payables
 from core.payments.models import Payment, PaymentEvent, PaymentRefundDue, Refund
+from core.pricing import usage as pricing_usage
 from core.accounts.models import User
 from core.sales import orders
 
@@ -252,11 +253,93 @@ def refund_order(order, amount: int, reason: str | None, *, actor=None, payment_
     return refunds
 
 
-def refund(user, order_id: int, amount: int, reason: str | None = None, payment_id: int | None = None) -> list:
-    """Admin refund of ``amount`` VND on an order in the caller's scope. Flushes."""
+def refund(user, order_id: int, amount: int | None = None, reason: str | None = None,
+           payment_id: int | None = None, lines: list[dict] | None = None) -> list:
+    """Admin refund on an order in the caller's scope: ``amount`` VND, or units of its ``lines``
+    (``[{"order_line_id", "quantity"}]``, see :func:`refund_lines`). Flushes."""
     order = orders.get_order(order_id)
     orders.require_manage(user, order)
-    return refund_order(orders.lock_order(order), amount, reason, actor=user, payment_id=payment_id)
+    order = orders.lock_order(order)
+    if lines:
+        return refund_lines(order, lines, reason, actor=user, payment_id=payment_id)
+    return refund_order(order, amount, reason, actor=user, payment_id=payment_id)
+
+
+def refund_lines(order, lines: list[dict], reason: str | None, *, actor=None, payment_id: int | None = None) -> list:
+    """Refund units of the order's lines at what they were charged (discounts pro-rated). Flushes.
+
+    ``lines``: ``[{"order_line_id", "quantity"}]``. Each line's refund is its charged total
+    (``line_total``, after promotions and vouchers) pro-rated by quantity, rounded down step by step
+    so that refunding every unit, in any number of refunds, gives back exactly ``line_total``
+    (:func:`core.pricing.usage.prorate`); the promotions and vouchers get back the same share of
+    their units and budget. Units of a line not shipped yet are never shipped: their stock
+    allocation is released. The money goes back through the gateways (:func:`refund_order`).
+    The caller locks the order (:func:`core.sales.orders.lock_order`). Errors: a line of another
+    order or a bad quantity (422), more than is left to refund on a line
+    (``order.refund_exceeds_line``, 422), a cancelled or refunded order (``order.not_refundable``,
+    409), more than was paid (``payment.refund_exceeds``, 409).
+    """
+    if order.status in ("cancelled", "refunded"):
+        raise Conflict("order.not_refundable", "Đơn hàng đã huỷ hoặc đã hoàn tiền.",
+                       "The order is cancelled or refunded.", {"status": order.status})
+    wanted = _refund_quantities(order, lines)
+    reference, total, done = f"order:{order.number}", 0, []
+    for line, quantity in sorted(wanted.items(), key=lambda kv: (kv[0].variant_id, kv[0].id)):
+        already = line.returned_quantity or 0
+        if line.to_ship and line.allocations:  # not shipped: these units never will be
+            _release_units(order, line, quantity, already, actor, reason)
+        amount = pricing_usage.record_refund(reference, {
+            "producer_id": line.producer_id, "quantity": line.quantity, "line_total": line.line_total,
+            "discounts": line.discounts or []}, quantity, already)["amount"]
+        line.returned_quantity = already + quantity
+        total += amount
+        done.append({"order_line_id": line.id, "quantity": quantity, "amount": amount})
+    refunds = refund_order(order, total, reason, actor=actor, payment_id=payment_id) if total else []
+    orders.add_event(order, "line_refund", actor=actor, message=reason, data={"amount": total, "lines": done})
+    db.session.flush()
+    return refunds
+
+
+def _refund_quantities(order, lines: list[dict]) -> dict:
+    """``{order line: units}`` asked for, checked against what is left to refund on each line."""
+    by_id = {line.id: line for line in order.lines}
+    wanted: dict = {}
+    if not lines:
+        raise invalid("lines", "cần ít nhất một dòng hàng", "at least one line is required")
+    for i, row in enumerate(lines):
+        line, quantity = by_id.get(row.get("order_line_id")), row.get("quantity")
+        if line is None:
+            raise invalid(f"lines.{i}.order_line_id", "dòng không thuộc đơn hàng", "the line is not on this order",
+                          code="order.line_not_found")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise invalid(f"lines.{i}.quantity", "số lượng phải là số nguyên dương", "quantity must be a positive integer")
+        wanted[line] = wanted.get(line, 0) + quantity
+    for line, quantity in wanted.items():
+        left = line.quantity - (line.returned_quantity or 0)
+        if quantity > left:
+            raise DomainError("order.refund_exceeds_line", "Số lượng hoàn vượt quá số còn lại của dòng hàng.",
+                              "More units refunded than are left on the line.",
+                              {"order_line_id": line.id, "quantity": line.quantity,
+                               "already_refunded": line.returned_quantity or 0, "requested": quantity}, status=422)
+    return wanted
+
+
+def _release_units(order, line, quantity: int, already: int, actor, reason: str | None) -> None:
+    """Release ``quantity`` allocated units of an unshipped line (its last lots first; ``already`` went before)."""
+    skip, need, released = already, quantity, []
+    for lot in reversed(line.allocations):
+        taken = min(skip, lot["quantity"])
+        skip -= taken
+        qty = min(lot["quantity"] - taken, need)
+        if qty <= 0:
+            continue
+        released.append(ledger.Allocation(lot["stock_id"], lot["location_id"], line.variant_id, lot["lot_id"], qty,
+                                          orders.stock_reference(order)))
+        need -= qty
+        if need == 0:
+            break
+    ledger.release(released, actor=actor, reason=reason or "refunded before shipping")
+    line.allocated_quantity = max(0, (line.allocated_quantity or 0) - quantity)
 
 
 def mark_paid(user, order_id: int, payment_id: int, note: str | None = None) -> bool:

@@ -86,7 +86,8 @@ def line_view(line: OrderLine, producers: dict[int, Producer]) -> dict:
             "line_total": line.line_total, "is_service": line.is_service,
             "producer": {"id": line.producer_id, "slug": producer.slug if producer else None,
                          "name": producer.name if producer else None},
-            "location_id": line.location_id, "fulfilled_quantity": line.fulfilled_quantity}
+            "location_id": line.location_id, "fulfilled_quantity": line.fulfilled_quantity,
+            "returned_quantity": line.returned_quantity or 0}
 
 
 def payment_view(payment, *, with_client_data: bool = True) -> dict:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.celery_app import celery_app, enqueue
-from core.db import autocommit_engine, db, is_postgres, on_commit, utcnow
+from core.db import autocommit_engine, db, is_postgres, keep_loaded, on_commit, utcnow
 from core.metrics import register_database_gauge
 from core.errors import Conflict, Forbidden, NotFound, invalid
 from core.sales.models import Fulfilment, FulfilmentLine, Order, OrderEvent, OrderLine, OrderNumberCounter, SalesChannel
@@ -190,6 +190,7 @@ def transition(order: Order, to: str, *, actor=None, kind: str | None = None, da
 def fire_after_commit(hook_name: str, order: Order, **kwargs) -> None:
     """Queue ``hook_name(order=…, **kwargs)`` and the matching notification task for after the commit."""
     order_id = order.id  # None for an order not flushed yet: read again after the commit
+    keep_loaded(order, *order.__dict__.get("lines", ()))  # the hooks read it as committed, without a query
 
     def fire():
         getattr(hooks(), hook_name)(order=order, **kwargs)
@@ -391,7 +392,7 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
         raise Conflict("order.not_fulfillable", "Chỉ đơn hàng đã xác nhận hoặc đã thanh toán mới được giao.",
                        "Only confirmed or paid orders can be shipped.", {"status": order.status})
     line_ids = data.get("line_ids")
-    open_lines = [l for l in order.lines if l.fulfilled_quantity < l.quantity]
+    open_lines = [l for l in order.lines if l.to_ship]
     if user.role == "producer":
         candidates = [l for l in open_lines if l.producer_id == user.producer_id]
     else:
@@ -404,7 +405,7 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
             if line is None or (user.role == "producer" and line.producer_id != user.producer_id):
                 raise invalid("line_ids", f"dòng {line_id} không thuộc phạm vi của bạn",
                               f"line {line_id} is not one of your lines", code="order.line_not_yours")
-            if line.fulfilled_quantity >= line.quantity:
+            if not line.to_ship:
                 raise Conflict("order.line_already_shipped", "Dòng hàng đã được giao.",
                                "The line has already shipped.", {"line_id": line_id})
             chosen.append(line)
@@ -429,17 +430,17 @@ def fulfil(user: User, order_id: int, data: dict) -> dict:
     db.session.flush()
     reference = stock_reference(order)
     for line in sorted(chosen, key=lambda l: l.variant_id):
-        qty = line.quantity - line.fulfilled_quantity
+        qty = line.to_ship
         if not line.is_service and line.location_id is not None:
             ledger.deduct_allocated(line.variant_id, qty, line.location_id, reference=reference, actor=user,
                                    reason=f"shipped {data['carrier']} {data['tracking_no']}")
             line.allocated_quantity = max(0, line.allocated_quantity - qty)
-        line.fulfilled_quantity = line.quantity
+        line.fulfilled_quantity = qty
         db.session.add(FulfilmentLine(fulfilment_id=fulfilment.id, order_line_id=line.id, quantity=qty))
     add_event(order, "fulfilment_created", actor=user, producer_id=producer_id,
               data={"fulfilment_id": fulfilment.id, "carrier": fulfilment.carrier,
                     "tracking_no": fulfilment.tracking_no, "line_ids": [l.id for l in chosen]})
-    if all(l.fulfilled_quantity >= l.quantity for l in order.lines):
+    if all(not l.to_ship for l in order.lines):
         transition(order, "fulfilled", actor=user)
     fire_after_commit("order_fulfilled", order, fulfilment=fulfilment)
     db.session.flush()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, bindparam, insert, select, update
+from sqlalchemy import Integer, String, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import attributes
 
-from core.db import UTCDateTime, add_as_loaded, db, utcnow
+from core.db import UTCDateTime, add_as_loaded, db, is_postgres, utcnow
 from core.errors import Conflict, DomainError, Message, ValidationFailed
 from core.inventory import ledger
 from core.inventory.models import StockLocation
@@ -73,9 +73,9 @@ def place_from_checkout(token: str, idempotency_key: str | None = None) -> tuple
         return _placed_before(checkout, idempotency_key), False
     draft = prepare(checkout, rows)
     number = orders.reserve_number()
-    if not claim(checkout):
+    order = claim_and_create_order(draft, number, idempotency_key)
+    if order is None:
         return _claim_lost(checkout, idempotency_key), False
-    order = create_order(draft, number, idempotency_key)
     lines = allocate_and_write_lines(order, draft)
     attribute(order)
     orders.fire_after_commit("order_created", order)
@@ -161,12 +161,9 @@ _INSERT_EVENT = insert(OrderEvent.__table__)
 _INSERT_LINES = insert(OrderLine.__table__).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
 
 
-def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Order:
-    """Write the order (contact and delivery copied from the checkout, VND totals) and its ``placed`` event.
-
-    ``idempotency.key_reused`` (409) when another checkout's order holds the key.
-    """
-    checkout, now = draft.checkout, utcnow()
+def _order_values(draft: Draft, number: str, idempotency_key: str | None, now) -> dict:
+    """Every column of the new order: contact and delivery copied from the checkout, VND totals."""
+    checkout = draft.checkout
     values = {name: getattr(checkout, name) for name in Checkout.COPIED_TO_ORDER}
     values.update(number=number, token=checkouts.new_token(), channel_id=draft.channel_id, checkout_id=checkout.id,
                   idempotency_key=idempotency_key, status="unconfirmed", delivery_name=draft.delivery_name,
@@ -175,15 +172,83 @@ def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Orde
                   voucher_codes=[v.code for v in draft.cart.vouchers] or None,
                   refunded_amount=0, attribution=None, cancel_reason=None, created_at=now, updated_at=now,
                   confirmed_at=None, paid_at=None, fulfilled_at=None, completed_at=None, cancelled_at=None)
-    order_id = db.session.execute(_INSERT_ORDER[db.session.get_bind().dialect.name], values).scalar()
-    if order_id is None:  # the key placed an order for another checkout (this one was only just claimed)
-        raise _key_reused()
-    db.session.execute(_INSERT_EVENT, {"order_id": order_id, "kind": "placed", "status_after": "unconfirmed",
-                                       "created_at": now, "data": {"checkout": checkout.id, "total": draft.total}})
+    return values
+
+
+def _as_placed(order_id: int, values: dict) -> Order:
     order = add_as_loaded(Order(id=order_id, **values))
     for name in ("payments", "fulfilments"):  # a new order has none: no query when they are read
         attributes.set_committed_value(order, name, [])
     return order
+
+
+def _placed_event(draft: Draft) -> dict:
+    return {"checkout": draft.checkout.id, "total": draft.total}
+
+
+def create_order(draft: Draft, number: str, idempotency_key: str | None) -> Order:
+    """Write the order (contact and delivery copied from the checkout, VND totals) and its ``placed`` event.
+
+    ``idempotency.key_reused`` (409) when another checkout's order holds the key.
+    """
+    now = utcnow()
+    values = _order_values(draft, number, idempotency_key, now)
+    order_id = db.session.execute(_INSERT_ORDER[db.session.get_bind().dialect.name], values).scalar()
+    if order_id is None:  # the key placed an order for another checkout (this one was only just claimed)
+        raise _key_reused()
+    db.session.execute(_INSERT_EVENT, {"order_id": order_id, "kind": "placed", "status_after": "unconfirmed",
+                                       "created_at": now, "data": _placed_event(draft)})
+    return _as_placed(order_id, values)
+
+
+def claim_and_create_order(draft: Draft, number: str, idempotency_key: str | None) -> Order | None:
+    """:func:`claim` the checkout, then :func:`create_order`; None when the claim is lost (nothing written).
+
+    On PostgreSQL the three writes are ONE statement (data-modifying CTEs: the order is inserted only
+    if the claim updated the checkout, the event only if the order was inserted); same outcomes.
+    """
+    if not is_postgres():
+        return create_order(draft, number, idempotency_key) if claim(draft.checkout) else None
+    checkout, now = draft.checkout, utcnow()
+    values = _order_values(draft, number, idempotency_key, now)
+    claimed, order_id = db.session.execute(_CLAIM_AND_PLACE_PG, {
+        **{f"o_{name}": value for name, value in values.items()}, "checkout_id": checkout.id,
+        "read_at": checkout.updated_at, "now": now, "event_data": _placed_event(draft)}).one()
+    if not claimed:
+        return None
+    if order_id is None:  # the key placed an order for another checkout (this one was only just claimed)
+        raise _key_reused()
+    attributes.set_committed_value(checkout, "status", "completed")
+    attributes.set_committed_value(checkout, "updated_at", now)
+    return _as_placed(order_id, values)
+
+
+def _claim_and_place_pg():
+    orders_t, events_t = Order.__table__, OrderEvent.__table__
+    names = [c.name for c in orders_t.columns if c.name != "id" and c.name in _ORDER_COLUMNS]
+    claimed = _CLAIM.returning(Checkout.__table__.c.id).cte("claimed")
+    # the order's values are bound as ``o_<column>``: an UPDATE takes parameters named like its table's
+    # columns as more SET clauses, and the checkout has columns of the same names
+    placed = (pg_insert(orders_t).from_select(names, select(*[bindparam(f"o_{n}", type_=orders_t.c[n].type)
+                                                                for n in names]).select_from(claimed))
+              .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(orders_t.c.id).cte("placed"))
+    event = (insert(events_t).from_select(
+        ["order_id", "kind", "status_after", "data", "created_at"],
+        select(placed.c.id, literal("placed", String), literal("unconfirmed", String),
+               bindparam("event_data", type_=events_t.c.data.type), bindparam("now", type_=UTCDateTime)))
+        .cte("placed_event"))
+    return select(select(func.count()).select_from(claimed).scalar_subquery(),
+                  select(placed.c.id).scalar_subquery()).add_cte(event)
+
+
+#: the order columns :func:`_order_values` fills (every column but the id; checked at import)
+_ORDER_COLUMNS = ("email", "phone", "full_name", "province_code", "district_code", "commune_code", "street", "note",
+                  "delivery_method", "pickup_location_id", "payment_gateway", "number", "token", "channel_id",
+                  "checkout_id", "idempotency_key", "status", "delivery_name", "subtotal", "shipping_fee", "total",
+                  "paid_amount", "discount_amount", "voucher_codes", "refunded_amount", "attribution",
+                  "cancel_reason", "created_at", "updated_at", "confirmed_at", "paid_at", "fulfilled_at",
+                  "completed_at", "cancelled_at")
+_CLAIM_AND_PLACE_PG = _claim_and_place_pg()
 
 
 def allocate_and_write_lines(order: Order, draft: Draft) -> list[OrderLine]:
@@ -225,7 +290,7 @@ def line_snapshot(order: Order, row: Row, allocations: list[ledger.Allocation] |
                              "lot_no": a.lot_no, "quantity": a.quantity} for a in allocations]
             if allocations else None,
             "allocated_quantity": sum(a.quantity for a in allocations) if allocations else 0,
-            "fulfilled_quantity": 0}
+            "fulfilled_quantity": 0, "returned_quantity": 0}
 
 
 def attribute(order: Order) -> None:

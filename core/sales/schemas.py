@@ -201,6 +201,8 @@ class OrderLineOutSchema(OutputSchema):
     producer = fields.Nested(LineProducerSchema)
     location_id = fields.Integer(allow_none=True)
     fulfilled_quantity = fields.Integer()
+    returned_quantity = fields.Integer(metadata={"description": "units refunded (returned, or refunded before "
+                                                                "shipping and never shipped)"})
 
 
 class PaymentOutSchema(OutputSchema):
@@ -267,6 +269,26 @@ class PaymentGatewaySchema(OutputSchema):
 
 
 # --- refund-due queue (money for a cancelled payment or a closed order) -------------------------------
+class RefundLineInSchema(BaseSchema):
+    order_line_id = fields.Integer(strict=True, required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class RefundInSchema(BaseSchema):
+    amount = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={"description": "VND"})
+    lines = fields.List(fields.Nested(RefundLineInSchema), validate=validate.Length(1, 200), metadata={
+        "description": "instead of amount: units of order lines, refunded at what they were charged "
+                       "(discounts pro-rated; units not shipped yet are released and never ship)"})
+    reason = fields.String(validate=validate.Length(1, 500))
+    payment_id = fields.Integer(strict=True)
+
+    @validates_schema
+    def _amount_or_lines(self, data, **kwargs):
+        if ("amount" in data) == ("lines" in data):
+            raise ValidationError(Message("cần đúng một trong amount hoặc lines",
+                                          "give either amount or lines"), "amount")
+
+
 class PaymentRefundDueQuerySchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(("open", "refunded", "dismissed")))
     order_id = fields.Integer(validate=validate.Range(min=1))

@@ -34,6 +34,8 @@ from plugins.sales_points.models import (GoodsReceipt, GoodsReceiptLine, Produce
 from plugins.sales_points.services import agreement_on, find_variant, get_point, get_producer
 from core.inventory.models import StockMovement
 from core.pagination import next_link
+from core.pricing import resolver
+from core.sales.models import SalesChannel
 
 #: product groups whose goods must be received with a lot number and a best-before date
 DATED_GROUPS = ("food", "beverages")
@@ -450,8 +452,10 @@ def _thresholds(point: SalesPoint) -> dict[int, int]:
                                    .where(StockThreshold.sales_point_id == point.id)).all())
 
 
-def stock_rows(point: SalesPoint, producer_id: int | None = None, q: str | None = None) -> list[dict]:
-    """On hand per variant (with lots) at a point, read from the core stock tables."""
+def stock_rows(point: SalesPoint, producer_id: int | None = None, q: str | None = None, *,
+               priced: bool = True) -> list[dict]:
+    """On hand per variant (with lots) at a point, read from the core stock tables: three queries whatever
+    the number of rows (stocks, their lots, and — ``priced`` — the point's channel prices, :func:`price_rows`)."""
     stmt = (select(Stock, Variant, Product).join(Variant, Variant.id == Stock.variant_id)
             .join(Product, Product.id == Variant.product_id)
             .where(Stock.location_id == point.stock_location_id))
@@ -460,29 +464,47 @@ def stock_rows(point: SalesPoint, producer_id: int | None = None, q: str | None 
     if q:
         stmt = stmt.where(contains_text(Product.name, q) | contains_text(Variant.sku, q))
     thresholds = _thresholds(point)
+    found = db.session.execute(stmt.order_by(Product.name, Variant.sku)).all()
+    lots_of: dict[int, list] = defaultdict(list)
+    if found:
+        for lot in db.session.execute(
+                select(StockLot).where(StockLot.stock_id.in_([stock.id for stock, _, _ in found]), StockLot.on_hand > 0)
+                .order_by(StockLot.stock_id, StockLot.best_before.is_(None), StockLot.best_before, StockLot.id)
+        ).scalars():
+            lots_of[lot.stock_id].append(lot)
     rows = []
-    for stock, variant, product in db.session.execute(stmt.order_by(Product.name, Variant.sku)).all():
-        lots = db.session.execute(select(StockLot).where(StockLot.stock_id == stock.id, StockLot.on_hand > 0)
-                                  .order_by(StockLot.best_before.is_(None), StockLot.best_before, StockLot.id)
-                                  ).scalars().all()
+    for stock, variant, product in found:
         threshold = thresholds.get(variant.id, point.low_stock_default)
         rows.append({"sales_point_id": point.id, "variant_id": variant.id, "sku": variant.sku,
                      "gtin": variant.gtin, "name": f"{product.name} – {variant.name}", "product_id": product.id,
-                     "producer_id": product.producer_id, "price": variant.price, "on_hand": stock.on_hand,
+                     "producer_id": product.producer_id, "price": None, "on_hand": stock.on_hand,
                      "allocated": stock.allocated, "available": stock.on_hand - stock.allocated,
                      "threshold": threshold, "low": stock.on_hand <= threshold,
                      "lots": [{"lot_no": lot.lot_no or None, "best_before": lot.best_before,
-                               "on_hand": lot.on_hand, "allocated": lot.allocated} for lot in lots]})
+                               "on_hand": lot.on_hand, "allocated": lot.allocated} for lot in lots_of[stock.id]]})
+    return price_rows(point, rows) if priced else rows
+
+
+def price_rows(point: SalesPoint, rows: list[dict]) -> list[dict]:
+    """Set each row's ``price``: one unit on the point's sales channel now, from the core price resolver
+    (promotions of the point's channel included), for all the rows in one batch. Returns ``rows``."""
+    if not rows:
+        return rows
+    prices = resolver.prices_for([row["variant_id"] for row in rows], db.session.get(SalesChannel,
+                                                                                     point.sales_channel_id))
+    for row in rows:
+        row["price"] = prices[row["variant_id"]].unit_price
     return rows
 
 
 def point_stock(user: User, point: SalesPoint, args: dict) -> dict:
-    """Stock of a point (producers: only their products), paginated."""
+    """Stock of a point (producers: only their products), paginated; the page is priced in one batch."""
     producer_id = access.require_view_or_producer(user, point)
     if producer_id is None:
         producer_id = args.get("producer_id")
-    rows = stock_rows(point, producer_id, args.get("q"))
-    return _page(rows, args)
+    page = _page(stock_rows(point, producer_id, args.get("q"), priced=False), args)
+    price_rows(point, page["results"])
+    return page
 
 
 def _page(rows: list, args: dict) -> dict:
@@ -497,10 +519,14 @@ def producer_stock(user: User, args: dict) -> dict:
     stmt = select(SalesPoint).order_by(SalesPoint.province_code, SalesPoint.code)
     if user.role == "organiser":
         stmt = stmt.where(SalesPoint.province_code == user.province_code)
-    rows = []
+    rows, points = [], {}
     for point in db.session.execute(stmt).scalars():
-        rows.extend(r for r in stock_rows(point, producer_id) if r["on_hand"] or r["lots"])
-    return _page(rows, args)
+        points[point.id] = point
+        rows.extend(r for r in stock_rows(point, producer_id, priced=False) if r["on_hand"] or r["lots"])
+    page = _page(rows, args)
+    for point_id in dict.fromkeys(row["sales_point_id"] for row in page["results"]):  # each point's own prices
+        price_rows(points[point_id], [row for row in page["results"] if row["sales_point_id"] == point_id])
+    return page
 
 
 def _producer_scope(user: User, args: dict) -> int:
@@ -550,7 +576,7 @@ def run_alerts(today: dt.date | None = None) -> dict:
                                     .order_by(SalesPoint.id)).scalars():
         wanted: dict[tuple, dict] = {}
         horizon = today + dt.timedelta(days=point.near_expiry_days)
-        for row in stock_rows(point):
+        for row in stock_rows(point, priced=False):
             if row["on_hand"] <= row["threshold"]:
                 wanted[("low_stock", row["variant_id"], None)] = {
                     "quantity": row["on_hand"], "threshold": row["threshold"], "best_before": None}

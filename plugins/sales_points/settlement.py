@@ -11,6 +11,8 @@ period, so for every line::
             − returned_to_producer + adjustments = closing
 
 (with nothing before the period: received − sold − returned = on hand).
+The unit price is what the counter sales charged (their order lines' price snapshot: promotions of
+the point's channel included), never a list price.
 ``other`` is stock that changed outside the plugin's documents (e.g. the core
 admin stock API); it is 0 when the ledger and the documents agree
 (``balanced``). Sales value is the net counter-sales value; commission is
@@ -122,7 +124,15 @@ def compute(point: SalesPoint, producer_id: int, date_from: dt.date, date_to: dt
     variant_ids = set(on_hand) | {e[1] for e in events}
     per: dict[int, dict] = {vid: {k: 0 for k in FLOW_KEYS} | {"sales_value": 0, "after": 0, "all_time": 0}
                             for vid in variant_ids}
+    charged: dict[int, list[int]] = {vid: [0, 0] for vid in variant_ids}  # (units, VND) sold in the period
+    last_sale: dict[int, tuple] = {}  # the latest sale up to the period's end, for lines sold only before it
     for day, vid, flow, qty, value in events:
+        if flow == "sold" and qty > 0 and day <= date_to:
+            if day >= date_from:
+                charged[vid][0] += qty
+                charged[vid][1] += value
+            if vid not in last_sale or day >= last_sale[vid][0]:
+                last_sale[vid] = (day, value // qty)
         row = per[vid]
         effect = _stock_effect(flow, qty)
         row["all_time"] += effect
@@ -141,7 +151,7 @@ def compute(point: SalesPoint, producer_id: int, date_from: dt.date, date_to: dt
         period_effect = sum(_stock_effect(k, row[k]) for k in FLOW_KEYS)
         opening = closing - period_effect
         lines.append({"variant_id": vid, "sku": variant.sku, "name": f"{variant.product.name} – {variant.name}",
-                      "unit_price": variant.price, "opening": opening,
+                      "unit_price": _charged_unit_price(charged[vid], last_sale.get(vid)), "opening": opening,
                       **{k: row[k] for k in FLOW_KEYS}, "other": other, "closing": closing,
                       "sales_value": row["sales_value"]})
     totals = {k: sum(line[k] for line in lines) for k in
@@ -152,6 +162,15 @@ def compute(point: SalesPoint, producer_id: int, date_from: dt.date, date_to: dt
             "date_from": date_from, "date_to": date_to, "agreement_id": agreement.id, "commission_rate_bp": rate,
             "lines": lines, "totals": totals, "commission": commission,
             "amount_owed": totals["sales_value"] - commission, "balanced": totals["other"] == 0}
+
+
+def _charged_unit_price(charged: list[int], last_sale: tuple | None) -> int | None:
+    """What the sales charged for one unit (order line snapshots, after promotions): the average over the
+    period's sales, rounded down; without sales in the period the latest sale before; else None."""
+    units, value = charged
+    if units:
+        return value // units
+    return last_sale[1] if last_sale else None
 
 
 def settlement_for(user: User, point: SalesPoint, args: dict) -> dict:
