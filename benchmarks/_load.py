@@ -23,7 +23,7 @@ def start_gunicorn(app_spec: str, port: int, env: dict, workers: int = 2, extra_
     cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), *extra_args, "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", app_spec]
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd)
-    deadline = time.time() + 60
+    deadline = time.time() + 240
     while time.time() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
