@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.db import db, utcnow
 from core.errors import NotFound
-from core.sales.models import Checkout
+from core.sales.models import Checkout, SalesChannel
 from plugins.livestream import sessions
 from plugins.livestream.models import CheckoutTag, LivestreamSession
 
@@ -59,7 +59,10 @@ def _link_code() -> str | None:
 
 def attribute(order) -> dict | None:
     """The ``order_attribution`` answer for ``order``: its session, or None to let others answer."""
-    own = sessions.session_by_channel(order.channel_id)
+    # the order's channel is in the session already (placement loaded it): only a livestream channel has a session
+    channel = db.session.get(SalesChannel, order.channel_id) if order.channel_id is not None else None
+    own = sessions.session_by_channel(order.channel_id) if channel is not None and \
+        channel.kind == sessions.LIVESTREAM_KIND else None
     if own is not None:
         return credit(own, "channel")
     session, via = None, None
