@@ -19,8 +19,8 @@ from core.catalogue import version as catalogue_cache
 from core.catalogue.version import bump
 from core.geo.models import AdministrativeUnit
 from core.pricing import resolver
-from core.pricing import version as pricing_version
-from core.search import outbox
+from core.search import outbox, prices
+from core.search.prices import PRICE_CHANNEL
 
 #: Rows created this long before a rebuild started are replayed after it (transactions still open then).
 REPLAY_MARGIN = dt.timedelta(minutes=10)
@@ -32,7 +32,7 @@ def _unavailable(exc: Exception) -> DomainError:
                        {"reason": str(exc)[:200]}, status=503)
 
 
-def build_query(args: dict) -> SearchQuery:
+def build_query(args: dict, sale=None) -> SearchQuery:
     """A :class:`SearchQuery` from validated storefront arguments (cursor decoded, paging window checked)."""
     cursor = None
     if args.get("cursor"):
@@ -54,7 +54,7 @@ def build_query(args: dict) -> SearchQuery:
                        province=args.get("province"), legal_form=args.get("legal_form"),
                        min_price=args.get("min_price"), max_price=args.get("max_price"),
                        in_stock=args.get("in_stock"), sort=args.get("sort", "relevance"), page=page, limit=limit,
-                       cursor=cursor, today=clock.today())
+                       cursor=cursor, today=clock.today(), sale=sale)
 
 
 def render_hit(hit: SearchHit) -> dict:
@@ -136,15 +136,12 @@ def _cached(namespace: str, args: dict, build):
     return catalogue_cache.cached(namespace, key, build)
 
 
-#: the channel whose prices search shows (the storefront's)
-PRICE_CHANNEL = "online_store"
-
 
 def search(args: dict) -> dict:
     """Storefront search: ``{"results", "total", "next", "facets", "query"}`` (cached per catalogue version and
     pricing state, so a sale price starts and ends on time)."""
     now = clock.now()
-    return _cached("search", {**args, "_pricing": pricing_version.cache_key(now)}, lambda: _search(args, now))
+    return _cached("search", {**args, "_pricing": prices.pricing_state(now)}, lambda: _search(args, now))
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,8 @@ class _ProductRef:
 
 
 def _search(args: dict, now=None) -> dict:
-    query = build_query(args)
+    now = now or clock.now()
+    query = build_query(args, sale=prices.sale_prices(now))
     try:
         result = get_backend().search(query)
     except SearchUnavailable as exc:
