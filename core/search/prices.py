@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -34,13 +34,19 @@ _entries: OrderedDict = OrderedDict()
 
 @dataclass(frozen=True)
 class SalePrices:
-    """``{product_id: lowest sale price now}`` of the products on sale (VND), and the pricing state it is for."""
+    """``{product_id: lowest sale price now}`` of the products on sale (VND), the pricing state it is for, and
+    each one's offer as the resolver gave it (``sale_price_min``, ``sale_ends_at``, ``promotions`` badges)."""
 
     key: tuple
     prices: dict
+    offers: dict = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.prices)
+
+    def offer(self, product_id: int) -> dict:
+        """The product's sale now (empty when it is not on sale)."""
+        return self.offers.get(product_id) or {}
 
 
 NONE = SalePrices((), {})
@@ -78,7 +84,7 @@ def sale_prices(at: dt.datetime) -> SalePrices:
     set of live promotions for that state (uncached inside a transaction that changed promotions, which reads
     its own uncommitted state)."""
     if pricing_version.changed_in_this_transaction():
-        return SalePrices(("uncommitted",), _compute(at, live_promotions.live_at(at)))
+        return SalePrices(("uncommitted",), *_compute(at, live_promotions.live_at(at)))
     key = (str(db.engine.url), *pricing_state(at))
     live = live_promotions.live_at(at)
     with _lock:
@@ -86,7 +92,7 @@ def sale_prices(at: dt.datetime) -> SalePrices:
         if entry is not None and entry[0] is live:
             _entries.move_to_end(key)
             return entry[1]
-    found = SalePrices(key, _compute(at, live))
+    found = SalePrices(key, *_compute(at, live))
     with _lock:
         _entries[key] = (live, found)
         while len(_entries) > _MAX_ENTRIES:
@@ -118,15 +124,18 @@ def _candidates(live) -> list[int] | None:
     return list(db.session.execute(stmt).scalars())
 
 
-def _compute(at: dt.datetime, live) -> dict[int, int]:
+def _compute(at: dt.datetime, live) -> tuple[dict[int, int], dict[int, dict]]:
     ids = _candidates(live)
     if ids is None:
         ids = list(db.session.execute(select(Product.id).where(listed_clause(clock.today())).order_by(Product.id))
                    .scalars())
     prices: dict[int, int] = {}
+    on_sale: dict[int, dict] = {}
     for start in range(0, len(ids), BATCH):
         offers = resolver.product_prices([_Ref(i) for i in ids[start:start + BATCH]], PRICE_CHANNEL, at)
         for product_id, offer in offers.items():
             if offer.get("sale_price_min") is not None:
                 prices[product_id] = offer["sale_price_min"]
-    return prices
+                on_sale[product_id] = {"sale_price_min": offer["sale_price_min"],
+                                       "sale_ends_at": offer["sale_ends_at"], "promotions": offer["promotions"]}
+    return prices, on_sale

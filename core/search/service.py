@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import has_request_context, request
@@ -18,9 +17,7 @@ from core.catalogue import groups
 from core.catalogue import version as catalogue_cache
 from core.catalogue.version import bump
 from core.geo.models import AdministrativeUnit
-from core.pricing import resolver
 from core.search import outbox, prices
-from core.search.prices import PRICE_CHANNEL
 
 #: Rows created this long before a rebuild started are replayed after it (transactions still open then).
 REPLAY_MARGIN = dt.timedelta(minutes=10)
@@ -144,11 +141,6 @@ def search(args: dict) -> dict:
     return _cached("search", {**args, "_pricing": prices.pricing_state(now)}, lambda: _search(args, now))
 
 
-@dataclass(frozen=True)
-class _ProductRef:
-    id: int
-
-
 def _search(args: dict, now=None) -> dict:
     now = now or clock.now()
     query = build_query(args, sale=prices.sale_prices(now))
@@ -157,11 +149,9 @@ def _search(args: dict, now=None) -> dict:
     except SearchUnavailable as exc:
         raise _unavailable(exc)
     results = [render_hit(h) for h in result.hits]
-    # the page's sale prices now, from the price resolver (bounded: one resolution for the page)
-    offers = resolver.product_prices([_ProductRef(h.document["id"]) for h in result.hits], PRICE_CHANNEL, now) \
-        if result.hits else {}
+    # the page's sale prices now: the resolver's offers for this pricing state (no resolution per page)
     for hit, rendered in zip(result.hits, results):
-        offer = offers.get(hit.document["id"], {})
+        offer = query.sale.offer(hit.document["id"])
         rendered.update(sale_price_min=offer.get("sale_price_min"), sale_ends_at=clock.local(offer.get("sale_ends_at")),
                         promotions=[{**p, "ends_at": clock.local(p["ends_at"])} for p in offer.get("promotions", [])])
     return {"results": results, "total": result.total,
