@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a search request's time goes, per query class (pyinstrument; answer cache off).
 
-    pip install pyinstrument
+    pip install pyinstrument                                       # without it: CPU and statements per class only
     python benchmarks/search_profile.py                            # SQLite (temporary file), 20,000 products
     python benchmarks/search_profile.py --database-url sqlite:////tmp/prof.sqlite3   # built once, reused after
     python benchmarks/search_profile.py --database-url postgresql://postgres@127.0.0.1:5432/ocop_prof --reuse
@@ -79,7 +79,10 @@ def build(url: str, docs: int) -> None:
 
 
 def profile(repeat: int, tree: str | None, queries: int) -> None:
-    from pyinstrument import Profiler
+    try:
+        from pyinstrument import Profiler
+    except ImportError:  # CPU and statements per class only
+        Profiler = None
     from sqlalchemy import event
     app = create_app()
     client = app.test_client()
@@ -110,6 +113,9 @@ def profile(repeat: int, tree: str | None, queries: int) -> None:
         ms = (time.perf_counter() - t0) / (repeat * len(paths)) * 1000
         cpu = (time.process_time() - c0) / (repeat * len(paths)) * 1000
         n_statements = statements["n"] / (repeat * len(paths))
+        if Profiler is None:
+            print(f"{cls:<11}{ms:>7.2f}{cpu:>7.2f}{n_statements:>7.1f}", flush=True)
+            continue
         profiler = Profiler(interval=0.0002)
         profiler.start()
         for _ in range(repeat):

@@ -6,7 +6,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError, bilingual_details
@@ -66,10 +66,29 @@ class OcopApi(Api):
 
 
 def configure_parser() -> None:
-    """Reject unknown query-string and form fields too (webargs excludes them by default)."""
+    """Reject unknown query-string and form fields too (webargs excludes them by default); build each
+    argument schema once (webargs instantiates a schema class on every request)."""
     parser = ArgumentsMixin.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION,
                                           "query": RAISE, "querystring": RAISE}
+    if not isinstance(parser._get_schema, _SchemaOnce):
+        parser._get_schema = _SchemaOnce(parser._get_schema)
+
+
+class _SchemaOnce:
+    """webargs' ``_get_schema`` with one instance per schema class (loading keeps no state on the instance)."""
+
+    def __init__(self, get_schema) -> None:
+        self.get_schema = get_schema
+        self.instances: dict[type, Schema] = {}
+
+    def __call__(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = self.instances.get(argmap)
+            if schema is None:
+                schema = self.instances[argmap] = argmap()
+            return schema
+        return self.get_schema(argmap, req)
 
 
 def handle_domain_error(error: DomainError):
@@ -112,6 +131,25 @@ def init_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    _check_decorated_limits_only(app)
+
+
+def _check_decorated_limits_only(app: Flask) -> None:
+    """Flask-Limiter checks, before every request, the default, application and blueprint limits; we set
+    none (each limited view checks its own limit when called), so that check runs only if some appear."""
+    funcs = app.before_request_funcs.get(None, [])
+    check = limiter._check_request_limit
+    if check not in funcs:
+        return
+
+    def _middleware_limits():
+        manager = limiter.limit_manager
+        if manager._default_limits or manager._application_limits or manager._blueprint_limits \
+                or limiter._meta_limits:
+            return check()
+        return None
+
+    funcs[funcs.index(check)] = _middleware_limits
 
 
 @limiter.request_filter

@@ -13,7 +13,7 @@ from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
-from core.db import db, run_ready_callbacks
+from core.db import _QUEUE_KEY as AFTER_COMMIT_QUEUE, db, run_ready_callbacks
 from core.docs import register_docs
 from core.errors import DomainError
 from core.plugins import build_plugin_manager
@@ -104,7 +104,11 @@ def _register_unit_of_work(app: Flask) -> None:
     """
     @app.after_request
     def _commit_successful_request(response):
+        if not db.session.registry.has():
+            return response  # the request never touched the database
         session = db.session()
+        if not session.in_transaction() and not session.info.get(AFTER_COMMIT_QUEUE):
+            return response  # nothing begun, nothing waiting for a commit
         if response.status_code < 400:
             session.commit()
         else:
@@ -113,6 +117,8 @@ def _register_unit_of_work(app: Flask) -> None:
 
     @app.teardown_request
     def _after_commit_hooks(exc):
+        if not db.session.registry.has():
+            return
         if exc is None:
             run_ready_callbacks()
         else:

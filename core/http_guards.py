@@ -12,6 +12,7 @@ import json
 import re
 
 from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 from werkzeug.serving import WSGIRequestHandler
 
@@ -168,11 +169,28 @@ def add_security_headers(response):
     return response
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per key rather than per request."""
+
+    def __init__(self) -> None:
+        self._serializers: dict = {}
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            return None
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = self._serializers[key] = super().get_signing_serializer(app)
+        return serializer
+
+
 def init_app(app: Flask) -> None:
-    """Install the converters and the before/after hooks (call before registering routes)."""
+    """Install the converters, the before/after hooks and the session interface (call before registering routes)."""
     install_converters(app)
     app.before_request(check_request)
     app.after_request(add_security_headers)
+    app.session_interface = CookieSessionInterface()
 
 
 class EnvelopeRequestHandler(WSGIRequestHandler):

@@ -149,6 +149,20 @@ def _route() -> str:
     return rule.rule if rule is not None else "<unmatched>"
 
 
+#: ``(route, method, status) → (request counter, latency histogram)`` children, looked up once per label set
+_children: dict[tuple, tuple] = {}
+
+
+def _observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    key = (route, method, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (HTTP_REQUESTS.labels(route, method, str(status)),
+                                     HTTP_LATENCY.labels(route, method))
+    children[0].inc()
+    children[1].observe(seconds)
+
+
 def init_app(app: Flask) -> None:
     """Count and time every request by route; answer ``GET /metrics`` (bearer ``OCOP_METRICS_TOKEN`` if set)."""
 
@@ -160,9 +174,7 @@ def init_app(app: Flask) -> None:
     def _observe(response):
         started = g.pop("ocop_metrics_started", None)
         if started is not None:
-            route = _route()
-            HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+            _observe_request(_route(), request.method, response.status_code, time.perf_counter() - started)
         return response
 
     @app.get("/metrics")

@@ -220,6 +220,8 @@ class SearchQuery:
     cursor: dict | None = None
     today: dt.date | None = None
     facets: bool = True
+    #: the sale prices now (:class:`core.search.prices.SalePrices`): price filters, facet and sorts use them
+    sale: object = None
 
     @property
     def parsed(self) -> ParsedQuery:

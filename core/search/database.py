@@ -42,7 +42,6 @@ from core.search.models import SearchDocument, SearchDocumentSource, SearchIndex
 from core.search import facets, sql
 from core.search.backend import (FACETS, Action, ParsedQuery, SearchBackend, SearchHit, SearchQuery, SearchResult,
                                  SearchUnavailable, document_text, highlight, parse_query, price_bucket)
-from core.catalogue.version import current_version
 
 NAME_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 PHRASE_BONUS, START_BONUS, NAME_TOKEN_BONUS, EXACT_BONUS, BODY_PHRASE_BONUS, PREFIX_BONUS = 6.0, 4.0, 2.0, 12.0, 5.0, 2.0
@@ -166,8 +165,10 @@ def invalidate_vocabulary() -> None:
         _vocab["key"] = None
 
 
-def _vocabulary() -> Vocabulary:
-    key = (str(db.engine.url), current_version())
+def _vocabulary(columns: facets.FacetColumns) -> Vocabulary:
+    """The index vocabulary, cached per index state (the facet columns' change-log position) and at most
+    :data:`VOCAB_MAX_AGE` seconds behind it."""
+    key = (str(db.engine.url), columns.seq, columns.token)
     with _vocab_lock:
         fresh = _vocab["value"] is not None and (
             _vocab["key"] == key or (time.monotonic() - _vocab["loaded"] < VOCAB_MAX_AGE and _vocab["key"] is not None
@@ -292,7 +293,7 @@ class DatabaseBackend(SearchBackend):
         the typo passes run only when the exact and prefix passes found nothing.
         """
         parsed = query.parsed
-        columns = facets.current()
+        columns = facets.current().priced(query.sale)
         wanted = _facet_filters(query)
         if not parsed:
             chosen = columns.select(wanted)
@@ -305,7 +306,7 @@ class DatabaseBackend(SearchBackend):
                 return result
         # typos: words unknown to the index corrected against its vocabulary (in memory), then on
         # PostgreSQL trigram similarity of the name
-        result, corrected = None, self._correct(parsed)
+        result, corrected = None, self._correct(parsed, columns)
         if corrected is not None:
             result = self._run(query, columns, wanted, corrected, mode="prefix")
             if result is not None:
@@ -322,8 +323,8 @@ class DatabaseBackend(SearchBackend):
         if self.dialect == "postgresql":
             db.session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
-    def _correct(self, parsed: ParsedQuery) -> ParsedQuery | None:
-        vocabulary = _vocabulary()
+    def _correct(self, parsed: ParsedQuery, columns: facets.FacetColumns) -> ParsedQuery | None:
+        vocabulary = _vocabulary(columns)
         tokens, changed = [], False
         for i, token in enumerate(parsed.tokens):
             last = i == len(parsed.tokens) - 1
@@ -341,7 +342,9 @@ class DatabaseBackend(SearchBackend):
         return ParsedQuery(parsed.raw, tuple(tokens), tuple(tokens))
 
     # SQL building ---------------------------------------------------------------------------------
-    def _filters(self, query: SearchQuery, params: dict) -> list[str]:
+    def _filters(self, query: SearchQuery, params: dict, discounted: dict | None = None) -> list[str]:
+        """SQL conditions of the query's filters; a price range is on the price now (``discounted``: the
+        products whose sale price moves them in or out of the range, from the priced facet columns)."""
         params["today"] = query.today or clock.today()
         where = ["d.listed_until > :today"]
         for column, key in (("group_code", "group"), ("stars", "stars"), ("province_code", "province"),
@@ -350,12 +353,15 @@ class DatabaseBackend(SearchBackend):
             if value is not None:
                 params[f"f_{key}"] = value
                 where.append(f"d.{column} = :f_{key}")
+        price = []
         if query.min_price is not None:
             params["f_min_price"] = query.min_price
-            where.append("d.price_min >= :f_min_price")
+            price.append("d.price_min >= :f_min_price")
         if query.max_price is not None:
             params["f_max_price"] = query.max_price
-            where.append("d.price_min <= :f_max_price")
+            price.append("d.price_min <= :f_max_price")
+        if price:
+            where.append(_price_condition(query, " AND ".join(price), discounted, params))
         if query.in_stock is not None:
             params["f_in_stock"] = bool(query.in_stock)
             where.append("d.in_stock = :f_in_stock")
@@ -443,7 +449,7 @@ class DatabaseBackend(SearchBackend):
         then, for relevance and stars sorts, the scored page.
         """
         params: dict = {}
-        filters = self._filters(query, params)
+        filters = self._filters(query, params, columns.discounted)
         source, condition, rank, bonus = self._terms(parsed, mode, params)
         if self.dialect == "sqlite":  # the full-text index answers without touching the documents
             statement = "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH :match"
@@ -454,7 +460,7 @@ class DatabaseBackend(SearchBackend):
             return None
         found = columns.ids_bitmap(list(map(int, matched.split(","))))
         if not columns.knows(found):
-            columns = facets.current()  # a write committed after this request read the change log
+            columns = facets.current().priced(query.sale)  # a write committed after this request read the log
         chosen = columns.select(wanted, found)
         if not chosen:
             return None
@@ -464,8 +470,8 @@ class DatabaseBackend(SearchBackend):
         where = " AND ".join([condition, *filters])
         total = chosen.bit_count()
         if query.sort == "relevance" and total > COMMON_MATCHES:
-            rows = self._common_page(query, params, source, condition, rank, bonus, where, bool(wanted.equal or
-                                     wanted.min_price is not None or wanted.max_price is not None), total)
+            filtered = bool(wanted.equal or wanted.min_price is not None or wanted.max_price is not None)
+            rows = self._common_page(query, params, source, condition, rank, bonus, where, filters, filtered, total)
         else:
             order = self._ORDER[query.sort]
             rows = sql.rows(
@@ -479,7 +485,7 @@ class DatabaseBackend(SearchBackend):
                                                              for pid, s, _, doc in rows])
 
     def _common_page(self, query: SearchQuery, params: dict, source: str, condition: str, rank: str, bonus: str,
-                     where: str, filtered: bool, total: int) -> list[tuple]:
+                     where: str, filters: list[str], filtered: bool, total: int) -> list[tuple]:
         """A relevance page of a very common query ("ruou" matches a sixth of the catalogue, "san pham" two
         thirds): only the :data:`COMMON_CANDIDATES` best by the engine's rank get the bonuses and compete
         for the first pages; the matches after them follow in rank order. Bounded: bonuses are computed
@@ -498,7 +504,7 @@ class DatabaseBackend(SearchBackend):
                 f"SELECT p.product_id, p.score, p.rn, s.document FROM "
                 f"(SELECT product_id, score, row_number() OVER (ORDER BY score DESC, product_id ASC) AS rn FROM "
                 f"(SELECT d.product_id AS product_id, (c.r + {bonus}) AS score FROM c "
-                f"JOIN search_document d ON d.product_id = c.product_id WHERE {' AND '.join(self._filters(query, {}))} "
+                f"JOIN search_document d ON d.product_id = c.product_id WHERE {' AND '.join(filters)} "
                 f"ORDER BY score DESC, d.product_id ASC LIMIT :limit OFFSET :offset) top) p "
                 f"JOIN search_document_source s ON s.product_id = p.product_id", params)
         missing = query.limit - len(rows)
@@ -537,7 +543,7 @@ class DatabaseBackend(SearchBackend):
             if self.dialect == "postgresql":
                 hits = self._suggest(parsed, limit, today, "trigram")
             else:
-                corrected = self._correct(parsed)
+                corrected = self._correct(parsed, facets.current())
                 if corrected is not None:
                     hits = self._suggest(corrected, limit, today, "prefix")
         return hits
@@ -573,6 +579,26 @@ def _facet_filters(query: SearchQuery) -> facets.Filters:
         equal["in_stock"] = bool(query.in_stock)
     return facets.Filters(equal=equal, min_price=query.min_price, max_price=query.max_price,
                           today=query.today or clock.today())
+
+
+def _price_condition(query: SearchQuery, indexed: str, discounted: dict | None, params: dict) -> str:
+    """The price range on the price now: the indexed price's condition, except for the products a sale moved
+    into the range (added by id) or out of it (left out by id)."""
+    if not discounted:
+        return indexed
+    low, high = query.min_price, query.max_price
+
+    def inside(price: int) -> bool:
+        return price >= 0 and (low is None or price >= low) and (high is None or price <= high)
+
+    moved_in = [p for p, (base, now) in discounted.items() if inside(now) and not inside(base)]
+    moved_out = [p for p, (base, now) in discounted.items() if inside(base) and not inside(now)]
+    condition = f"({indexed})"
+    if moved_out:
+        condition = f"({condition} AND d.product_id NOT IN {sql.in_list('f_out', moved_out, params)})"
+    if moved_in:
+        condition = f"({condition} OR d.product_id IN {sql.in_list('f_in', moved_in, params)})"
+    return condition
 
 
 def _documents(ids: list[int]) -> list[tuple[int, dict]]:

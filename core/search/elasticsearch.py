@@ -114,6 +114,26 @@ def index_template(prefix: str = "ocop", shards: int = 1, replicas: int | None =
             "_meta": {"managed_by": "ocop-commerce", "version": 1}}
 
 
+#: the lowest price now: the sale price of an on-sale product (request parameter), else the indexed lowest price
+PRICE_NOW = "price_now"
+PRICE_NOW_SCRIPT = ("def id = String.valueOf(doc['id'].value); def base = doc['price_min'].size() > 0 ? "
+                    "doc['price_min'].value : null; def sale = params.sale.get(id); "
+                    "if (sale != null && (base == null || sale < base)) { emit(sale); } "
+                    "else if (base != null) { emit(base); }")
+
+
+def _price_field(query: SearchQuery) -> str:
+    """``price_min`` (indexed), or the runtime field :data:`PRICE_NOW` when some product is on sale now."""
+    return PRICE_NOW if query.sale else "price_min"
+
+
+def runtime_mappings(query: SearchQuery) -> dict:
+    """The request's runtime field of the price now (the sale prices of :mod:`core.search.prices` as a
+    parameter), so filters, the price facet and price sorts follow a sale from its start to its end."""
+    sale = {str(product_id): price for product_id, price in sorted(query.sale.prices.items())}
+    return {PRICE_NOW: {"type": "long", "script": {"source": PRICE_NOW_SCRIPT, "params": {"sale": sale}}}}
+
+
 def _filters(query: SearchQuery, today: dt.date) -> list[dict]:
     filters: list[dict] = [{"range": {"listed_until": {"gt": today.isoformat()}}}]
     for field, value in (("group", query.group), ("stars", query.stars), ("province_code", query.province),
@@ -126,7 +146,7 @@ def _filters(query: SearchQuery, today: dt.date) -> list[dict]:
     if query.max_price is not None:
         price["lte"] = query.max_price
     if price:
-        filters.append({"range": {"price_min": price}})
+        filters.append({"range": {_price_field(query): price}})
     return filters
 
 
@@ -157,8 +177,8 @@ SORTS = {
 }
 
 
-def aggregations() -> dict:
-    """Facet aggregations (computed over the filtered matches)."""
+def aggregations(price_field: str = "price_min") -> dict:
+    """Facet aggregations (computed over the filtered matches; the price facet on ``price_field``)."""
     ranges = []
     for key, low, high in PRICE_BUCKETS:
         r = {"key": key}
@@ -172,7 +192,7 @@ def aggregations() -> dict:
         "stars": {"terms": {"field": "stars", "size": 10}},
         "province": {"terms": {"field": "province_code", "size": 100}},
         "legal_form": {"terms": {"field": "legal_form", "size": 10}},
-        "price": {"range": {"field": "price_min", "ranges": ranges}},
+        "price": {"range": {"field": price_field, "ranges": ranges}},
         "in_stock": {"terms": {"field": "in_stock", "size": 2}},
     }
 
@@ -188,9 +208,12 @@ def search_body(query: SearchQuery) -> dict:
     else:
         es_query = {"bool": {"filter": filters}}
     sort_name = query.sort if (query.sort != "relevance" or parsed) else "browse"
+    sort = SORTS[sort_name]
+    if query.sale:
+        sort = [{PRICE_NOW: order["price_min"]} if "price_min" in order else order for order in sort]
     body: dict = {
         "query": es_query,
-        "sort": SORTS[sort_name],
+        "sort": sort,
         "size": query.limit,
         "track_total_hits": True,
     }
@@ -198,8 +221,10 @@ def search_body(query: SearchQuery) -> dict:
         body["search_after"] = query.cursor["a"]
     else:
         body["from"] = query.offset
+    if query.sale:
+        body["runtime_mappings"] = runtime_mappings(query)
     if query.facets:
-        body["aggs"] = aggregations()
+        body["aggs"] = aggregations(_price_field(query))
     if parsed:
         body["highlight"] = {**HIGHLIGHT_TAGS, "fields": {
             "name.folded": {"number_of_fragments": 0},

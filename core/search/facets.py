@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from core.db import db
 from core.search import sql
-from core.search.backend import PRICE_BUCKETS
+from core.search.backend import PRICE_BUCKETS, price_bucket
 
 FACET_KEYS = ("group", "stars", "province", "legal_form", "price", "in_stock")
 #: catch up from the change log when it names at most this many products; reload everything beyond
@@ -83,6 +83,9 @@ class FacetColumns:
         self.bucket_starts: list[int] = []  # index in the price order where each price bucket begins
         self.province_names: dict[str, str] = {}
         self._expired: dict[int, int] = {}
+        #: product → (indexed lowest price, lowest price now) of the products whose price a sale lowered
+        self.discounted: dict[int, tuple[int, int]] = {}
+        self._priced: tuple | None = None  # (the sale prices, the priced copy)
 
     def _key(self, order: str):
         values, created, price = self.values, self.created, self.price
@@ -204,6 +207,34 @@ class FacetColumns:
                 other._add(row)
         other._price_index()
         other._name_provinces()
+        return other
+
+    def priced(self, sale) -> "FacetColumns":
+        """These columns with each on-sale product's lowest price now (:class:`core.search.prices.SalePrices`):
+        its price bucket, price filters and place in the price order. Built once per pricing state."""
+        if not sale:
+            return self
+        known = self._priced
+        if known is not None and known[0] is sale:
+            return known[1]
+        other = self._copy(self.seq, self.token)
+        buckets = other.bitmaps["price"]
+        for p, price in sale.prices.items():
+            if p >= other.size or other.values[p] is None:
+                continue
+            base = other.price[p]
+            if 0 <= base <= price:
+                continue
+            old, bucket, bit = other.values[p], price_bucket(price), 1 << p
+            buckets[old[4]] &= ~bit
+            buckets[bucket] = buckets.get(bucket, 0) | bit
+            other.values[p] = (*old[:4], bucket, old[5])
+            other.price[p] = price
+            other.discounted[p] = (base, price)
+        if other.discounted:
+            other.orders["price"].sort(key=other._key("price"))
+            other._price_index()
+        self._priced = (sale, other)
         return other
 
     # reading -----------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import has_request_context, request
@@ -18,9 +17,7 @@ from core.catalogue import groups
 from core.catalogue import version as catalogue_cache
 from core.catalogue.version import bump
 from core.geo.models import AdministrativeUnit
-from core.pricing import resolver
-from core.pricing import version as pricing_version
-from core.search import outbox
+from core.search import outbox, prices
 
 #: Rows created this long before a rebuild started are replayed after it (transactions still open then).
 REPLAY_MARGIN = dt.timedelta(minutes=10)
@@ -32,7 +29,7 @@ def _unavailable(exc: Exception) -> DomainError:
                        {"reason": str(exc)[:200]}, status=503)
 
 
-def build_query(args: dict) -> SearchQuery:
+def build_query(args: dict, sale=None) -> SearchQuery:
     """A :class:`SearchQuery` from validated storefront arguments (cursor decoded, paging window checked)."""
     cursor = None
     if args.get("cursor"):
@@ -54,7 +51,7 @@ def build_query(args: dict) -> SearchQuery:
                        province=args.get("province"), legal_form=args.get("legal_form"),
                        min_price=args.get("min_price"), max_price=args.get("max_price"),
                        in_stock=args.get("in_stock"), sort=args.get("sort", "relevance"), page=page, limit=limit,
-                       cursor=cursor, today=clock.today())
+                       cursor=cursor, today=clock.today(), sale=sale)
 
 
 def render_hit(hit: SearchHit) -> dict:
@@ -136,34 +133,25 @@ def _cached(namespace: str, args: dict, build):
     return catalogue_cache.cached(namespace, key, build)
 
 
-#: the channel whose prices search shows (the storefront's)
-PRICE_CHANNEL = "online_store"
-
 
 def search(args: dict) -> dict:
     """Storefront search: ``{"results", "total", "next", "facets", "query"}`` (cached per catalogue version and
     pricing state, so a sale price starts and ends on time)."""
     now = clock.now()
-    return _cached("search", {**args, "_pricing": pricing_version.cache_key(now)}, lambda: _search(args, now))
-
-
-@dataclass(frozen=True)
-class _ProductRef:
-    id: int
+    return _cached("search", {**args, "_pricing": prices.pricing_state(now)}, lambda: _search(args, now))
 
 
 def _search(args: dict, now=None) -> dict:
-    query = build_query(args)
+    now = now or clock.now()
+    query = build_query(args, sale=prices.sale_prices(now))
     try:
         result = get_backend().search(query)
     except SearchUnavailable as exc:
         raise _unavailable(exc)
     results = [render_hit(h) for h in result.hits]
-    # the page's sale prices now, from the price resolver (bounded: one resolution for the page)
-    offers = resolver.product_prices([_ProductRef(h.document["id"]) for h in result.hits], PRICE_CHANNEL, now) \
-        if result.hits else {}
+    # the page's sale prices now: the resolver's offers for this pricing state (no resolution per page)
     for hit, rendered in zip(result.hits, results):
-        offer = offers.get(hit.document["id"], {})
+        offer = query.sale.offer(hit.document["id"])
         rendered.update(sale_price_min=offer.get("sale_price_min"), sale_ends_at=clock.local(offer.get("sale_ends_at")),
                         promotions=[{**p, "ends_at": clock.local(p["ends_at"])} for p in offer.get("promotions", [])])
     return {"results": results, "total": result.total,
