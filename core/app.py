@@ -13,7 +13,7 @@ from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
-from core.db import _QUEUE_KEY as AFTER_COMMIT_QUEUE, db, run_ready_callbacks
+from core.db import AFTER_COMMIT_QUEUE, db, run_ready_callbacks
 from core.docs import register_docs
 from core.errors import DomainError
 from core.plugins import build_plugin_manager

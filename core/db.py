@@ -115,6 +115,8 @@ def publish(topic: str, **payload) -> None:
 
 # --- after-commit callbacks ----------------------------------------------------
 _QUEUE_KEY = "ocop_after_commit"
+#: the session-info key of the after-commit queue (the app factory checks it to skip empty commits)
+AFTER_COMMIT_QUEUE = _QUEUE_KEY
 
 
 def on_commit(callback: Callable[[], None], session: Session | None = None) -> None:

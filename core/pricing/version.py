@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core.db import db
@@ -79,5 +79,14 @@ def _key_of(values) -> tuple:
     return tuple(value.isoformat() if isinstance(value, dt.datetime) else value for value in values)
 
 
+#: the key of :func:`key_columns` as one plain statement (building the ORM statement costs ~1 ms of CPU, this ~0.1)
+_STATE = text("SELECT (SELECT version FROM pricing_version WHERE id = 1), "
+              "(SELECT max(starts_at) FROM promotion WHERE status = 'published' AND starts_at <= :at), "
+              "(SELECT max(ends_at) FROM promotion WHERE status = 'published' AND ends_at <= :at)")
+
+
 def _read_key(at: dt.datetime) -> tuple:
-    return _key_of(db.session.execute(select(*key_columns(at))).one())
+    utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+    # stored as naive UTC; SQLite compares the text form the column type writes
+    bound = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if db.engine.dialect.name == "sqlite" else utc
+    return _key_of(db.session.execute(_STATE, {"at": bound}).one())

@@ -22,7 +22,6 @@ from core.db import db
 from core.pricing import live as live_promotions
 from core.pricing import resolver
 from core.pricing import version as pricing_version
-from core.search import sql
 
 #: the channel whose prices search shows (the storefront's)
 PRICE_CHANNEL = "online_store"
@@ -57,26 +56,9 @@ class _Ref:
     id: int
 
 
-_STATE = ("SELECT (SELECT version FROM pricing_version WHERE id = 1), "
-          "(SELECT max(starts_at) FROM promotion WHERE status = 'published' AND starts_at <= :at), "
-          "(SELECT max(ends_at) FROM promotion WHERE status = 'published' AND ends_at <= :at)")
-_PRICING_KEY = "ocop_pricing_key"  # core.pricing.version's per-transaction memo: (at, key)
-
-
 def pricing_state(at: dt.datetime) -> tuple:
-    """:func:`core.pricing.version.cache_key` at ``at`` in one plain statement (the ORM statement costs ~1 ms
-    of CPU to build, this ~0.1 ms), left in the transaction's memo so the resolver reads it from there too."""
-    known = db.session.info.get(_PRICING_KEY)
-    if known is not None and known[0] is at:
-        return known[1]
-    if pricing_version.changed_in_this_transaction():
-        return pricing_version.cache_key(at)
-    utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    bound = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if db.engine.dialect.name == "sqlite" else utc
-    row = sql.rows(_STATE, {"at": bound})[0]
-    key = tuple(value.isoformat() if isinstance(value, dt.datetime) else value for value in row)
-    db.session.info[_PRICING_KEY] = (at, key)
-    return key
+    """:func:`core.pricing.version.cache_key` at ``at`` (one plain statement, memoised for the transaction)."""
+    return pricing_version.cache_key(at)
 
 
 def sale_prices(at: dt.datetime) -> SalePrices:
