@@ -1,6 +1,6 @@
 """payment payables: a payment pays an order or a plugin's payable debt (kind + id), exactly one of the two
 
-Revision ID: 0012_payment_payables
+Revision ID: 0011_payment_payables
 Revises: 0010_trust_rules
 Create Date: 2026-12-01 16:10:00
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0012_payment_payables"
+revision = "0011_payment_payables"
 down_revision = "0010_trust_rules"
 branch_labels = None
 depends_on = None
