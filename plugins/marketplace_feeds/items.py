@@ -84,14 +84,21 @@ def _read(stmt):
 
 
 def _variant_chunks(marketplace: Marketplace, today: dt.date, producer_id: int | None = None) -> Iterator[list]:
-    """The published variants (by product, then variant) in chunks of about :data:`BATCH` rows, from one
-    streamed Core query (``yield_per``: a server-side cursor on PostgreSQL), so memory holds one chunk."""
+    """The published variants (by product, then variant), one Core query per range of :data:`BATCH` product ids.
+
+    Each query is a primary-key range scan whose few hundred rows the database sorts; one query for the
+    whole feed (``yield_per``) made SQLite sort every row in this process first (+8 MB at 24,000 items).
+    """
+    last = _read(select(func.max(Product.id))).scalar() or 0
     stmt = (select(*FACT_COLUMNS, *_ITEM_COLUMNS).join(Product, Product.id == Variant.product_id)
             .join(Producer, Producer.id == Product.producer_id)
             .where(published_clause(marketplace, today),
                    *([Product.producer_id == producer_id] if producer_id is not None else []))
-            .order_by(Variant.product_id, Variant.id).execution_options(yield_per=BATCH))
-    yield from _read(stmt).partitions()
+            .order_by(Variant.product_id, Variant.id))
+    for low in range(1, last + 1, BATCH):
+        rows = _read(stmt.where(Product.id.between(low, low + BATCH - 1))).all()
+        if rows:
+            yield rows
 
 
 def _province_names(codes, known: dict[str, str]) -> dict[str, str]:
