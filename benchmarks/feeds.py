@@ -91,9 +91,9 @@ def setup(products: int) -> dict:
              "updated_at": utcnow()} for p in producer_ids])
         start = dt.datetime.combine(clock.today() - dt.timedelta(days=1), dt.time(), clock.VN_TZ)
         campaign = promotions.create_promotion(admin, {
-            "name": "Tuần lễ OCOP 4–5 sao trên sàn", "name_en": "4 and 5-star OCOP week on marketplaces", "kind": "percentage",
-            "value": 10, "starts_at": start, "ends_at": start + dt.timedelta(days=7), "channels": ["marketplace"],
-            "scope": {"stars": [4, 5]}, "requires_opt_in": False})
+            "name": "Tuần lễ OCOP 4–5 sao trên sàn", "name_en": "4 and 5-star OCOP week on marketplaces",
+            "kind": "percentage", "value": 10, "starts_at": start, "ends_at": start + dt.timedelta(days=7),
+            "channels": ["marketplace"], "scope": {"stars": [4, 5]}, "requires_opt_in": False})
         promotions.activate_promotion(admin, campaign)
         commit()
         listed = db.session.execute(select(func.count(Product.id)).where(listed_clause())).scalar_one()

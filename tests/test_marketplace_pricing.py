@@ -29,8 +29,8 @@ class MarketplaceBonus:
         if channel.kind != "marketplace":
             return None
         wine = variant(WINE).id
-        return [{"variant_id": l.variant_id, "reference": "mp-bonus", "name": "Thưởng sàn", "name_en": "Marketplace bonus",
-                 "unit_amount": 2_000} for l in lines if l.variant_id == wine]
+        return [{"variant_id": l.variant_id, "reference": "mp-bonus", "name": "Thưởng sàn",
+                 "name_en": "Marketplace bonus", "unit_amount": 2_000} for l in lines if l.variant_id == wine]
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ def promotions(app, demo):
                                   .limit(1)).scalar_one()
     make_promotion(kind="percentage", value=12, scope={"stars": [4, 5]}, channels=["marketplace"],
                    name="Sao cao trên sàn", name_en="High stars on marketplaces")
-    make_promotion(kind="amount", value=3_000, stackable=True, scope={"provinces": [province]}, channels=["online_store"],
-                   name="Cộng dồn theo tỉnh", name_en="Stackable by province")
+    make_promotion(kind="amount", value=3_000, stackable=True, scope={"provinces": [province]},
+                   channels=["online_store"], name="Cộng dồn theo tỉnh", name_en="Stackable by province")
     make_promotion(kind="fixed_price", value=50_000, scope={"variants": [variant(POMELO).id]},
                    name="Giá cố định", name_en="Fixed price")
     make_promotion(kind="amount", value=40_000, budget=30_000, scope={"variants": [variant(WINE).id]},

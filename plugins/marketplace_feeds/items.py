@@ -208,7 +208,8 @@ def iter_items(marketplace: Marketplace, at: dt.datetime | None = None, progress
                 brand=producer, gtin=gtin, is_service=bool(is_service), weight_g=weight_g,
                 google_product_category=google, product_type=category or group_code,
                 custom_labels=(f"OCOP {stars} sao", LEVELS.get(level, level or ""),
-                               f"{expires_on:%Y-%m}" if expires_on else "", provinces.get(province_code, ""), group_code),
+                               f"{expires_on:%Y-%m}" if expires_on else "", provinces.get(province_code, ""),
+                               group_code),
                 stars=stars or 0)
         if progress:
             progress(len(rows))
