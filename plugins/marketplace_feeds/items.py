@@ -1,8 +1,9 @@
-"""What a feed publishes: one item per listed variant of the marketplace's producers, read in batches.
+"""What a feed publishes: one item per listed variant of the marketplace's producers, read in chunks.
 
-Each batch costs a bounded number of queries (variants with product and producer, certifications,
-images, stock, and one ``core.pricing.resolver.prices_for`` call on the marketplace's channel), so the
-feed shows exactly the price checkout charges on that channel and memory stays flat.
+Each chunk (a range of product ids, Core ``select()`` rows, no ORM objects) costs a bounded number of
+queries (variants with product and producer, certifications, images, stock) and one
+``core.pricing.bulk.prices_for_rows`` call on the marketplace's channel over the rows already read, so
+the feed shows exactly the price checkout charges on that channel and memory stays flat.
 """
 from __future__ import annotations
 
