@@ -2,7 +2,7 @@
 Meta catalog CSV, JSON. Each writes items one by one to a binary sink; nothing holds the whole document.
 
 The RSS is escaped text written by hand (the ``g`` namespace declared once on ``<rss>``, so no item
-redeclares one); it is about three times cheaper than lxml's ``xmlfile``.
+redeclares one); it takes less than half the CPU of lxml's ``xmlfile``.
 """
 from __future__ import annotations
 
