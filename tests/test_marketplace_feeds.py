@@ -16,9 +16,13 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 from stdnum import ean
 
+from core import migrate
 from core.accounts.models import User
+from core.app import create_app
+from core.celery_app import init_celery
 from core.catalogue.listing import listed_clause
 from core.catalogue.models import Producer, Product, Variant
+from core.cli import build_cli
 from core.db import db
 from core.inventory import ledger
 from core.pricing import resolver
@@ -270,8 +274,6 @@ def test_reports_are_offered_through_the_reports_hook(client, login, markets):
 
 
 def test_cli_builds_a_feed_to_a_file(app, markets, tmp_path, database_url, instance_path):
-    from core.celery_app import init_celery
-    from core.cli import build_cli
     output = tmp_path / "google.xml.gz"
     db.session.commit()
     env = {"OCOP_DATABASE_URL": database_url, "OCOP_INSTANCE_PATH": str(instance_path)}
@@ -297,9 +299,7 @@ def test_cli_builds_a_feed_to_a_file(app, markets, tmp_path, database_url, insta
 # --- the plugin switched off ----------------------------------------------------------------------
 @pytest.fixture
 def disabled_app(app, instance_path, database_url):
-    from conftest import make_settings
-    from core.app import create_app
-    from core.celery_app import init_celery
+    from conftest import make_settings  # the test settings factory (conftest is not imported as a module)
     db.session.commit()
     yield create_app(make_settings(instance_path, database_url, plugins_disabled=["marketplace_feeds"]))
     init_celery(app)
@@ -321,6 +321,71 @@ def test_disabled_plugin_removes_its_routes_and_leaves_the_rest_working(disabled
     assert other.get("/storefront/v1/products").get_json()["total"] == 7
     assert other.get("/storefront/v1/products/buoi-da-xanh-binh-loi").status_code == 200
     assert client.get(path).status_code == 200  # enabled again, it still has its data
+
+
+def test_disabled_plugin_leaves_no_cli_beat_or_hook_and_core_writes_still_work(disabled_app, client, login, markets):
+    db.session.commit()
+    pm = disabled_app.extensions["ocop_plugins"]
+    implemented = {name: {impl.plugin_name for impl in getattr(pm.hook, name).get_hookimpls()}
+                   for name in ("register_cli", "register_tasks", "order_attribution", "reports", "seed_demo_data")}
+    assert all("marketplace_feeds" not in plugins for plugins in implemented.values())  # no CLI group, beat, …
+    assert "livestream" in implemented["order_attribution"]  # the other plugins still hook in
+    assert "marketplace-feeds-refresh" not in init_celery(disabled_app).conf.beat_schedule
+    other = disabled_app.test_client()
+    token = other.post("/auth/token", json={"username": "admin", "password": "ocop-demo-2026"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    rows = {r["name"]: r for r in other.get("/admin/v1/plugins", headers=headers).get_json()["results"]}
+    assert rows["marketplace_feeds"]["enabled"] is False and rows["marketplace_feeds"]["hooks"] == []
+    with disabled_app.app_context():
+        assert "marketplace_feeds" not in [name for name, _ in migrate.components()]
+        product_id = db.session.execute(select(Product.id).where(Product.slug == "banh-tet-dac-san-tran-gia")
+                                        ).scalar_one()
+    response = other.post(f"/admin/v1/products/{product_id}/certifications", headers=headers,
+                          json={"stars": 3, "score": 60, "level": "province", "issued_on": "2026-02-02",
+                                "decision_no": "12/QĐ-UBND"})
+    assert response.status_code == 201, response.get_json()
+    assert other.get("/storefront/v1/products").get_json()["total"] == 8
+    # switched on again, the plugin's feed follows the change made while it was off
+    path = feed_path(client, login("admin"), markets["google"])
+    sku = db.session.execute(select(Variant.sku).where(Variant.product_id == product_id)).scalars().first()
+    assert sku in _items(client.get(path).data)
+
+
+def test_the_rest_of_the_endpoints_refuse_bad_input_and_callers_and_write_nothing(client, login, markets):
+    """With test_registry_* and test_every_remaining_endpoint_*: each endpoint has a 4xx for bad input and for a
+    caller without the right (anonymous 401, wrong role 403), and none of them writes anything."""
+    admin, certifier, producer = login("admin"), login("hoidong.dongnai"), login("cs.htx-binh-loi")
+    google = f"{BASE}/{markets['google']}"
+    before = row_counts()
+    error_of(client.get(google, headers=certifier), 403)
+    error_of(client.get(BASE, headers=admin, query_string={"page": 0}), 422)
+    error_of(client.patch(google, json={"name": "x"}), 401)
+    error_of(client.patch(google, headers=producer, json={"name": "x"}), 403)
+    error_of(client.patch(google, headers=admin, json={"active": "maybe"}), 422)
+    error_of(client.patch(google, headers=admin, json={"fallback_image_url": "not a url"}), 422)
+    error_of(client.post(f"{google}/rotate", json={"what": "feed_token"}), 401)
+    error_of(client.post(f"{google}/rotate", headers=admin, json={}), 422)
+    error_of(client.post(f"{BASE}/999999/rotate", headers=admin, json={"what": "feed_token"}), 404,
+             "marketplace.not_found")
+    error_of(client.get(f"{BASE}/999999/producers", headers=admin), 404, "marketplace.not_found")
+    error_of(client.get(f"{google}/producers", headers=admin, query_string={"limit": 0}), 422)
+    error_of(client.post(f"{google}/producers/join", headers=admin, json={"producer_id": "one"}), 422)
+    error_of(client.post(f"{google}/producers/join", headers=producer, json={"shop_url": "javascript:alert(1)"}),
+             422)
+    error_of(client.post(f"{google}/producers/withdraw", json={}), 401)
+    error_of(client.post(f"{google}/producers/withdraw", headers=admin, json={"producer_id": []}), 422)
+    error_of(client.post(f"{BASE}/999999/feeds/rss/build", headers=admin), 404, "marketplace.not_found")
+    error_of(client.post(f"{google}/feeds/rss/build", headers=certifier), 403)
+    error_of(client.get(f"{google}/feeds/rss/report"), 401)
+    error_of(client.get(f"{google}/feeds/rss/report", headers=certifier), 403)
+    error_of(client.get(f"{google}/feeds/csv/report", headers=admin), 404, "feed.not_built")
+    error_of(client.get(f"{BASE}/999999/feeds/rss/report", headers=admin), 404, "marketplace.not_found")
+    error_of(client.post(f"{BASE}/999999/templates/fill", headers=admin, data={},
+                         content_type="multipart/form-data"), 404, "marketplace.not_found")
+    for report in ("presence", "items", "campaigns"):
+        error_of(client.get(f"{BASE}/reports/{report}", headers=certifier), 403)
+    error_of(client.get("/storefront/v1/feeds/" + "x" * 300 + "/rss"), 404)
+    assert row_counts() == before
 
 
 # --- mass-upload templates ------------------------------------------------------------------------

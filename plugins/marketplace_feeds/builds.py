@@ -7,11 +7,13 @@ own settings and opt-ins, and the day. Otherwise the next fetch (or the beat tas
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import gzip
 import hashlib
 import io
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -85,6 +87,9 @@ class Report:
 
     def add(self, problems: list[validation.Problem]) -> bool:
         """Count an item's problems; True when the item may be published."""
+        if not problems:
+            self.items += 1
+            return True
         for p in problems:
             self.by_rule[p.rule] = self.by_rule.get(p.rule, 0) + 1
             if len(self.problems) < MAX_REPORTED:
@@ -108,11 +113,32 @@ def _heading(marketplace: Marketplace) -> dict:
             "description": "Sản phẩm OCOP (3 sao trở lên) / OCOP-certified products (3 stars and above)"}
 
 
+@contextmanager
+def _few_collections():
+    """Run less of CPython's cyclic collector while a feed is written.
+
+    A build makes hundreds of thousands of short-lived objects and no garbage cycles: with the default
+    thresholds the collector ran ~200 times per build and once over the whole app's heap, 0.3–0.4 s of
+    CPU on this machine for nothing found. The thresholds are put back afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 20_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def write_feed(marketplace: Marketplace, fmt: str, sink, *, at: dt.datetime | None = None,
                progress=None) -> tuple[Report, str, int]:
     """Write the feed ``fmt`` of ``marketplace`` to the binary ``sink``; ``(report, sha256 hex, bytes)``."""
     spec = get_format(fmt)
     at = at or clock.now()
+    with _few_collections():
+        return _write(marketplace, spec, sink, at, progress)
+
+
+def _write(marketplace: Marketplace, spec: Format, sink, at: dt.datetime, progress) -> tuple[Report, str, int]:
     report = Report()
     hashing = HashingSink(sink)
     if spec.per_store:

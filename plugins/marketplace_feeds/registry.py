@@ -154,9 +154,25 @@ def rotate_secrets(user, marketplace: Marketplace, what: str) -> Marketplace:
 def product_link(marketplace: Marketplace, base: str, slug: str, sku: str, product_id: int, variant_id: int) -> str:
     """The link a marketplace item points at: the marketplace's template, the storefront's ``base`` URL,
     slug and SKU percent-encoded."""
-    return marketplace.product_url_template.format(base=base, slug=quote(slug, safe=""), sku=quote(sku, safe=""),
-                                                   product_id=product_id, variant_id=variant_id,
-                                                   marketplace=marketplace.code)
+    return links_for(marketplace, base)(slug, sku, product_id, variant_id)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # what ``quote(…, safe="")`` leaves as it is
+
+
+def _quoted(text: str) -> str:
+    return text if _UNRESERVED.match(text) else quote(text, safe="")
+
+
+def links_for(marketplace: Marketplace, base: str):
+    """:func:`product_link` for one marketplace, as a function of ``(slug, sku, product_id, variant_id)``
+    (the template read once: a feed calls it for every item)."""
+    fill, code = marketplace.product_url_template.format, marketplace.code
+
+    def link(slug: str, sku: str, product_id: int, variant_id: int) -> str:
+        return fill(base=base, slug=_quoted(slug), sku=_quoted(sku), product_id=product_id, variant_id=variant_id,
+                    marketplace=code)
+    return link
 
 
 def categories_for(marketplace: Marketplace, product) -> tuple[str | None, str | None]:

@@ -80,22 +80,26 @@ def fill(marketplace: Marketplace, data: bytes, filename: str,
         book = load_workbook(io.BytesIO(data), keep_vba=macros)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
         raise _bad("marketplace_template.bad_file", "Không đọc được tệp mẫu.", "The template cannot be read.") from exc
-    sheet = book.worksheets[0]
-    header_row, columns = find_header(sheet)
-    row = header_row + 1
-    while any(sheet.cell(row=row, column=c).value not in (None, "") for c in columns):
-        row += 1  # the marketplace's own instruction or example rows stay
-    written = refused = 0
-    for item in feed_items.iter_items(marketplace, producer_id=producer_id):
-        if validation.refused(validation.check(item)):
-            refused += 1
-            continue
-        for column, field in columns.items():
-            sheet.cell(row=row, column=column, value=_value(item, field))
-        row += 1
-        written += 1
-    out = io.BytesIO()
-    book.save(out)
+    try:
+        sheet = book.worksheets[0]
+        header_row, columns = find_header(sheet)
+        row = header_row + 1
+        while any(sheet.cell(row=row, column=c).value not in (None, "") for c in columns):
+            row += 1  # the marketplace's own instruction or example rows stay
+        written = refused = 0
+        for item in feed_items.iter_items(marketplace, producer_id=producer_id):
+            if validation.refused(validation.check(item)):
+                refused += 1
+                continue
+            for column, field in columns.items():
+                sheet.cell(row=row, column=column, value=_value(item, field))
+            row += 1
+            written += 1
+        out = io.BytesIO()
+        book.save(out)
+    finally:
+        if book.vba_archive is not None:  # the macros' copy: closed here, not by the collector (it fails there)
+            book.vba_archive.close()
     content_type = ("application/vnd.ms-excel.sheet.macroEnabled.12" if macros else
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return out.getvalue(), content_type, {"rows": written, "refused": refused, "header_row": header_row,

@@ -15,7 +15,7 @@ from stdnum import ean
 from plugins.marketplace_feeds.items import FeedItem
 
 MAX_ID, MAX_TITLE, MAX_DESCRIPTION, MAX_BRAND, MAX_LABEL, MAX_URL = 50, 150, 5000, 70, 100, 2000
-_SPACE = re.compile(r"\s")
+_URL = re.compile(r"https?://\S*\Z")
 AVAILABILITY = ("in_stock", "out_of_stock", "preorder", "backorder")
 
 
@@ -44,30 +44,33 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _is_url(value: str | None) -> bool:
-    return bool(value) and value.startswith(("http://", "https://")) and len(value) <= MAX_URL \
-        and not _SPACE.search(value)
+    return bool(value) and len(value) <= MAX_URL and _URL.match(value) is not None
+
+
+_TEXT_LIMITS = (("title", MAX_TITLE), ("description", MAX_DESCRIPTION), ("brand", MAX_BRAND))
+_NO_WEIGHT = ("shipping_weight", "shipping_weight.missing", "warning", "Hàng hoá chưa có khối lượng vận chuyển.",
+              "The goods have no shipping weight.")
 
 
 def check(item: FeedItem) -> list[Problem]:
     """The item's problems; adjusts over-long text fields in place (each such change is a warning)."""
     problems: list[Problem] = []
+    item_id = item.id
 
     def error(field, rule, vi, en):
-        problems.append(Problem(item.id, field, rule, "error", vi, en))
+        problems.append(Problem(item_id, field, rule, "error", vi, en))
 
-    def warn(field, rule, vi, en):
-        problems.append(Problem(item.id, field, rule, "warning", vi, en))
-
-    if not item.id or len(item.id) > MAX_ID:
+    if not item_id or len(item_id) > MAX_ID:
         error("id", "id.max_50", "Mã hàng (SKU) dài quá 50 ký tự.", "The id (SKU) is longer than 50 characters.")
-    for field, limit in (("title", MAX_TITLE), ("description", MAX_DESCRIPTION), ("brand", MAX_BRAND)):
+    for field, limit in _TEXT_LIMITS:
         value = getattr(item, field)
         if not value:
             error(field, f"{field}.required", f"Thiếu {field}.", f"{field} is required.")
         elif len(value) > limit:
             setattr(item, field, shorten(value, limit))
-            warn(field, f"{field}.max_{limit}", f"{field} được rút gọn còn {limit} ký tự.",
-                 f"{field} shortened to {limit} characters.")
+            problems.append(Problem(item_id, field, f"{field}.max_{limit}", "warning",
+                                    f"{field} được rút gọn còn {limit} ký tự.",
+                                    f"{field} shortened to {limit} characters."))
     if not _is_url(item.link):
         error("link", "link.url", "Liên kết sản phẩm không hợp lệ.", "The product link is not a valid http(s) URL.")
     if not item.image_link:
@@ -75,10 +78,11 @@ def check(item: FeedItem) -> list[Problem]:
               "The product has no image (and the marketplace has no fallback image).")
     elif not _is_url(item.image_link):
         error("image_link", "image_link.url", "Liên kết ảnh không hợp lệ.", "The image link is not a valid URL.")
-    if not isinstance(item.price, int) or item.price <= 0:
+    price, sale_price = item.price, item.sale_price
+    if not isinstance(price, int) or price <= 0:
         error("price", "price.positive", "Giá phải lớn hơn 0.", "The price must be above 0.")
-    elif item.sale_price is not None:
-        if not 0 < item.sale_price < item.price:
+    elif sale_price is not None:
+        if not 0 < sale_price < price:
             error("sale_price", "sale_price.below_price", "Giá khuyến mãi phải thấp hơn giá gốc.",
                   "The sale price must be below the price.")
         if item.sale_starts_at and item.sale_ends_at and item.sale_starts_at >= item.sale_ends_at:
@@ -93,8 +97,7 @@ def check(item: FeedItem) -> list[Problem]:
             error(f"custom_label_{n}", "custom_label.max_100", "Nhãn tuỳ chỉnh dài quá 100 ký tự.",
                   "A custom label is longer than 100 characters.")
     if not item.is_service and not item.weight_g:
-        warn("shipping_weight", "shipping_weight.missing", "Hàng hoá chưa có khối lượng vận chuyển.",
-             "The goods have no shipping weight.")
+        problems.append(Problem(item_id, *_NO_WEIGHT))
     return problems
 
 

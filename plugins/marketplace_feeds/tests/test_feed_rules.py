@@ -1,6 +1,7 @@
 """Pure rules of the feeds (no database): validation limits, shortening, links, the RSS namespace, statuses."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from types import SimpleNamespace
@@ -66,3 +67,29 @@ def test_links_encode_the_sku_and_statuses_fold_marketplace_words():
     assert [status_of(w) for w in ("Chờ xác nhận", "AWAITING_SHIPMENT", "Đang giao", "Hoàn thành", "Đã hủy",
                                    "Trả hàng/Hoàn tiền", "?")] == \
         ["new", "new", "shipped", "delivered", "cancelled", "returned", None]
+
+
+def test_the_hand_written_rss_escapes_text_and_drops_what_xml_cannot_hold():
+    title = 'Mứt "gừng" & <quế> loại 1\x07\x1f'
+    out = io.BytesIO()
+    writers.write_google_rss([_item(title=title, brand="A&B", additional_image_links=["https://x.vn/a.jpg?w=1&h=2"])],
+                             out, title="Kênh <OCOP> & bạn", link="https://o.vn/?a=1&b=2", description="d")
+    channel = etree.fromstring(out.getvalue()).find("channel")  # parses: escaped, no control character left
+    assert channel.findtext("title") == "Kênh <OCOP> & bạn" and channel.findtext("link") == "https://o.vn/?a=1&b=2"
+    item = channel.find("item")
+    g = "{http://base.google.com/ns/1.0}"
+    assert item.findtext("title") == 'Mứt "gừng" & <quế> loại 1'
+    assert item.findtext(f"{g}brand") == "A&B"
+    assert item.findtext(f"{g}additional_image_link") == "https://x.vn/a.jpg?w=1&h=2"
+    assert writers.xml_text("a\ud800b\ufffe<") == "ab&lt;"
+
+
+def test_csv_rows_stay_one_line_and_quote_what_needs_it():
+    rows = [_item(title='Bưởi, "loại 1"', description="dòng 1\ndòng 2\tcột"), _item(id="B")]
+    out = io.BytesIO()
+    writers.write_meta_csv(rows, out)
+    text = out.getvalue().decode("utf-8")
+    assert text.count("\n") == 3  # the header and one line per item
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert parsed[0]["title"] == 'Bưởi, "loại 1"' and parsed[0]["description"] == "dòng 1 dòng 2 cột"
+    assert parsed[0]["price"] == "65000 VND" and parsed[0]["availability"] == "in stock" and parsed[1]["id"] == "B"
