@@ -9,7 +9,8 @@ from core.cli import build_cli
 from core.db import db
 from plugins.fairs.models import FairAssignment, FairBooth, FairEvent
 from plugins.livestream.models import LivestreamSession
-from plugins.marketplace_feeds.models import Marketplace
+from plugins.marketplace_feeds.models import Marketplace, MarketplaceProducer
+from core.catalogue.models import Producer
 
 
 def _seed(app, database_url, instance_path):
@@ -55,3 +56,17 @@ def test_the_demo_fair_counts_as_booth_rounds_on_the_province_dashboard(app, dat
     assert rounds["target"] == 32 and rounds["rows"][0]["value"] == assigned
     other_year = client.get("/admin/v1/reports/province-dashboard?year=2025", headers=login("sct.dongnai")).get_json()
     assert {f["code"]: f["value"] for f in other_year["plugin_figures"]}.get("fair_rounds") == 0
+
+
+def test_producers_on_marketplaces_appear_on_the_province_dashboard(app, database_url, instance_path, login):
+    result = _seed(app, database_url, instance_path)
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    present = db.session.execute(select(func.count(func.distinct(MarketplaceProducer.producer_id)))
+                                 .join(Producer, Producer.id == MarketplaceProducer.producer_id)
+                                 .where(MarketplaceProducer.status == "active", Producer.province_code == "75")
+                                 ).scalar_one()
+    data = app.test_client().get("/admin/v1/reports/province-dashboard", headers=login("sct.dongnai")).get_json()
+    figure = {f["code"]: f for f in data["plugin_figures"]}["marketplace_producers"]
+    assert present >= 1 and figure["value"] == present and figure["target"] == 94
+    assert figure["rows"] and max(r["value"] for r in figure["rows"]) <= present

@@ -3,10 +3,11 @@ published vs refused in the latest feeds, and campaign results (core promotions 
 GMV and orders from the core's promotion usage)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.catalogue.models import Producer
 from core.db import db
+from core.geo.models import AdministrativeUnit
 from core.pricing import access as pricing_access
 from core.pricing import promotions
 from core.pricing.models import Promotion
@@ -21,11 +22,35 @@ def available_reports(user) -> list[dict]:
     if user is None or user.role not in ROLES:
         return []
     return [{"code": "marketplace_feeds.presence", "name": "Sàn TMĐT: chủ thể tham gia theo sàn và tỉnh",
-             "name_en": "Marketplaces: producers present per marketplace and province", "url": f"{BASE}/presence"},
+             "name_en": "Marketplaces: producers present per marketplace and province", "url": f"{BASE}/presence",
+             "dashboard": dashboard_producers},
             {"code": "marketplace_feeds.items", "name": "Sàn TMĐT: sản phẩm đăng và bị từ chối",
              "name_en": "Marketplaces: items published and refused", "url": f"{BASE}/items"},
             {"code": "marketplace_feeds.campaigns", "name": "Sàn TMĐT: kết quả chiến dịch",
              "name_en": "Marketplaces: campaign results", "url": f"{BASE}/campaigns"}]
+
+
+def dashboard_producers(*, province_code, unit_code, date_from, date_to) -> dict:
+    """The province dashboard's figure ``marketplace_producers`` (the plans' KPI): producers present on at least
+    one marketplace today (opted in and active), per marketplace in the rows; ``unit_code`` narrows to producers
+    of that commune (or of the communes under a district). Presence is a state, so the period does not apply."""
+    scope = [MarketplaceProducer.status == "active"]
+    if province_code is not None:
+        scope.append(Producer.province_code == province_code)
+    if unit_code is not None:
+        scope.append(Producer.commune_code.in_(select(AdministrativeUnit.code).where(or_(
+            AdministrativeUnit.code == unit_code, AdministrativeUnit.parent_code == unit_code))))
+    joined = (select(func.count(func.distinct(Producer.id)))
+              .select_from(MarketplaceProducer).join(Producer, Producer.id == MarketplaceProducer.producer_id)
+              .where(*scope))
+    per_marketplace = (select(Marketplace.name, func.count(func.distinct(Producer.id)))
+                       .join(MarketplaceProducer, MarketplaceProducer.marketplace_id == Marketplace.id)
+                       .join(Producer, Producer.id == MarketplaceProducer.producer_id)
+                       .where(*scope).group_by(Marketplace.id, Marketplace.name).order_by(Marketplace.name))
+    return {"code": "marketplace_producers", "name": "Chủ thể OCOP trên sàn thương mại điện tử",
+            "name_en": "OCOP producers on marketplaces", "value": int(db.session.execute(joined).scalar_one()),
+            "unit": "chủ thể / producers",
+            "rows": [{"label": name, "value": int(n)} for name, n in db.session.execute(per_marketplace)]}
 
 
 def presence(user) -> dict:
