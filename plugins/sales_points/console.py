@@ -13,7 +13,7 @@ from flask import current_app, redirect, request, url_for
 
 from core.accounts.security import current_user
 from core.errors import DomainError
-from plugins.sales_points import access, console_sales, console_stock, pos, services
+from plugins.sales_points import access, console_registry, console_sales, console_stock, pos, services
 from plugins.sales_points.access import OPERATE_ROLES
 from plugins.sales_points.models import PAYMENT_METHODS
 
@@ -32,6 +32,7 @@ def register(console) -> None:
     console.add_page("/till/sales/<int:sale_id>", till_receipt, endpoint="till_receipt", **options)
     console_stock.register(console, options)
     console_sales.register(console, options)
+    console_registry.register(console, options)
 
 
 def _console():
