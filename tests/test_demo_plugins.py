@@ -70,3 +70,12 @@ def test_producers_on_marketplaces_appear_on_the_province_dashboard(app, databas
     figure = {f["code"]: f for f in data["plugin_figures"]}["marketplace_producers"]
     assert present >= 1 and figure["value"] == present and figure["target"] == 94
     assert figure["rows"] and max(r["value"] for r in figure["rows"]) <= present
+
+
+def test_fair_rounds_are_left_out_under_a_commune_filter(app, database_url, instance_path, login):
+    assert _seed(app, database_url, instance_path).exit_code == 0
+    db.session.remove()
+    data = app.test_client().get("/admin/v1/reports/province-dashboard?unit=26188",
+                                 headers=login("sct.dongnai")).get_json()
+    codes = [f["code"] for f in data["plugin_figures"]]
+    assert "fair_rounds" not in codes and "marketplace_producers" in codes

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.accounts.models import User
 from core.catalogue.models import Product
 from core.db import db
-from core.errors import invalid
+from core.errors import DomainError, invalid
 from plugins.fairs import access, trade
 from plugins.fairs.booth_stock import safe_cell
 from plugins.fairs.models import FairAssignment, FairBooth, FairDeal, FairEvent, FairSale
@@ -36,7 +36,10 @@ def available_reports(user) -> list[dict]:
 def dashboard_rounds(*, province_code, unit_code, date_from, date_to) -> dict:
     """The province dashboard's figure ``fair_rounds``: exhibitor places at events that ran in the period
     (opening day inside it), per event; ``province_code`` None counts every province. Fairs are organised
-    per province, so a commune filter does not narrow it."""
+    per province: under a district or commune filter the figure is left out."""
+    if unit_code is not None:
+        raise DomainError("fairs.not_per_unit", "Lượt gian hàng hội chợ chỉ tính theo tỉnh.",
+                          "Fair booth rounds are counted per province only.", status=422)
     query = (select(FairEvent.name, FairEvent.starts_on, func.count(FairAssignment.id))
              .join(FairAssignment, FairAssignment.event_id == FairEvent.id)
              .where(FairEvent.status.in_(RAN), FairEvent.starts_on >= date_from, FairEvent.starts_on <= date_to)
