@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from support.browser import screenshot
 from support.sales_points import PASSWORD as OP_PASSWORD, on_hand, receive, setup_points
+from support.console import browser_log_in
 
 
 @pytest.fixture
@@ -26,21 +27,12 @@ def world(client, login, demo):
     return points
 
 
-def log_in(page, base, username, password="ocop-demo-2026"):
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/console/login" not in page.url, page.content()[:500]
-
-
 def test_each_role_logs_in_and_sees_its_menu(live_server, page, world):
     for username, password, label, name in (("cs.htx-binh-loi", None, "Sản phẩm", "products"),
                                             ("op.a", OP_PASSWORD, "Bán hàng tại quầy", "till"),
                                             ("sct.dongnai", None, "Xác minh chủ thể", "dashboard"),
                                             ("admin", None, "Số liệu tỉnh", "admin-dashboard")):
-        log_in(page, live_server, username, password or "ocop-demo-2026")
+        browser_log_in(page, live_server, username, password or "ocop-demo-2026")
         assert page.locator(".console-menu").get_by_text(label).count() == 1
         screenshot(page, f"console-{name}")
         page.click("#logout")
@@ -57,7 +49,7 @@ def test_producer_edits_a_product_and_sees_it_listed(live_server, page, world):
     products.update_product(admin, variant.product, {"status": "draft"})
     commit()
     pid = variant.product_id
-    log_in(page, live_server, "cs.htx-binh-loi")
+    browser_log_in(page, live_server, "cs.htx-binh-loi")
     page.goto(f"{live_server}/console/products")
     row = page.locator(f"tr[data-product-id='{pid}']")
     assert "Chưa niêm yết" in row.inner_text() and "chưa ở trạng thái đang bán" in row.inner_text()
@@ -83,7 +75,7 @@ def test_operator_sells_at_the_till_with_the_keyboard_alone_and_the_stock_drops(
     from core.db import db
     gtin = db.session.execute(select(Variant.gtin).where(Variant.sku == "BL-BDX-1")).scalar_one()
     before = on_hand(world, world.a, "BL-BDX-1")
-    log_in(page, live_server, "op.a", OP_PASSWORD)
+    browser_log_in(page, live_server, "op.a", OP_PASSWORD)
     page.goto(f"{live_server}/console/till")
     page.wait_for_selector("#till-code:focus")  # the scan field has the focus: a USB scanner types into it
     page.keyboard.type(gtin)
@@ -112,7 +104,7 @@ def test_operator_sells_at_the_till_with_the_keyboard_alone_and_the_stock_drops(
 
 
 def test_organiser_verifies_a_producer_and_sees_the_dashboard_change(live_server, page, world):
-    log_in(page, live_server, "sct.dongnai")
+    browser_log_in(page, live_server, "sct.dongnai")
     page.goto(f"{live_server}/console/dashboard")
     page.wait_for_selector("#chart-stars")
     page.wait_for_load_state("load")
@@ -135,7 +127,7 @@ def test_organiser_verifies_a_producer_and_sees_the_dashboard_change(live_server
 
 
 def test_english_console(live_server, page, world):
-    log_in(page, live_server, "cs.htx-binh-loi")
+    browser_log_in(page, live_server, "cs.htx-binh-loi")
     page.get_by_role("button", name="English").click()
     page.wait_for_load_state()
     assert "My products" in page.content()
@@ -144,7 +136,7 @@ def test_english_console(live_server, page, world):
 
 def test_producer_creates_a_product_with_an_image(live_server, page, world):
     from test_console_forms import tiny_png
-    log_in(page, live_server, "cs.htx-binh-loi")
+    browser_log_in(page, live_server, "cs.htx-binh-loi")
     page.goto(f"{live_server}/console/products")
     page.click("#new-product")
     page.fill("input[name=name]", "Mật ong rừng Bình Lợi")
@@ -171,7 +163,7 @@ def test_producer_creates_a_product_with_an_image(live_server, page, world):
 
 
 def test_organiser_creates_and_activates_a_campaign(live_server, page, world):
-    log_in(page, live_server, "sct.dongnai")
+    browser_log_in(page, live_server, "sct.dongnai")
     page.goto(f"{live_server}/console/campaigns")
     screenshot(page, "console-campaigns")
     page.click("#new-campaign")

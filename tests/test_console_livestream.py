@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from support.console import console_login, post
+from support.console import console_as, console_login, post
 from support.livestream import BASE, make_session, variant_ids
 
 HOST = "cs.htx-binh-loi"  # hosts the demo session with htx-binh-minh
@@ -34,12 +34,6 @@ def far_organiser(app, demo):
     create_user("sct.hatinh", "ocop-demo-2026", "organiser", province_code=province)
     commit()
     return "sct.hatinh"
-
-
-def console_as(app, username, password="ocop-demo-2026"):
-    client = app.test_client()
-    assert console_login(client, username, password).status_code == 302
-    return client
 
 
 def text(response):

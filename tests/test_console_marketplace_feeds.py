@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select, update
 
-from support.console import console_login, post
+from support.console import console_as, console_login, post
 from support.marketplace import seed_marketplaces
 
 PRODUCER = "cs.htx-binh-loi"
@@ -22,12 +22,6 @@ GOOD = ("SP-1001,Chờ xác nhận,BL-BDX-1,2,58500,Nguyễn Văn A,0912345678,B
 @pytest.fixture
 def markets(app, demo):
     return seed_marketplaces()["marketplaces"]
-
-
-def console_as(app, username, password="ocop-demo-2026"):
-    client = app.test_client()
-    assert console_login(client, username, password).status_code == 302
-    return client
 
 
 def text(response):

@@ -5,19 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from support.console import console_login, post
+from support.console import console_as, console_login, post
 from support.sales_points import PASSWORD as OP_PASSWORD, setup_points
 
 
 @pytest.fixture
 def sp(client, login, demo):
     return setup_points(client, login)
-
-
-def console_as(app, username, password="ocop-demo-2026"):
-    client = app.test_client()
-    assert console_login(client, username, password).status_code == 302
-    return client
 
 
 def text(response):

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from support.console import console_login, post
+from support.console import browser_log_in, console_login, post
 from support.sales_points import BASE, PASSWORD as OP_PASSWORD, on_hand, receive, setup_points
 
 OTHER_ROLES = {"producer": ("cs.htx-binh-loi", "ocop-demo-2026"), "organiser": ("sct.dongnai", "ocop-demo-2026"),
@@ -288,13 +288,6 @@ def test_plugin_disabled_removes_its_pages_and_menu(instance_path, database_url,
 
 
 # --- in a real browser -------------------------------------------------------------------------------
-def browser_log_in(page, base, username, password):
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/console/login" not in page.url, page.content()[:500]
 
 
 def test_browser_operator_receives_a_transfer_counts_and_sees_the_alert_clear(live_server, page, sp):

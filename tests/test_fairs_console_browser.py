@@ -9,22 +9,14 @@ from plugins.fairs import events
 from plugins.fairs.models import FairApplication, FairBooth
 from plugins.fairs.tests.fixtures import build, user
 from support.browser import screenshot
-
-
-def log_in(page, base, username, password="ocop-demo-2026"):
-    page.goto(f"{base}/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/console/login" not in page.url, page.content()[:500]
+from support.console import browser_log_in
 
 
 def test_organiser_moves_a_booth_on_the_map_and_approves_an_application(live_server, page, demo):
     fair = build("applied")
     events.transition(user("sct.dongnai"), events.get_event(fair.event_id), "allocating")
     commit()
-    log_in(page, live_server, "sct.dongnai")
+    browser_log_in(page, live_server, "sct.dongnai")
     page.goto(f"{live_server}/console/fairs")
     assert page.locator(".console-menu").get_by_text("Hội chợ, triển lãm").count() == 1
     page.goto(f"{live_server}/console/fairs/map?event={fair.event_id}")

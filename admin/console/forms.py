@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError
 
-from admin.console.shell import lang
-from core.errors import DomainError, ValidationFailed
+from admin.console.shell import field_errors  # noqa: F401  (the views' import of it)
+from core.errors import ValidationFailed
 
 
 def text(form, name: str) -> str | None:
@@ -28,20 +28,3 @@ def load(schema, data: dict) -> dict:
         return schema.load({key: value for key, value in data.items() if value is not None})
     except ValidationError as exc:
         raise ValidationFailed(exc.messages) from exc
-
-
-def field_errors(exc: DomainError) -> list[str]:
-    """``field: message`` lines of a refusal's details, in the session's language."""
-    lines: list[str] = []
-
-    def walk(prefix: str, value) -> None:
-        if isinstance(value, dict) and set(value) >= {"message", "message_en"}:
-            lines.append(f"{prefix}: {value['message_en'] if lang() == 'en' else value['message']}")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(prefix, item)
-    walk("", exc.details or {})
-    return lines

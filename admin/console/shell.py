@@ -49,6 +49,26 @@ def error_text(exc: DomainError) -> str:
     return exc.message_en if lang() == "en" else exc.message
 
 
+def field_errors(exc: DomainError, *, plain_strings: bool = False) -> list[str]:
+    """``field: message`` lines of a refusal's details (``lines.0.quantity: …``), in the session's language;
+    ``plain_strings`` also lists detail values that are bare strings (a service's ``{"sku": "…"}``)."""
+    lines: list[str] = []
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict) and set(value) >= {"message", "message_en"}:
+            lines.append(f"{prefix}: {value['message_en'] if lang() == 'en' else value['message']}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(prefix, item)
+        elif plain_strings and isinstance(value, str):
+            lines.append(f"{prefix}: {value}")
+    walk("", getattr(exc, "details", None) or {})
+    return lines
+
+
 # --- CSRF -----------------------------------------------------------------------------------------
 def csrf_token() -> str:
     token = session.get("csrf")
@@ -145,6 +165,7 @@ class ConsolePages:
 
     t = staticmethod(t)
     error_text = staticmethod(error_text)
+    field_errors = staticmethod(field_errors)
 
 
 def require_roles(*roles: str):

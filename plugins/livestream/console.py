@@ -67,19 +67,7 @@ def _load(schema, data: dict) -> dict:
 
 
 def _errors(exc) -> list[str]:
-    out = []
-
-    def walk(prefix, value):
-        if isinstance(value, dict) and set(value) == {"message", "message_en"}:
-            out.append(f"{prefix}: {_console().t(value['message'], value['message_en'])}")
-        elif isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        elif isinstance(value, (list, tuple)):
-            for inner in value:
-                walk(prefix, inner)
-    walk("", exc.details or {})
-    return out[:20]
+    return _console().field_errors(exc)[:20]
 
 
 def _refusal(exc: DomainError) -> dict:

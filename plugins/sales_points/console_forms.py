@@ -38,21 +38,7 @@ def load(schema, data: dict) -> dict:
 
 def field_errors(exc) -> list[str]:
     """A refusal's field messages, flattened for a form (``lines.0.quantity: …``) in the session's language."""
-    out = []
-
-    def walk(prefix, value):
-        if isinstance(value, dict) and set(value) == {"message", "message_en"}:
-            out.append(f"{prefix}: {console().t(value['message'], value['message_en'])}")
-        elif isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        elif isinstance(value, (list, tuple)):
-            for inner in value:
-                walk(prefix, inner)
-        elif isinstance(value, str):
-            out.append(f"{prefix}: {value}")
-    walk("", getattr(exc, "details", None) or {})
-    return out[:20]
+    return console().field_errors(exc, plain_strings=True)[:20]
 
 
 def blank_to_none(value):

@@ -25,3 +25,20 @@ def console_login(client, username: str, password: str = DEMO_PASSWORD):
 def post(client, path: str, data: dict | None = None, **kwargs):
     """POST a console form with the session's CSRF token."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf(client)}, **kwargs)
+
+
+def console_as(app, username: str, password: str = DEMO_PASSWORD):
+    """A test client of ``app`` logged in to the console as ``username``."""
+    client = app.test_client()
+    assert console_login(client, username, password).status_code == 302
+    return client
+
+
+def browser_log_in(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log a Playwright ``page`` in to the console served at ``base``."""
+    page.goto(f"{base}/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/console/login" not in page.url, page.content()[:500]
