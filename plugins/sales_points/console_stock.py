@@ -49,6 +49,17 @@ def _page(template: str, point, status: int = 200, **context):
                   reason_names=REASON_NAMES, **context)
 
 
+def _posted(post):
+    """Run a form's ``post()`` in a SAVEPOINT: ``(document, (200, None, []))``, or on a refusal ``(None, (status,
+    message, field messages))`` with nothing written. The caller redirects after a success (post / redirect /
+    get: reloading the page never posts twice)."""
+    try:
+        with savepoint():
+            return post(), (200, None, [])
+    except DomainError as exc:
+        return None, (exc.status, error_text(exc), field_errors(exc))
+
+
 def point_list():
     """The points the operator works at; straight to the point when there is only one."""
     points = operated_points()
@@ -95,12 +106,9 @@ def receipts(point_id: int):
     user = current_user()
     status, error, errors = 200, None, []
     if request.method == "POST":
-        try:
-            with savepoint():
-                done = operations.create_receipt(user, point, load(s.SpReceiptInSchema(), _receipt_form(request.form)))
-        except DomainError as exc:
-            status, error, errors = exc.status, error_text(exc), field_errors(exc)
-        else:  # post / redirect / get: reloading the page never posts the receipt twice
+        done, (status, error, errors) = _posted(lambda: operations.create_receipt(
+            user, point, load(s.SpReceiptInSchema(), _receipt_form(request.form))))
+        if done is not None:
             return redirect(url_for("console_sales_points.receipts", point_id=point.id, posted=done.number))
     recent = operations.list_receipts(user, point, {"page": 1, "limit": RECENT})["results"]
     posted = next((r for r in recent if r.number == request.args.get("posted")), None)
@@ -189,12 +197,9 @@ def counts(point_id: int):
     user = current_user()
     status, error, errors = 200, None, []
     if request.method == "POST":
-        try:
-            with savepoint():
-                done = operations.post_count(user, point, load(s.SpCountInSchema(), _count_form(request.form)))
-        except DomainError as exc:
-            status, error, errors = exc.status, error_text(exc), field_errors(exc)
-        else:  # post / redirect / get: reloading the page never posts the count twice
+        done, (status, error, errors) = _posted(lambda: operations.post_count(
+            user, point, load(s.SpCountInSchema(), _count_form(request.form))))
+        if done is not None:
             return redirect(url_for("console_sales_points.counts", point_id=point.id, posted=done.number))
     recent = operations.list_counts(user, point, {"page": 1, "limit": RECENT})["results"]
     posted = next((c for c in recent if c.number == request.args.get("posted")), None)
