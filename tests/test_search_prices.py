@@ -139,3 +139,22 @@ def test_elasticsearch_filters_counts_and_sorts_by_the_price_now(listener, demo)
     assert listener.requests[-1].body == {
         "query": {"bool": {"filter": [{"range": {"listed_until": {"gt": "2026-11-23"}}}]}},
         "sort": [{"price_min": "desc"}, {"id": "desc"}], "size": 5, "from": 0, "track_total_hits": True}
+
+
+def test_a_sale_that_moves_no_products_lowest_price_keeps_price_filters_working(app, client, demo):
+    """Only live promotion: 10 % off the 190,000 đ bottle of an oil whose 55,000 đ bottle stays its lowest
+    price. The priced facet columns then equal the base ones; price filters must still answer (was a 500)."""
+    from sqlalchemy import update
+    from core.catalogue.models import Variant
+    from core.db import commit
+    from core.pricing import version
+    from core.pricing.models import Promotion
+    db.session.execute(update(Promotion).where(Promotion.status == "published").values(status="ended"))
+    version.bump()
+    commit()
+    big = db.session.execute(select(Variant.id).where(Variant.sku == "BL-TDB-50")).scalar_one()
+    make_promotion(kind="percentage", value=10, scope={"variants": [big]}, **window(days_before=1, days_after=3))
+    assert prices.sale_prices(clock.now())  # a sale is live: the priced copy of the columns is used
+    body = search(client, min_price=50_000, max_price=60_000, limit=50)
+    assert "tinh-dau-buoi-binh-loi" in slugs(body)
+    assert "tinh-dau-buoi-binh-loi" not in slugs(search(client, q="tinh dau", min_price=100_000))

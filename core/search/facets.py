@@ -157,6 +157,8 @@ class FacetColumns:
         other.bitmaps = {key: dict(values) for key, values in self.bitmaps.items()}
         other.alive = self.alive
         other.orders = {order: list(ps) for order, ps in self.orders.items()}
+        # the price index too: a priced copy in which no sale moved any price keeps it as it is
+        other.price_keys, other.bucket_starts = list(self.price_keys), list(self.bucket_starts)
         other.expiry = list(self.expiry)
         other.province_names = dict(self.province_names)
         return other
