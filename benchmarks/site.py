@@ -19,7 +19,6 @@ Last line: ``product_p95_ms=… product_json_p95_ms=… search_p95_ms=… … pr
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import random
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.search import _postgres, free_port, machine, query_mix  # noqa: E402
+from benchmarks.search import _postgres, free_port, get, machine, query_mix  # noqa: E402
 from core import migrate  # noqa: E402
 from core.app import create_app  # noqa: E402
 from core.catalogue import landing  # noqa: E402
@@ -58,16 +57,6 @@ def worker_cpu_ns(pid: int) -> int:
         except OSError:
             continue
     return total
-
-
-def get(port: int, path: str) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path)
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"{path} answered {response.status}")
 
 
 def timed(port: int, worker: int, path: str) -> tuple[float, float]:

@@ -192,18 +192,33 @@ _UPDATE_STOCK = _conditional_update(Stock.__table__, True)
 _UPDATE_LOT = _conditional_update(StockLot.__table__, False)
 
 
-# PostgreSQL: both conditional UPDATEs in one round trip (the lot is only changed if the stock was); fewer
-# round trips while the stock row is locked means a shorter hold on a hot row.
-_UPDATE_BOTH_PG = text(
-    "WITH s AS (UPDATE stock SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated, "
-    "updated_at = :now WHERE id = :stock_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
-    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 RETURNING id) "
-    "UPDATE stock_lot SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated "
-    "WHERE id = :lot_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
-    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 AND EXISTS (SELECT 1 FROM s)"
-).bindparams(bindparam("now", type_=Stock.__table__.c.updated_at.type), bindparam("stock_id", type_=Integer),
-             bindparam("lot_id", type_=Integer), bindparam("d_on_hand", type_=Integer),
-             bindparam("d_allocated", type_=Integer))
+# PostgreSQL: the conditional UPDATEs of a stock row and one of its lots, as CTE parts (the lot is only changed
+# if the stock was); fewer round trips while the stock row is locked means a shorter hold on a hot row.
+_STOCK_CHANGE = ("UPDATE stock SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated, "
+                 "updated_at = :now WHERE id = :stock_id AND on_hand + :d_on_hand >= 0 "
+                 "AND allocated + :d_allocated >= 0 AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 "
+                 "RETURNING id")
+_LOT_CHANGE = ("UPDATE stock_lot SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated "
+               "WHERE id = :lot_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
+               "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 AND EXISTS (SELECT 1 FROM s)")
+_CHANGE_PARAMS = (bindparam("now", type_=Stock.__table__.c.updated_at.type), bindparam("stock_id", type_=Integer),
+                  bindparam("lot_id", type_=Integer), bindparam("d_on_hand", type_=Integer),
+                  bindparam("d_allocated", type_=Integer))
+_UPDATE_BOTH_PG = text(f"WITH s AS ({_STOCK_CHANGE}) {_LOT_CHANGE}").bindparams(*_CHANGE_PARAMS)
+
+
+def _refused(stock: Stock, lot: StockLot, d_on_hand: int, d_allocated: int):
+    """The ``stock.insufficient`` error of a conditional change that matched no row."""
+    variant = db.session.get(Variant, stock.variant_id)
+    free = min(stock.on_hand - stock.allocated, lot.on_hand - lot.allocated)
+    return insufficient(variant, abs(d_on_hand or d_allocated), free, stock.location_id)
+
+
+def _follow(objs, d_on_hand: int, d_allocated: int) -> None:
+    """We hold the row locks, so the in-memory figures can follow without a re-read."""
+    for obj in objs:
+        attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
+        attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
 
 
 def apply_change(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: int = 0) -> None:
@@ -215,12 +230,8 @@ def apply_change(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: i
         result = db.session.execute(_UPDATE_BOTH_PG, {"stock_id": stock.id, "lot_id": lot.id, "now": utcnow(),
                                                       "d_on_hand": d_on_hand, "d_allocated": d_allocated})
         if result.rowcount != 1:
-            variant = db.session.get(Variant, stock.variant_id)
-            free = min(stock.on_hand - stock.allocated, lot.on_hand - lot.allocated)
-            raise insufficient(variant, abs(d_on_hand or d_allocated), free, stock.location_id)
-        for obj in (stock, lot):  # we hold the row lock, so the in-memory figures can follow without a re-read
-            attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
-            attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
+            raise _refused(stock, lot, d_on_hand, d_allocated)
+        _follow((stock, lot), d_on_hand, d_allocated)
         return
     for obj, stmt in ((stock, _UPDATE_STOCK), (lot, _UPDATE_LOT)):
         params = {"row_id": obj.id, "d_on_hand": d_on_hand, "d_allocated": d_allocated}
@@ -231,9 +242,7 @@ def apply_change(stock: Stock, lot: StockLot, d_on_hand: int = 0, d_allocated: i
             variant = db.session.get(Variant, stock.variant_id)
             raise insufficient(variant, abs(d_on_hand or d_allocated), obj.on_hand - obj.allocated,
                                stock.location_id)
-        # we hold the row lock, so the in-memory figures can follow without a re-read
-        attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
-        attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
+        _follow((obj,), d_on_hand, d_allocated)
 
 
 # one INSERT per movement, written at once (the unit of work cost more than the statement on the checkout path)
@@ -243,19 +252,12 @@ _INSERT_MOVEMENT = StockMovement.__table__.insert().returning(StockMovement.__ta
 # PostgreSQL: the conditional UPDATEs of stock and lot and the ledger INSERT in ONE round trip (the movement is
 # only written if both rows changed): the hot stock row is held for one statement less per line.
 _CHANGE_AND_RECORD_PG = text(
-    "WITH s AS (UPDATE stock SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated, "
-    "updated_at = :now WHERE id = :stock_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
-    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 RETURNING id), "
-    "l AS (UPDATE stock_lot SET on_hand = on_hand + :d_on_hand, allocated = allocated + :d_allocated "
-    "WHERE id = :lot_id AND on_hand + :d_on_hand >= 0 AND allocated + :d_allocated >= 0 "
-    "AND (on_hand + :d_on_hand) - (allocated + :d_allocated) >= 0 AND EXISTS (SELECT 1 FROM s) RETURNING id) "
+    f"WITH s AS ({_STOCK_CHANGE}), l AS ({_LOT_CHANGE} RETURNING id) "
     "INSERT INTO stock_movement (stock_id, lot_id, kind, quantity, actor_id, reason, reference, created_at) "
     "SELECT :stock_id, l.id, :kind, :quantity, :actor_id, :reason, :reference, :now FROM l RETURNING id"
-).bindparams(bindparam("now", type_=Stock.__table__.c.updated_at.type), bindparam("stock_id", type_=Integer),
-             bindparam("lot_id", type_=Integer), bindparam("d_on_hand", type_=Integer),
-             bindparam("d_allocated", type_=Integer), bindparam("kind", type_=String),
-             bindparam("quantity", type_=Integer), bindparam("actor_id", type_=Integer),
-             bindparam("reason", type_=String), bindparam("reference", type_=String))
+).bindparams(*_CHANGE_PARAMS, bindparam("kind", type_=String), bindparam("quantity", type_=Integer),
+             bindparam("actor_id", type_=Integer), bindparam("reason", type_=String),
+             bindparam("reference", type_=String))
 
 
 def change_and_record(stock: Stock, lot: StockLot, kind: str, quantity: int, *, d_on_hand: int = 0,
@@ -272,12 +274,8 @@ def change_and_record(stock: Stock, lot: StockLot, kind: str, quantity: int, *, 
                                                              "d_on_hand": d_on_hand, "d_allocated": d_allocated}
                                      ).scalar()
     if movement_id is None:
-        variant = db.session.get(Variant, stock.variant_id)
-        free = min(stock.on_hand - stock.allocated, lot.on_hand - lot.allocated)
-        raise insufficient(variant, abs(d_on_hand or d_allocated), free, stock.location_id)
-    for obj in (stock, lot):  # we hold the row lock, so the in-memory figures can follow without a re-read
-        attributes.set_committed_value(obj, "on_hand", obj.on_hand + d_on_hand)
-        attributes.set_committed_value(obj, "allocated", obj.allocated + d_allocated)
+        raise _refused(stock, lot, d_on_hand, d_allocated)
+    _follow((stock, lot), d_on_hand, d_allocated)
     return _movement_written(stock, lot, movement_id, values)
 
 
