@@ -102,12 +102,13 @@ def setup(products: int) -> dict:
 
 
 def child(fmt: str) -> None:
-    """Build one feed in this (fresh) process and print its figures as JSON."""
-    from core.app import create_app
+    """Build one feed in this (fresh) process — the app of a Celery worker or an ``ocop`` command — and print
+    its figures as JSON."""
+    from core.app import create_worker_app
     from core.db import commit
     from core.storage import storage
     from plugins.marketplace_feeds import builds, registry
-    app = create_app()
+    app = create_worker_app()
     with app.app_context():
         marketplace = registry.by_code("google")
         before = _status_mb("VmRSS")
