@@ -76,16 +76,18 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
 def create_worker_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     """The app of processes that serve no HTTP face: Celery workers and beat, ``ocop`` commands, benchmarks.
 
-    The same settings, logging, database, plugins (every hook but ``register_blueprints``), Celery tasks and
-    search backend as :func:`create_app`, and the core routes that URLs are built for (``/media``); no API
-    blueprints, OpenAPI spec, site, console, metrics endpoint or rate limits: about 15 MB less per process
-    (README, "Feeds: speed and memory").
+    The same settings, logging, database, plugins, Celery tasks and search backend as :func:`create_app`,
+    and the core routes that URLs are built for (``/media``); no API, OpenAPI spec, site, console, metrics
+    endpoint or rate limits: about 12 MB less per process (README, "Marketplace feeds"). Plugins'
+    ``register_blueprints`` still runs, with ``api=None``, for what it sets up on the app (the webhooks
+    plugin's event registry); the blueprints it returns are not registered.
     """
     settings = settings or load_settings()
     app = _new_app(settings)
     logs.init_app(app)
     db.init_app(app)
-    _init_plugins(app, settings, plugin_manager)
+    pm = _init_plugins(app, settings, plugin_manager)
+    pm.hook.register_blueprints(app=app, api=None)
     _register_core_routes(app)
     _init_tasks_and_search(app)
     return app
