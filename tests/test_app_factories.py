@@ -15,7 +15,7 @@ from core.plugins import LazyModule
 
 ROOT = Path(__file__).resolve().parent.parent
 #: loaded on first use only (core.plugins.LazyModule): Stripe's SDK, openpyxl, reportlab's drawing code
-HEAVY = ("stripe", "aiohttp", "requests", "openpyxl", "reportlab.platypus", "reportlab.graphics.shapes")
+HEAVY = ("stripe", "aiohttp", "requests", "openpyxl", "reportlab.platypus", "reportlab.graphics.shapes", "alembic")
 
 
 def _heavy_loaded_by(factory: str, settings) -> list[str]:
