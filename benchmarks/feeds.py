@@ -10,7 +10,8 @@ dropped); generate ``--products`` products with the search benchmark's generator
 fixed seed; about 91% end up listed, so the default 22,000 gives ~20,000 listed); register a Google
 Merchant marketplace with every verified producer opted in and publish a campaign on marketplace channels
 (10% off the 4- and 5-star products, a quarter of the items: the feed carries sale prices and dates). Then each feed is built in a **fresh child
-process** (``plugins.marketplace_feeds.builds.build``: validation, resolver prices in batches, streamed
+process** with the worker app (``core.app.create_worker_app``, as a Celery worker or ``ocop feeds build``;
+``plugins.marketplace_feeds.builds.build``: validation, resolver prices in batches, streamed
 writer, gzip, the FeedBuild row), so its peak RSS is its own: wall and CPU seconds of the build, peak RSS
 of the process and its growth over the RSS before the build (imports and app included in the former).
 
@@ -102,12 +103,13 @@ def setup(products: int) -> dict:
 
 
 def child(fmt: str) -> None:
-    """Build one feed in this (fresh) process and print its figures as JSON."""
-    from core.app import create_app
+    """Build one feed in this (fresh) process — the app of a Celery worker or an ``ocop`` command — and print
+    its figures as JSON."""
+    from core.app import create_worker_app
     from core.db import commit
     from core.storage import storage
     from plugins.marketplace_feeds import builds, registry
-    app = create_app()
+    app = create_worker_app()
     with app.app_context():
         marketplace = registry.by_code("google")
         before = _status_mb("VmRSS")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from core.config import load_settings
-from core.app import create_app
+from core.app import create_app, create_worker_app
 from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
 from core.plugins import build_plugin_manager
@@ -35,7 +35,7 @@ def cli(ctx):
     """ocop-commerce: OCOP catalogue, orders and trade promotion."""
     obj = ctx.obj or {}
     ctx.meta["pm"] = obj.get("pm") or build_plugin_manager(load_settings().plugins_disabled)
-    ctx.meta[APP_FACTORY] = create_app
+    ctx.meta[APP_FACTORY] = create_worker_app  # commands use the database and services, not the HTTP faces
     if obj.get("app") is not None:  # an existing app (tests, embedding)
         ctx.meta["app"] = obj["app"]
 
@@ -116,7 +116,7 @@ def seed_plugin_demos(pm) -> list[tuple[str, dict]]:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host, port):
     """Development server (production: gunicorn 'core.wsgi:app')."""
-    app = command_app()
+    app = command_app(create_app)
     click.echo(f"ocop-commerce serving on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, debug=False, use_reloader=False, request_handler=EnvelopeRequestHandler)
 

@@ -17,11 +17,12 @@ from core.db import commit, db
 APP_FACTORY = "app_factory"
 
 
-def command_app():
-    """The Flask app of the running ``ocop`` command, built on first use."""
+def command_app(factory=None):
+    """The Flask app of the running ``ocop`` command, built on first use by ``factory`` (default: the root's,
+    an app without HTTP faces; ``ocop serve`` passes the web app's)."""
     root = click.get_current_context().find_root()
     if "app" not in root.meta:
-        root.meta["app"] = root.meta[APP_FACTORY](plugin_manager=root.meta.get("pm"))
+        root.meta["app"] = (factory or root.meta[APP_FACTORY])(plugin_manager=root.meta.get("pm"))
     return root.meta["app"]
 
 

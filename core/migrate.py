@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from flask import current_app
 
 from core.db import db
+from core.plugins import LazyModule
+
+# Alembic costs ~10 MB at import: loaded when a command migrates, not with every ``ocop`` command
+command = LazyModule("alembic.command")
+alembic_config = LazyModule("alembic.config")
 
 CORE_VERSIONS = str(Path(__file__).parent / "migrations" / "versions")
 
@@ -17,8 +20,8 @@ def components() -> list[tuple[str, str]]:
     return [("core", CORE_VERSIONS), *current_app.extensions["ocop_plugins"].migration_components()]
 
 
-def _config(component: str, versions_dir: str, connection) -> Config:
-    cfg = Config()
+def _config(component: str, versions_dir: str, connection) -> alembic_config.Config:
+    cfg = alembic_config.Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", versions_dir)

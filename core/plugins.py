@@ -4,6 +4,7 @@ Built-in plugins are registered through the same entry points as third-party
 ones, so ``pip install`` of a distribution declaring
 ``[options.entry_points] ocop.plugins = name = package.module`` is enough.
 ``OCOP_PLUGINS_DISABLED`` (comma list of entry-point names) skips plugins.
+:class:`LazyModule` loads a heavy optional library (Stripe's SDK, openpyxl) on first use.
 """
 from __future__ import annotations
 
@@ -142,6 +143,29 @@ class OcopPluginManager(pluggy.PluginManager):
             if result:
                 found.append(tuple(result))
         return found
+
+
+class LazyModule:
+    """A third-party module imported on first attribute access.
+
+    ``stripe = LazyModule("stripe")`` at the top of a module names the dependency where imports are read,
+    while the library (and what it imports) loads only when code first uses ``stripe.…``: a process that
+    never takes a card payment or reads a spreadsheet (a Celery worker, a feed build) does not carry it.
+    For project modules use ordinary imports (import-linter must see them).
+    """
+    __slots__ = ("_name", "_module")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attr: str):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)  # the import lock makes this thread-safe
+        return getattr(self._module, attr)
+
+    def __repr__(self) -> str:
+        return f"<LazyModule {self._name!r}{' (loaded)' if self._module is not None else ''}>"
 
 
 def build_plugin_manager(disabled: list[str]) -> OcopPluginManager:

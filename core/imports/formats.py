@@ -13,13 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
-from openpyxl import Workbook, load_workbook
-
 from core.errors import DomainError
+from core.plugins import LazyModule
 
-if not openpyxl.DEFUSEDXML:  # openpyxl refuses XML entities and external references only with defusedxml
-    raise ImportError("defusedxml must be installed (setup.cfg) so that openpyxl reads XLSX safely")
+# openpyxl (with lxml) costs ~11 MB at import: loaded when a spreadsheet is first read or written
+openpyxl = LazyModule("openpyxl")
 
 MAX_ROWS = 50_000
 MAX_COLUMNS = 60
@@ -173,9 +171,11 @@ def xlsx_rows(data: bytes, max_columns: int = MAX_COLUMNS) -> Iterator[tuple]:
     cells (one more shows that a row is too wide); the declared dimension is not trusted for padding; rows
     read, cells read and each cell's length are capped. Raises :class:`SpreadsheetRefused`.
     """
+    if not openpyxl.DEFUSEDXML:  # openpyxl refuses XML entities and external references only with defusedxml
+        raise ImportError("defusedxml must be installed (setup.cfg) so that openpyxl reads XLSX safely")
     _check_xlsx_container(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for damaged files (defusedxml's refusals are ValueErrors)
         raise SpreadsheetRefused("import.bad_xlsx", "Không đọc được tệp Excel (.xlsx).",
                                  "Cannot read the Excel (.xlsx) file.") from None
@@ -250,7 +250,7 @@ def write_csv(columns: list[str], rows: list[dict]) -> str:
 
 def write_xlsx(columns: list[str], rows: list[dict]) -> bytes:
     """Render rows as an XLSX workbook (code-like columns stored as text)."""
-    workbook = Workbook()
+    workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "import"
     sheet.append(columns)

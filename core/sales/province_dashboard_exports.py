@@ -11,19 +11,22 @@ from functools import cache
 from xml.sax.saxutils import escape
 from pathlib import Path
 
-from openpyxl import Workbook
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.pagesizes import A4  # units and page sizes are light: no drawing code
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core.errors import DomainError
+from core.plugins import LazyModule
 from core.reports import append_row
+
+# openpyxl (~11 MB) and reportlab (~5 MB) load when a report file is first built, not with the app
+openpyxl = LazyModule("openpyxl")
+barcharts = LazyModule("reportlab.graphics.charts.barcharts")
+shapes = LazyModule("reportlab.graphics.shapes")
+colors = LazyModule("reportlab.lib.colors")
+styles = LazyModule("reportlab.lib.styles")
+pdfmetrics = LazyModule("reportlab.pdfbase.pdfmetrics")
+ttfonts = LazyModule("reportlab.pdfbase.ttfonts")
+platypus = LazyModule("reportlab.platypus")
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
@@ -94,7 +97,7 @@ def _title(f: dict) -> str:
 
 def figures_workbook(f: dict) -> bytes:
     """The figures as an XLSX workbook: a cover sheet, then one sheet per table (text cells never formulas)."""
-    book = Workbook()
+    book = openpyxl.Workbook()
     cover = book.active
     cover.title = "Bao cao"
     for row in ([_title(f)], ["Số liệu đến ngày", f["as_of"]], ["Nguồn mục tiêu", f["targets"]["source"] or "—"]):
@@ -114,8 +117,8 @@ def figures_workbook(f: dict) -> bytes:
 def _fonts() -> tuple[str, str]:
     for regular, bold in FONT_CANDIDATES:
         if Path(regular).exists() and Path(bold).exists():
-            pdfmetrics.registerFont(TTFont("OcopSans", regular))
-            pdfmetrics.registerFont(TTFont("OcopSans-Bold", bold))
+            pdfmetrics.registerFont(ttfonts.TTFont("OcopSans", regular))
+            pdfmetrics.registerFont(ttfonts.TTFont("OcopSans-Bold", bold))
             return "OcopSans", "OcopSans-Bold"
     raise DomainError("dashboard.pdf_font_missing", "Máy chủ thiếu phông chữ tiếng Việt để tạo tệp PDF.",
                       "The server has no Vietnamese font to build the PDF (install fonts-dejavu-core).", status=503)
@@ -127,10 +130,10 @@ def _cell(value) -> str:
     return "" if value is None else escape(str(value))
 
 
-def _stars_chart(f: dict, font: str) -> Drawing:
+def _stars_chart(f: dict, font: str) -> shapes.Drawing:
     totals = f["products_by_stars"]["totals"]
-    drawing = Drawing(170 * mm, 45 * mm)
-    chart = VerticalBarChart()
+    drawing = shapes.Drawing(170 * mm, 45 * mm)
+    chart = barcharts.VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 15 * mm, 8 * mm, 150 * mm, 34 * mm
     chart.data = [[totals["3"], totals["4"], totals["5"]]]
     chart.categoryAxis.categoryNames = ["3 sao", "4 sao", "5 sao"]
@@ -144,30 +147,30 @@ def _stars_chart(f: dict, font: str) -> Drawing:
 def figures_pdf(f: dict) -> bytes:
     """The figures as an A4 PDF report: title, period and targets' source, the stars chart, every table."""
     regular, bold = _fonts()
-    body = ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=11)
-    heading = ParagraphStyle("heading", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
-    title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, spaceAfter=6)
-    story = [Paragraph(escape(_title(f)), title),
-             Paragraph(f"Số liệu chứng nhận đến ngày {f['as_of']}; doanh thu trong kỳ {_period(f)}.", body),
-             Paragraph(escape(f"Mục tiêu: {f['targets']['source'] or 'tỉnh chưa có mục tiêu trong kế hoạch'}"), body),
+    body = styles.ParagraphStyle("body", fontName=regular, fontSize=8.5, leading=11)
+    heading = styles.ParagraphStyle("heading", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+    title = styles.ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, spaceAfter=6)
+    story = [platypus.Paragraph(escape(_title(f)), title),
+             platypus.Paragraph(f"Số liệu chứng nhận đến ngày {f['as_of']}; doanh thu trong kỳ {_period(f)}.", body),
+             platypus.Paragraph(escape(f"Mục tiêu: {f['targets']['source'] or 'tỉnh chưa có mục tiêu trong kế hoạch'}"), body),
              _stars_chart(f, regular)]
     for _sheet, name, header, rows in _tables(f):
-        story.append(Paragraph(escape(name), heading))
+        story.append(platypus.Paragraph(escape(name), heading))
         if not rows:
-            story.append(Paragraph("Không có.", body))
+            story.append(platypus.Paragraph("Không có.", body))
             continue
         shown = rows[:PDF_ROWS]
-        data = [[Paragraph(escape(h), body) for h in header]] + [[Paragraph(_cell(v), body) for v in row] for row in shown]
-        table = Table(data, repeatRows=1, hAlign="LEFT", colWidths=[(A4[0] - 2 * MARGIN) / len(header)] * len(header))
-        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        data = [[platypus.Paragraph(escape(h), body) for h in header]] + [[platypus.Paragraph(_cell(v), body) for v in row] for row in shown]
+        table = platypus.Table(data, repeatRows=1, hAlign="LEFT", colWidths=[(A4[0] - 2 * MARGIN) / len(header)] * len(header))
+        table.setStyle(platypus.TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f5e9")),
                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(table)
         if len(rows) > PDF_ROWS:
-            story.append(Paragraph(f"{PDF_ROWS} dòng đầu trong {len(rows)}; bảng đầy đủ trong tệp XLSX.", body))
-    story.append(Spacer(1, 4 * mm))
+            story.append(platypus.Paragraph(f"{PDF_ROWS} dòng đầu trong {len(rows)}; bảng đầy đủ trong tệp XLSX.", body))
+    story.append(platypus.Spacer(1, 4 * mm))
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+    doc = platypus.SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                             bottomMargin=MARGIN, title=_title(f), author="OCOP")
     doc.build(story)
     return out.getvalue()

@@ -12,8 +12,6 @@ import csv
 import io
 from collections import defaultdict
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -27,12 +25,16 @@ from core.db import db, utcnow
 from core.errors import Conflict, DomainError, NotFound, invalid
 from core.inventory import ledger
 from core.inventory.models import Stock, StockLocation, StockLot, StockMovement
+from core.plugins import LazyModule
 from core.sales import counter
 from core.sales.models import Order, SalesChannel
 from plugins.fairs import access
 from plugins.fairs.allocation import get_assignment
 from plugins.fairs.events import require_status
 from plugins.fairs.models import FairAssignment, FairBoothStaff, FairEvent, FairSale, FairSettlement, FairStockMove
+
+# openpyxl (with lxml) costs ~11 MB at import: loaded when a spreadsheet is first read or written
+openpyxl = LazyModule("openpyxl")
 
 MOVE_STATUSES = {"in": ("published", "running"), "out": ("running", "closed")}
 SALE_METHODS = {"cash": "cash", "card": "card", "bank_transfer_qr": "transfer"}
@@ -376,14 +378,14 @@ def to_csv(s: dict) -> bytes:
 
 
 def to_xlsx(s: dict) -> bytes:
-    wb = Workbook()
+    wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Quyet toan"
     for row in _rows(s):
         ws.append(row)
-    ws["A1"].font = Font(bold=True, size=13)
+    ws["A1"].font = openpyxl.styles.Font(bold=True, size=13)
     for cell in ws[6]:
-        cell.font = Font(bold=True)
+        cell.font = openpyxl.styles.Font(bold=True)
     ws.column_dimensions["B"].width = 48
     buf = io.BytesIO()
     wb.save(buf)

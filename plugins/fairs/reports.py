@@ -6,16 +6,19 @@ import datetime as dt
 import io
 from collections import defaultdict
 
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core.accounts.models import User
 from core.catalogue.models import Product
 from core.db import db
 from core.errors import DomainError, invalid
+from core.plugins import LazyModule
 from plugins.fairs import access, trade
 from plugins.fairs.booth_stock import safe_cell
 from plugins.fairs.models import FairAssignment, FairBooth, FairDeal, FairEvent, FairSale
+
+# openpyxl (with lxml) costs ~11 MB at import: loaded when a spreadsheet is first read or written
+openpyxl = LazyModule("openpyxl")
 
 BASE = "/admin/v1/fairs"
 RAN = ("running", "closed", "reported")
@@ -140,7 +143,7 @@ def rows_to_csv(rows: list[list]) -> bytes:
 
 
 def rows_to_xlsx(rows: list[list]) -> bytes:
-    wb = Workbook()
+    wb = openpyxl.Workbook()
     ws = wb.active
     for row in rows:
         ws.append(row)

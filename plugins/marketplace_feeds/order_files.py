@@ -9,9 +9,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
-
+from core.plugins import LazyModule
 from core.text import fold, nfc
+
+# openpyxl (with lxml) costs ~11 MB at import: loaded when a spreadsheet is first read or written
+openpyxl = LazyModule("openpyxl")
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -120,7 +122,7 @@ def _rows_csv(data: bytes) -> list[list]:
 
 def _rows_xlsx(data: bytes) -> list[list]:
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
         raise OrderFileError("marketplace_import.bad_file", "Tệp Excel không đọc được.",
                              "The Excel file cannot be read.") from exc

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import load_workbook
-
 from core.errors import ValidationFailed
+from core.plugins import LazyModule
 from core.text import fold
 from plugins.marketplace_feeds import items as feed_items
 from plugins.marketplace_feeds import validation
 from plugins.marketplace_feeds.models import Marketplace
+
+# openpyxl (with lxml) costs ~11 MB at import: loaded when a spreadsheet is first read or written
+openpyxl = LazyModule("openpyxl")
 
 MAX_BYTES = 10 * 1024 * 1024
 HEADER_ROWS = 10  # the header is looked for in this many first rows
@@ -77,7 +79,7 @@ def fill(marketplace: Marketplace, data: bytes, filename: str,
                    "The template is empty or larger than 10 MB.")
     macros = name.endswith(".xlsm")
     try:
-        book = load_workbook(io.BytesIO(data), keep_vba=macros)
+        book = openpyxl.load_workbook(io.BytesIO(data), keep_vba=macros)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
         raise _bad("marketplace_template.bad_file", "Không đọc được tệp mẫu.", "The template cannot be read.") from exc
     try:

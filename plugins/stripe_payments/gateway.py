@@ -9,11 +9,14 @@ import functools
 import logging
 from typing import Any
 
-import stripe
 from flask import current_app, has_request_context, url_for
 
 from core.errors import DomainError
 from core.payments.gateways import GatewayEvent, PaymentGateway, PaymentStart
+from core.plugins import LazyModule
+
+# Stripe's SDK (with the aiohttp and requests it imports) costs ~12 MB at import: loaded on the first payment call
+stripe = LazyModule("stripe")
 
 log = logging.getLogger(__name__)
 
