@@ -8,13 +8,12 @@ import sys
 import click
 from flask import current_app
 from sqlalchemy import select
-from tqdm import tqdm
 
 from core.config import load_settings
 from core.app import create_app, create_worker_app
 from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
-from core.plugins import build_plugin_manager
+from core.plugins import LazyModule, build_plugin_manager
 from core.search import cli as search_cli
 from core import migrate
 from core.accounts.authentication import create_user
@@ -27,6 +26,9 @@ from core.http_guards import EnvelopeRequestHandler
 from core.geo import units as geo_service
 from core.imports import formats as import_formats, catalogue_import as imports
 from core.imports.access import can_import
+
+# tqdm (~1 MB) loads when a command first draws a progress bar, not with every app
+tqdm = LazyModule("tqdm")
 
 
 @click.group()
@@ -91,7 +93,7 @@ def seed_demo():
         click.echo("Demo data already present; nothing loaded.")
     else:
         total = len(demo_data()["products"])
-        with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
+        with tqdm.tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
             result = run(progress=lambda: bar.update(1))
         click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
     for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
@@ -195,7 +197,7 @@ def geo_load(if_empty, no_legacy):
     rows = geo_service.official_units()
     legacy = [] if no_legacy else geo_service.legacy_units()
     total = len(rows) + len(legacy) + len(geo_service.retired_units())
-    with tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
         result = geo_service.load_official_structure(progress=bar.update, rows=rows, legacy=legacy)
     click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes, "
                f"{result['legacy']} pre-2025 units and {result['retired']} retired demo units.")
@@ -238,7 +240,7 @@ def import_file(file, dry_run, username, as_json):
         if phase not in bars:
             for bar in bars.values():
                 bar.close()
-            bars[phase] = tqdm(total=len(table), desc={"validate": "validating", "write": "writing"}.get(phase, phase),
+            bars[phase] = tqdm.tqdm(total=len(table), desc={"validate": "validating", "write": "writing"}.get(phase, phase),
                                unit="row", file=sys.stderr)
         bars[phase].update(n)
 
