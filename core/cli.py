@@ -131,8 +131,9 @@ def plugins():
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print the plugins as a JSON list")
 def plugins_list(as_json):
-    """Show plugins found through ``ocop.plugins`` entry points."""
+    """Show plugins found through ``ocop.plugins`` entry points, with their hooks (web hooks included)."""
     pm = click.get_current_context().find_root().meta["pm"]
+    pm.load_web_entry_points()  # their HTTP hooks too (ocop.plugins.web; other commands never load them)
     rows = pm.describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
