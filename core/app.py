@@ -73,7 +73,7 @@ def create_worker_app(settings: Settings | None = None, plugin_manager=None) -> 
     The same settings, logging, database, plugins, Celery tasks and search backend as :func:`create_app`,
     and the core routes that URLs are built for (``/media``); no API, OpenAPI spec, site, console, metrics
     endpoint or rate limits, and no plugin web module (``ocop.plugins.web``: routes, console and site
-    pages): 83 MB against 108 for the web app on SQLite (README, "Marketplace feeds").
+    pages): 82 MB against 108 for the web app on SQLite (README, "Marketplace feeds").
     """
     settings = settings or load_settings()
     app = _new_app(settings)
