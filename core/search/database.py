@@ -620,9 +620,13 @@ def _documents(ids: list[int]) -> list[tuple[int, dict]]:
     """(id, document) of ``ids`` in that order, read in one statement (ids deleted meanwhile are left out)."""
     if not ids:
         return []
-    params: dict = {}
-    found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
-                          f"{sql.in_list('p', ids, params)}", params))
+    if db.engine.dialect.name == "postgresql":  # one statement text whatever the page size (prepared by psycopg)
+        found = dict(sql.rows("SELECT product_id, document FROM search_document_source WHERE product_id = ANY(:ids)",
+                              {"ids": list(ids)}))
+    else:
+        params: dict = {}
+        found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
+                              f"{sql.in_list('p', ids, params)}", params))
     return [(pid, json.loads(found[pid])) for pid in ids if pid in found]
 
 

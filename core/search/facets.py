@@ -40,6 +40,12 @@ def _date_ordinal(value) -> int:
 
 def _bitmap(positions, size: int) -> int:
     """The int whose set bits are ``positions``."""
+    if isinstance(positions, list) and len(positions) > 1000:  # one byte per bit, read as a base-2 number
+        digits = bytearray(b"0") * size
+        for p in positions:
+            digits[p] = 49  # "1"
+        digits.reverse()
+        return int(digits, 2)
     mask = bytearray((size >> 3) + 1)
     for p in positions:
         mask[p >> 3] |= 1 << (p & 7)
