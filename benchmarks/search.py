@@ -15,7 +15,10 @@ diacritics, typos, filters only, paging, sorts — :func:`query_mix`) through
 ``GET /storefront/v1/search``. Every query is sent once per round, so no cache
 can carry a round: one client for p50/p95 (per query class too), then
 ``--clients`` concurrent processes dealing each round between them for
-queries/s. Each request opens a new connection. Besides wall-clock figures
+queries/s. Each request opens a new connection (a raw socket with ``Connection:
+close``, light on the two cores the load shares with the server; ``--http-client``
+uses ``http.client``, the load generator before session 5; its CPU per request is
+printed too). Besides wall-clock figures
 the server's process CPU per query is printed (user + system time of the
 gunicorn workers and, on PostgreSQL, of the benchmark database's server
 processes): steadier than throughput on a shared machine.
