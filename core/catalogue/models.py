@@ -92,7 +92,8 @@ class ProductImage(db.Model):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     width: Mapped[int | None] = mapped_column(Integer)  # pixels as shown (EXIF orientation applied)
     height: Mapped[int | None] = mapped_column(Integer)
-    thumbnail_widths = mapped_column(JSON, nullable=True)  # widths stored beside the upload; None: not made yet
+    # the thumbnails' widths stored beside the upload (core.catalogue.images); None: not made yet
+    thumbnail_widths = mapped_column(JSON(none_as_null=True), nullable=True)
     alt: Mapped[str | None] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow)

@@ -52,7 +52,8 @@ def register(pages) -> None:
                             listed=event.status in events.LISTED and event.ends_on >= clock.today(),
                             map_url=url_for("fairs_public.PublicMap", slug=event.slug))
 
-    pages.add("/hoi-cho-trien-lam", fair_list, name="fair_events", title="Hội chợ, triển lãm", title_en="Fairs", nav=True)
+    pages.add("/hoi-cho-trien-lam", fair_list, name="fair_events", title="Hội chợ, triển lãm", title_en="Fairs",
+              nav=True)
     pages.add("/hoi-cho-trien-lam/<slug>", fair_detail, name="fair_event", title="Hội chợ", title_en="Fair")
 
 

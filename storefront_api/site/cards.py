@@ -64,7 +64,8 @@ def product_cards(items) -> list[dict]:
         producer = p.get("producer") or {}
         province = producer.get("province")
         cards.append({
-            "href": prefix + quote(p["slug"]) + suffix, "name": p["name"], "image": card_image(photos.get(p.get("image"))),
+            "href": prefix + quote(p["slug"]) + suffix, "name": p["name"],
+            "image": card_image(photos.get(p.get("image"))),
             "badge": stars_badge(p.get("stars")),
             "producer": escape(producer.get("name") or "") + (Markup(" · ") + province["name"] if province else ""),
             "price": _price(p), "out": out_of_stock if "in_stock" in p and not p["in_stock"] else "",
