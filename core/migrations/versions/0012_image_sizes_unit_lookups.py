@@ -1,6 +1,6 @@
 """image sizes and unit lookups: product images keep their size and thumbnails; communes are browsed by code
 
-Revision ID: 0012_image_sizes_and_unit_lookups
+Revision ID: 0012_image_sizes_unit_lookups
 Revises: 0011_payment_payables
 Create Date: 2026-12-01 19:40:00
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0012_image_sizes_and_unit_lookups"
+revision = "0012_image_sizes_unit_lookups"
 down_revision = "0011_payment_payables"
 branch_labels = None
 depends_on = None
