@@ -78,3 +78,6 @@ def test_province_page_links_its_communes_with_listed_products_and_counts(client
         assert int(n) == len(product_links(html(client.get(f"/xa/{code}?sort=name")))), code
     assert "/xa/18313" not in communes  # Vũ Quang is in Hà Tĩnh
     assert "/xa/18313" in html(client.get("/tinh/42"))
+    sitemap = html(client.get("/sitemap-pages.xml"))
+    assert all(f"<loc>http://127.0.0.1:5000/xa/{code}</loc>" in sitemap for code in (*counts, "18313"))
+    assert "/xa/DNA-VC-BL" not in sitemap  # only current communes

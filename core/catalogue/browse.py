@@ -88,11 +88,17 @@ def listed_by_commune(province_code: str) -> list[dict]:
                                   lambda: _count_by_commune(province_code))
 
 
-def _count_by_commune(province_code: str) -> list[dict]:
-    rows = db.session.execute(select(Producer.commune_code, func.count()).select_from(Product)
-                              .join(Producer, Producer.id == Product.producer_id)
-                              .where(listed_filter(), Producer.province_code == province_code)
-                              .group_by(Producer.commune_code)).all()
+def communes_with_listed_products() -> list[str]:
+    """Codes of every current commune with listed products (the sitemap's commune pages); cached the same way."""
+    return catalogue_cache.cached("listed_communes", {}, lambda: [c["code"] for c in _count_by_commune(None)])
+
+
+def _count_by_commune(province_code: str | None) -> list[dict]:
+    stmt = (select(Producer.commune_code, func.count()).select_from(Product)
+            .join(Producer, Producer.id == Product.producer_id).where(listed_filter()))
+    if province_code is not None:
+        stmt = stmt.where(Producer.province_code == province_code)
+    rows = db.session.execute(stmt.group_by(Producer.commune_code)).all()
     units = UnitResolver()
     units.get_many(code for code, _ in rows)
     counts: dict[str, dict] = {}
