@@ -16,6 +16,7 @@ from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
 from core.plugins import build_plugin_manager
 from core.search import cli as search_cli
+from core.catalogue import cli as catalogue_cli
 from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
@@ -271,6 +272,7 @@ def import_file(file, dry_run, username, as_json):
 
 
 cli.add_command(search_cli.search)
+cli.add_command(catalogue_cli.images_group)
 
 cli.add_command(check_config)
 
