@@ -8,7 +8,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import current_app, has_app_context
 
-from core.db import commit, db, release_idle_connection
+from core.db import commit, db, refresh_statistics, release_idle_connection
 
 _bound = {"app": None}  # the Flask app of the last init_celery (a worker has exactly one)
 
@@ -65,6 +65,10 @@ def init_celery(app) -> Celery:
             "task": "ocop.certifications.expire",
             "schedule": crontab(hour=0, minute=15),
         },
+        "refresh-statistics-daily": {  # the query planner's statistics (SQLite has none until ANALYZE)
+            "task": "ocop.db.refresh_statistics",
+            "schedule": crontab(hour=3, minute=30),
+        },
         "notifications-requeue": {  # deliveries whose publish failed (broker down at commit)
             "task": "ocop.notifications.requeue",
             "schedule": crontab(minute="*"),
@@ -81,6 +85,12 @@ def init_celery(app) -> Celery:
     celery_app.finalize(auto=True)
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+@celery_app.task(name="ocop.db.refresh_statistics")
+def refresh_statistics_task() -> None:
+    """Daily: refresh the planner's statistics (:func:`core.db.refresh_statistics`)."""
+    refresh_statistics()
 
 
 def enqueue(task_name: str, *args, **kwargs):

@@ -21,7 +21,7 @@ from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
-from core.db import db, savepoint
+from core.db import db, refresh_statistics, savepoint
 from core.demo import demo_data, demo_present, seed_demo as run
 from core.errors import DomainError
 from core.http_guards import EnvelopeRequestHandler
@@ -52,6 +52,14 @@ def db_upgrade():
     """Apply all migrations (core first, then plugins)."""
     done = migrate.upgrade()
     click.echo(f"Upgraded: {', '.join(done)}")
+
+
+@db_group.command("analyze")
+@with_app
+def db_analyze():
+    """Refresh the query planner's statistics (run after large manual changes; beat runs it daily)."""
+    refresh_statistics()
+    click.echo("Statistics refreshed.")
 
 
 @db_group.command("revision")
@@ -97,6 +105,7 @@ def seed_demo():
         click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
     for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
         click.echo(f"{name}: {json.dumps(summary, ensure_ascii=False, default=str)}")
+    refresh_statistics()
 
 
 def seed_plugin_demos(pm) -> list[tuple[str, dict]]:
@@ -261,6 +270,8 @@ def import_file(file, dry_run, username, as_json):
         raise SystemExit(1)
     for bar in bars.values():
         bar.close()
+    if not dry_run:
+        refresh_statistics()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return

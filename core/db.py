@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Connection, DateTime, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, MetaData, create_engine, event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -299,6 +299,22 @@ def separate_read() -> Iterator[Connection]:
 def is_postgres() -> bool:
     """True when the current session is bound to PostgreSQL (SQLite otherwise)."""
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def refresh_statistics(session: Session | None = None) -> None:
+    """Refresh the query planner's statistics after a bulk change (demo seed, catalogue import, search rebuild;
+    and daily from beat). Flushes first; the caller's transaction owns it.
+
+    SQLite keeps no statistics until ``ANALYZE`` runs: without them it counts a province's or a commune's
+    listed products by scanning every listed product (65–80 ms of CPU per page on a 20,000-product
+    catalogue, 8–20 ms with them). ``analysis_limit`` samples each index (0.2 s on that catalogue).
+    PostgreSQL's autovacuum analyzes too, but only after a delay that a bulk load outruns.
+    """
+    session = session or db.session()
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA analysis_limit=1000"))
+    session.execute(text("ANALYZE"))
 
 
 def insert_ignoring_conflicts(table):

@@ -8,6 +8,7 @@ import click
 from tqdm import tqdm
 
 from core.commands import with_app
+from core.db import refresh_statistics
 from core.search import outbox
 from core.search import service
 from core.search.backend import SearchUnavailable, count_listed
@@ -53,6 +54,7 @@ def reindex():
             result = service.reindex(progress=_advance(bar))
         except SearchUnavailable as exc:
             raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
+    refresh_statistics()
     click.echo(f"Indexed {result['indexed']} listed products on the {result['backend']} backend "
                f"(replayed {result['replayed']}, drained {result['drained']}).")
 

@@ -6,13 +6,14 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from marshmallow import ValidationError
 
+from core import clock
 from core.clock import VN_TZ
-from core.catalogue import browse as catalogue_read, groups, landing
+from core.catalogue import browse as catalogue_read, groups, landing, version as catalogue_cache
 from core.errors import NotFound, DomainError
 from core.geo import units as geo
 from core.payments.money import format_vnd
 from core.plugins import hooks
-from core.pricing import campaigns, resolver
+from core.pricing import campaigns, resolver, version as pricing_version
 from core.sales import checkout, places
 from core.search import service as search_service
 from storefront_api.catalogue import CHANNEL, producer_detail, product_detail
@@ -25,8 +26,13 @@ _SEARCH_ARGS, _PRODUCT_QUERY = SearchArgsSchema(), ProductQuerySchema()  # built
 
 
 def _products(args: dict) -> dict:
-    """A page of listed products with their sale prices now (as ``GET /storefront/v1/products`` answers)."""
-    return catalogue_read.list_products(args, decorate=lambda page: resolver.product_prices(page, CHANNEL))
+    """A page of listed products with their sale prices now (as ``GET /storefront/v1/products`` answers),
+    kept per process like that endpoint's answers: while the catalogue version, the day and the pricing state
+    are unchanged (a national catalogue's listing count costs tens of milliseconds). Read-only for callers."""
+    now = clock.now()
+    key = {**args, "pricing": pricing_version.cache_key(now)}
+    return catalogue_cache.cached("site_products", key, lambda: catalogue_read.list_products(
+        args, decorate=lambda page: resolver.product_prices(page, CHANNEL, now)))
 
 
 def _browse_args(**fixed) -> dict:
