@@ -15,7 +15,10 @@ diacritics, typos, filters only, paging, sorts — :func:`query_mix`) through
 ``GET /storefront/v1/search``. Every query is sent once per round, so no cache
 can carry a round: one client for p50/p95 (per query class too), then
 ``--clients`` concurrent processes dealing each round between them for
-queries/s. Each request opens a new connection. Besides wall-clock figures
+queries/s. Each request opens a new connection (a raw socket with ``Connection:
+close``, light on the two cores the load shares with the server; ``--http-client``
+uses ``http.client``, the load generator before session 5; its CPU per request is
+printed too). Besides wall-clock figures
 the server's process CPU per query is printed (user + system time of the
 gunicorn workers and, on PostgreSQL, of the benchmark database's server
 processes): steadier than throughput on a shared machine.
@@ -34,6 +37,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -184,6 +188,23 @@ def free_port() -> int:
 
 
 def get(port: int, path: str) -> float:
+    """Seconds for one ``GET path`` on a new connection (``Connection: close``), read to the end.
+
+    A raw socket, not ``http.client``: the 16 load processes share the two cores with the server, so the
+    load generator is kept light (its own CPU per request is printed beside the server's)."""
+    start = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        head = conn.recv(65536)
+        while conn.recv(65536):
+            pass
+    if head[9:12] != b"200":
+        raise RuntimeError(f"{path} answered {head[9:12].decode(errors='replace') or 'nothing'}")
+    return time.perf_counter() - start
+
+
+def get_http_client(port: int, path: str) -> float:
+    """:func:`get` through ``http.client`` (the load generator before session 5: ``--http-client``)."""
     start = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", path)
@@ -199,8 +220,9 @@ def _path(qs: str) -> str:
     return "/storefront/v1/search?" + qs
 
 
-def _client(port: int, paths: list[str], index: int, clients: int, seconds: float, queue) -> None:
+def _client(port: int, paths: list[str], index: int, clients: int, seconds: float, queue, send=None) -> None:
     """Send this client's share of every round (queries index, index + clients, …) until ``seconds`` pass."""
+    send = send or get
     latencies, errors = [], 0
     mine = paths[index::clients]
     end = time.perf_counter() + seconds
@@ -209,7 +231,7 @@ def _client(port: int, paths: list[str], index: int, clients: int, seconds: floa
             if time.perf_counter() >= end:
                 break
             try:
-                latencies.append(get(port, path))
+                latencies.append(send(port, path))
             except (OSError, RuntimeError):
                 errors += 1
     queue.put((latencies, errors))
@@ -251,19 +273,22 @@ def server_cpu(pids: list[int]) -> tuple[float, float]:
 server_cpu.database = set()
 
 
-def concurrent_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def concurrent_load(port: int, paths: list[str], clients: int, seconds: float, send=None) -> dict:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, paths, n, clients, seconds, queue)) for n in range(clients)]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    procs = [ctx.Process(target=_client, args=(port, paths, n, clients, seconds, queue, send)) for n in range(clients)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime
     latencies = sorted(x for lat, _ in results for x in lat)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {"qps": len(latencies) / seconds, "p95_ms": q[94] * 1000, "errors": sum(e for _, e in results),
-            "requests": len(latencies)}
+            "requests": len(latencies), "client_cpu_ms": client_cpu / max(1, len(latencies)) * 1000}
 
 
 def _quantiles(values: list[float]) -> tuple[float, float]:
@@ -321,12 +346,16 @@ def measure(args, env: dict, cache: bool, mix: list[tuple[str, str]]) -> dict:
                   f"CPU {classes[cls][3]:5.2f} ms/query", flush=True)
         paths = [_path(qs) for _, qs in mix]
         before = server_cpu(pids)
-        load = concurrent_load(port, paths, args.clients, args.seconds)
+        load = concurrent_load(port, paths, args.clients, args.seconds,
+                               get_http_client if args.http_client else get)
         after = server_cpu(pids)
         load_cpu = (after[0] + after[1] - before[0] - before[1]) / max(1, load["requests"]) * 1000
         print(f"[{label}] {args.clients} clients, {args.workers} gunicorn workers: {load['qps']:.0f} queries/s, "
-              f"p95 {load['p95_ms']:.1f} ms, server CPU {load_cpu:.2f} ms/query, errors {load['errors']}", flush=True)
+              f"p95 {load['p95_ms']:.1f} ms, server CPU {load_cpu:.2f} ms/query, load generator CPU "
+              f"{load['client_cpu_ms']:.2f} ms/query, errors {load['errors']}, load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
         return {"p50_ms": p50, "p95_ms": p95, "qps": load["qps"], "cpu_ms": cpu_ms, "load_cpu_ms": load_cpu,
+                "client_cpu_ms": load["client_cpu_ms"],
                 "classes": classes}
     finally:
         server.terminate()
@@ -371,6 +400,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of the concurrent run")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the mix for p50/p95 (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--http-client", action="store_true",
+                        help="load processes use http.client (heavier) instead of a raw socket, for comparison")
     parser.add_argument("--cache", action="store_true",
                         help="also measure with the per-process answer cache on (cached_* figures, second line)")
     args = parser.parse_args(argv)
@@ -417,7 +448,7 @@ def main(argv=None) -> int:
         print(f"backend=database-{engine} docs={args.docs} queries={len(mix)} build_s={build_s:.2f} "
               f"build_cpu_s={build_cpu_s:.2f} "
               f"p50_ms={f['p50_ms']:.2f} p95_ms={f['p95_ms']:.2f} qps={f['qps']:.0f} cpu_ms={f['cpu_ms']:.2f} "
-              f"load_cpu_ms={f['load_cpu_ms']:.2f}")
+              f"load_cpu_ms={f['load_cpu_ms']:.2f} client_cpu_ms={f['client_cpu_ms']:.2f}")
         if args.cache:
             c = figures[True]
             print(f"backend=database-{engine} docs={args.docs} queries={len(mix)} cached_p50_ms={c['p50_ms']:.2f} "

@@ -15,11 +15,12 @@ from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
 from core.plugins import LazyModule, build_plugin_manager
 from core.search import cli as search_cli
+from core.catalogue import cli as catalogue_cli
 from core import migrate
 from core.accounts.authentication import create_user
 from core.accounts.models import User
 from core.certification.certifications import run_daily_maintenance
-from core.db import db, savepoint
+from core.db import db, refresh_statistics, savepoint
 from core.demo import demo_data, demo_present, seed_demo as run
 from core.errors import DomainError
 from core.http_guards import EnvelopeRequestHandler
@@ -53,6 +54,14 @@ def db_upgrade():
     """Apply all migrations (core first, then plugins)."""
     done = migrate.upgrade()
     click.echo(f"Upgraded: {', '.join(done)}")
+
+
+@db_group.command("analyze")
+@with_app
+def db_analyze():
+    """Refresh the query planner's statistics (run after large manual changes; beat runs it daily)."""
+    refresh_statistics()
+    click.echo("Statistics refreshed.")
 
 
 @db_group.command("revision")
@@ -98,6 +107,7 @@ def seed_demo():
         click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
     for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
         click.echo(f"{name}: {json.dumps(summary, ensure_ascii=False, default=str)}")
+    refresh_statistics()
 
 
 def seed_plugin_demos(pm) -> list[tuple[str, dict]]:
@@ -263,6 +273,8 @@ def import_file(file, dry_run, username, as_json):
         raise SystemExit(1)
     for bar in bars.values():
         bar.close()
+    if not dry_run:
+        refresh_statistics()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -274,6 +286,7 @@ def import_file(file, dry_run, username, as_json):
 
 
 cli.add_command(search_cli.search)
+cli.add_command(catalogue_cli.images_group)
 
 cli.add_command(check_config)
 

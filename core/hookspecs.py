@@ -255,6 +255,22 @@ def register_site_pages(pages):
     """
 
 
+@hookspec
+def site_home_sections(lang):
+    """Called by the public site's home page (``/``) on every request, inside the request's transaction (a web
+    hook: the plugin's ``ocop.plugins.web`` module).
+
+    ``lang`` is the shopper's language (``"vi"`` or ``"en"``). Return None (nothing to show now) or one
+    section ``{"key", "title", "title_en", "items": [...], "more_url"?}``: ``key`` names it (an HTML id,
+    e.g. ``"fairs"``), ``title``/``title_en`` its heading, ``more_url`` a site path listing everything;
+    each item ``{"title", "url", "starts_on"?, "ends_on"?, "place"?, "note"?}`` — ``url`` a site path (a
+    page the plugin added with :func:`register_site_pages`), dates as ``date`` or aware ``datetime`` (the
+    site shows them ``dd/mm/yyyy`` in Vietnam time), ``place`` and ``note`` plain text already in ``lang``.
+    The site escapes every text. Sections with no items are not shown. Reads only, a few queries at most
+    (it runs on the busiest page); e.g. the fairs plugin's running and upcoming fairs.
+    """
+
+
 # --- web console ----------------------------------------------------------------
 @hookspec
 def register_console_pages(console):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 import ocop_hello.plugin as hello
 from core.accounts.models import LoginThrottle
 from core.catalogue.models import Product, Variant
-from core.db import commit, db, on_commit, run_ready_callbacks, savepoint
+from core.db import after_commit_memo, commit, db, on_commit, run_ready_callbacks, savepoint
 from support.checks import error_of, row_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,23 @@ def test_a_failed_savepoint_drops_its_hooks_and_a_released_one_waits_for_the_com
     assert ran == []  # releasing a savepoint makes nothing durable
     commit()
     assert ran == ["kept"]
+
+
+def test_the_callbacks_of_one_commit_share_a_memoised_lookup_and_the_next_commit_looks_again(app):
+    loads, seen = [], []
+
+    def lookup():
+        loads.append("read")
+        return len(loads)
+
+    for _ in range(2):
+        on_commit(lambda: seen.append(after_commit_memo("test.lookup", lookup)))
+    commit()
+    assert seen == [1, 1] and loads == ["read"]  # one read for both callbacks of that commit
+    on_commit(lambda: seen.append(after_commit_memo("test.lookup", lookup)))
+    commit()
+    assert seen == [1, 1, 2]  # the next commit's callbacks read again
+    assert after_commit_memo("test.lookup", lookup) == 3  # outside after-commit callbacks: every call reads
 
 
 def test_rolling_back_the_transaction_drops_hooks_of_released_savepoints(app):

@@ -10,9 +10,11 @@ from core.db import db
 from core.geo.models import AdministrativeUnit
 from core.catalogue.models import Producer, Product
 from core.pagination import paginate
-from core.catalogue import groups
+from core.catalogue import groups, images, version as catalogue_cache
 from core.catalogue.listing import listed_clause
+from core.geo.resolver import UnitResolver
 from core.geo.units import current_unit
+from core.text import fold
 
 
 def listed_filter():
@@ -30,14 +32,16 @@ SORT_ORDER = {
 
 
 def list_products(args: dict, decorate=None) -> dict:
-    """A page of listed products filtered by group, stars, province, producer and legal form.
+    """A page of listed products filtered by group, stars, province, commune, producer and legal form.
+
+    ``commune`` is a current commune code: producers registered in it, or in a retired commune merged into it.
 
     ``decorate(products)`` → ``{product_id: extra fields}`` lets a caller add
     what the catalogue does not know (sale prices from pricing) for the whole page at once.
     """
     stmt = select(Product).where(listed_filter()).options(
         selectinload(Product.producer).selectinload(Producer.province), selectinload(Product.images))
-    needs_producer = any(args.get(k) for k in ("province", "producer", "legal_form"))
+    needs_producer = any(args.get(k) for k in ("province", "commune", "producer", "legal_form"))
     if needs_producer:
         stmt = stmt.join(Producer, Producer.id == Product.producer_id)
     if args.get("group"):
@@ -46,6 +50,8 @@ def list_products(args: dict, decorate=None) -> dict:
         stmt = stmt.where(Product.listed_stars == args["stars"])
     if args.get("province"):
         stmt = stmt.where(Producer.province_code == current_province_code(args["province"]))
+    if args.get("commune"):
+        stmt = stmt.where(Producer.commune_code.in_(commune_codes(args["commune"])))
     if args.get("producer"):
         stmt = stmt.where(Producer.slug == args["producer"])
     if args.get("legal_form"):
@@ -63,6 +69,46 @@ def current_province_code(code: str) -> str:
     if unit is not None and unit.level == "province" and unit.successor_code:
         return current_unit(unit).code
     return code
+
+
+def commune_codes(code: str) -> list[str]:
+    """A current commune's code and those of the retired communes merged into it (producers keep the code
+    they registered with)."""
+    return [code, *(u.code for u in UnitResolver().predecessors(code))]
+
+
+def listed_by_commune(province_code: str) -> list[dict]:
+    """The current communes of a province with listed products: ``[{code, name, count}]`` by name (read-only).
+
+    Producers registered in a retired commune count for the commune it was merged into. Cached per process
+    like the storefront lists (:mod:`core.catalogue.version`): counting scans the listed products (about
+    50 ms on SQLite for 20,000), once per catalogue change and day.
+    """
+    return catalogue_cache.cached("listed_by_commune", {"province": province_code},
+                                  lambda: _count_by_commune(province_code))
+
+
+def communes_with_listed_products() -> list[str]:
+    """Codes of every current commune with listed products (the sitemap's commune pages); cached the same way."""
+    return catalogue_cache.cached("listed_communes", {}, lambda: [c["code"] for c in _count_by_commune(None)])
+
+
+def _count_by_commune(province_code: str | None) -> list[dict]:
+    stmt = (select(Producer.commune_code, func.count()).select_from(Product)
+            .join(Producer, Producer.id == Product.producer_id).where(listed_filter()))
+    if province_code is not None:
+        stmt = stmt.where(Producer.province_code == province_code)
+    rows = db.session.execute(stmt.group_by(Producer.commune_code)).all()
+    units = UnitResolver()
+    units.get_many(code for code, _ in rows)
+    counts: dict[str, dict] = {}
+    for code, count in rows:
+        commune = units.current(units.get(code))
+        if commune is None or commune.level != "commune":
+            continue
+        entry = counts.setdefault(commune.code, {"code": commune.code, "name": commune.name, "count": 0})
+        entry["count"] += count
+    return sorted(counts.values(), key=lambda c: (fold(c["name"]), c["code"]))
 
 
 def browse_group(code: str) -> str:
@@ -111,7 +157,9 @@ def detail(product: Product) -> dict:
         "certification_history": [badge(c) for c in sorted(product.certifications,
                                                              key=lambda c: (c.issued_on, c.id))],
         "variants": [v for v in product.variants if v.active],
-        "images": [{"url": image_url(i), "alt": i.alt} for i in product.images],
+        # ``responsive``: src, srcset and size for the site's <img> (the JSON answers url and alt)
+        "images": [{"url": image_url(i), "alt": i.alt, "responsive": images.responsive(i, url=image_url(i))}
+                   for i in product.images],
     })
     return data
 

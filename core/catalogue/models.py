@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, utcnow
@@ -26,7 +26,7 @@ class Producer(db.Model):
     legal_form: Mapped[str] = mapped_column(String(30), index=True)
     tax_code: Mapped[str | None] = mapped_column(String(20), unique=True)
     registration_no: Mapped[str | None] = mapped_column(String(40))
-    commune_code: Mapped[str] = mapped_column(ForeignKey("administrative_unit.code"))
+    commune_code: Mapped[str] = mapped_column(ForeignKey("administrative_unit.code"), index=True)
     province_code: Mapped[str] = mapped_column(ForeignKey("administrative_unit.code"), index=True)
     address: Mapped[str | None] = mapped_column(String(500))
     contact_name: Mapped[str | None] = mapped_column(String(200))
@@ -87,9 +87,13 @@ class ProductImage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     url: Mapped[str | None] = mapped_column(String(1000))
-    storage_key: Mapped[str | None] = mapped_column(String(300))
+    storage_key: Mapped[str | None] = mapped_column(String(300), index=True)
     content_type: Mapped[str | None] = mapped_column(String(60))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)  # pixels as shown (EXIF orientation applied)
+    height: Mapped[int | None] = mapped_column(Integer)
+    # the thumbnails' widths stored beside the upload (core.catalogue.images); None: not made yet
+    thumbnail_widths = mapped_column(JSON(none_as_null=True), nullable=True)
     alt: Mapped[str | None] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow)

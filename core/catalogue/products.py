@@ -13,7 +13,7 @@ from core.catalogue.models import Producer, Product, ProductImage, Variant
 from core.catalogue.models import PRODUCT_STATUSES
 from core.audit import trail as audit
 from core.geo import units as geo
-from core.catalogue import groups, listing
+from core.catalogue import groups, images, listing
 from core.catalogue.listing import is_listed
 from core.catalogue.access import require_catalogue_editor, require_producer_access, visible_producers_filter
 from core.storage import storage
@@ -203,7 +203,8 @@ def _sniff(content_type: str, data: bytes) -> bool:
 
 
 def add_image_upload(user: User, product: Product, data: bytes, content_type: str, alt: str | None = None) -> ProductImage:
-    """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``."""
+    """Store an uploaded JPEG/PNG/WebP (≤ 5 MB, content checked) for ``product``, with its thumbnails
+    (:mod:`core.catalogue.images`; a file they cannot be made from is kept and shown as uploaded)."""
     require_catalogue_editor(user, product.producer)
     if content_type not in IMAGE_TYPES:
         raise DomainError("image.unsupported_type", "Chỉ nhận ảnh JPEG, PNG hoặc WebP.",
@@ -219,6 +220,7 @@ def add_image_upload(user: User, product: Product, data: bytes, content_type: st
                          alt=alt, position=len(product.images))
     db.session.add(image)
     db.session.flush()
+    images.add_thumbnails(image, data)  # a failure keeps the upload (shown as uploaded; the backfill retries)
     audit.record("product.image_added", image, actor=user, province_code=product.producer.province_code)
     return image
 

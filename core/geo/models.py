@@ -17,7 +17,7 @@ class AdministrativeUnit(db.Model):
     name_folded: Mapped[str] = mapped_column(String(200), index=True)
     level: Mapped[str] = mapped_column(String(10), index=True)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"), index=True)
-    successor_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"))
+    successor_code: Mapped[str | None] = mapped_column(ForeignKey("administrative_unit.code"), index=True)
     retired_on = mapped_column(Date, nullable=True)
     note: Mapped[str | None] = mapped_column(String(500))
 

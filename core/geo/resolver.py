@@ -55,6 +55,21 @@ class UnitResolver:
             chain.append(unit)
         return chain
 
+    def predecessors(self, code: str) -> list[AdministrativeUnit]:
+        """The retired units merged into ``code``, directly or through other retired units (one query per
+        step back), in code order: the former communes of a 2025 commune."""
+        found: dict[str, AdministrativeUnit] = {}
+        frontier = {code}
+        while frontier:
+            rows = db.session.execute(select(AdministrativeUnit).where(
+                AdministrativeUnit.successor_code.in_(sorted(frontier)))).scalars().all()
+            frontier = set()
+            for unit in rows:
+                if unit.code not in found and unit.code != code:
+                    found[unit.code] = self._units[unit.code] = unit
+                    frontier.add(unit.code)
+        return sorted(found.values(), key=lambda u: u.code)
+
     def current(self, unit: AdministrativeUnit | None) -> AdministrativeUnit | None:
         """Follow successor links from a retired unit to the unit in force today."""
         if unit is None:

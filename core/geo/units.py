@@ -200,6 +200,17 @@ def successor_chain(unit: AdministrativeUnit) -> list[AdministrativeUnit]:
     return UnitResolver().successor_chain(unit)
 
 
+def former_units(unit: AdministrativeUnit) -> list[dict]:
+    """What a current unit was formed from: each retired unit merged into it, with the units it belonged to
+    (``{"code", "name", "level", "within": [district, province names]}``), by name."""
+    units = UnitResolver()
+    former = []
+    for old in units.predecessors(unit.code):
+        former.append({"code": old.code, "name": old.name, "level": old.level,
+                       "within": [u.name for u in units.lineage(old)[1:]]})
+    return sorted(former, key=lambda u: (fold(u["name"]), u["code"]))
+
+
 def unit_detail(unit: AdministrativeUnit) -> dict:
     """A unit with its parent, successor chain, the unit in force today and its current province."""
     units = UnitResolver()

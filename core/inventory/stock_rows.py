@@ -291,7 +291,7 @@ def record_movement(stock: Stock, lot: StockLot, kind: str, quantity: int, *, ac
 
 def _movement_written(stock: Stock, lot: StockLot, movement_id: int, values: dict) -> StockMovement:
     """The ORM object of a ledger row just written, with the after-commit ``stock_changed`` hook queued."""
-    movement = add_as_loaded(StockMovement(id=movement_id, **values))
+    movement = add_as_loaded(StockMovement, {"id": movement_id, **values})
     attributes.set_committed_value(movement, "stock", stock)
     attributes.set_committed_value(movement, "lot", lot)
 

@@ -178,21 +178,26 @@ def highlight(text: str | None, tokens: Iterable[str], prefix_last: bool = True,
     if not tokens:
         return html.escape(text[:snippet]) if snippet else html.escape(text)
     folded_chars = text.translate(_CHAR_FOLDING)  # same length as text
-    spans = [m.span() for m in _marker(tuple(tokens), prefix_last).finditer(folded_chars)]
+    marker = _marker(tuple(tokens), prefix_last)
     if snippet:
-        if not spans:
+        first = marker.search(folded_chars)
+        if first is None:
             return None
-        start = max(0, spans[0][0] - snippet // 3)
+        start = max(0, first.start() - snippet // 3)
         end = min(len(text), start + snippet)
         if start > 0:
             space = text.find(" ", start)
-            start = space + 1 if 0 <= space < spans[0][0] else start
-        spans = [s for s in spans if s[0] >= start and s[1] <= end]
+            start = space + 1 if 0 <= space < first.start() else start
         prefix, suffix = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
     else:
         start, end, prefix, suffix = 0, len(text), "", ""
+    # only the window is scanned: a match never begins inside a word, so scanning from ``start`` finds the
+    # same words as scanning the whole text; the first one running past ``end`` ends the window
     out, pos = [prefix], start
-    for a, b in spans:
+    for m in marker.finditer(folded_chars, start):
+        a, b = m.span()
+        if b > end:
+            break
         out.append(html.escape(text[pos:a]))
         out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
         pos = b
@@ -322,6 +327,11 @@ class SearchBackend(abc.ABC):
     def commits_with_database(self) -> bool:
         """True when writes happen inside the database transaction (the database backend)."""
         return False
+
+    def request_columns(self) -> tuple[tuple[str, ...], Callable[[tuple], None] | None]:
+        """SQL expressions this backend reads at the start of a search, in the request's first statement
+        (one round trip), and the callable receiving their values; none by default."""
+        return (), None
 
 
 # --- the document ---------------------------------------------------------------------

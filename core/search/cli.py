@@ -7,6 +7,7 @@ import sys
 import click
 
 from core.commands import with_app
+from core.db import refresh_statistics
 from core.plugins import LazyModule
 from core.search import outbox
 from core.search import service
@@ -56,6 +57,7 @@ def reindex():
             result = service.reindex(progress=_advance(bar))
         except SearchUnavailable as exc:
             raise click.ClickException(f"Không kết nối được máy tìm kiếm / search backend unavailable: {exc}")
+    refresh_statistics()
     click.echo(f"Indexed {result['indexed']} listed products on the {result['backend']} backend "
                f"(replayed {result['replayed']}, drained {result['drained']}).")
 

@@ -50,6 +50,7 @@ BATCH = 500
 COMMON_MATCHES, COMMON_CANDIDATES = 600, 400
 #: rows of ``search_index_change`` kept (a process further behind reloads its facet columns)
 CHANGES_KEPT = 1000
+_TUNED = "ocop_search_tuned"  # session info: the transaction whose random_page_cost is set
 
 
 NARROW = ("product_id", "producer_id", "group_code", "stars", "province_code", "legal_form", "price_min", "price_max",
@@ -195,6 +196,19 @@ class DatabaseBackend(SearchBackend):
         """Index writes are part of the database transaction."""
         return True
 
+    def request_columns(self) -> tuple[tuple[str, ...], Callable[[tuple], None]]:
+        """The index head (:func:`core.search.facets.current` then reads nothing) and, on PostgreSQL, the
+        planner setting of :meth:`_tune`, in the request's first statement."""
+        if self.dialect == "postgresql":
+            return (*facets.HEAD_COLUMNS, "set_config('random_page_cost', '1.1', true)"), self._received
+        return facets.HEAD_COLUMNS, self._received
+
+    @staticmethod
+    def _received(values: tuple) -> None:
+        facets.remember_head(values[:2])
+        if len(values) > 2:
+            db.session.info[_TUNED] = db.session().get_transaction()
+
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
@@ -321,7 +335,8 @@ class DatabaseBackend(SearchBackend):
         """PostgreSQL: cost index pages as cached ones for this transaction, so common words use the GIN
         index (bitmap scan, ~6 ms for 3,000 of 18,000 documents) rather than a sequential scan (~12 ms)."""
         if self.dialect == "postgresql":
-            db.session.execute(text("SET LOCAL random_page_cost = 1.1"))
+            if db.session.info.get(_TUNED) is not db.session().get_transaction():
+                db.session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
     def _correct(self, parsed: ParsedQuery, columns: facets.FacetColumns) -> ParsedQuery | None:
         vocabulary = _vocabulary(columns)
@@ -605,9 +620,13 @@ def _documents(ids: list[int]) -> list[tuple[int, dict]]:
     """(id, document) of ``ids`` in that order, read in one statement (ids deleted meanwhile are left out)."""
     if not ids:
         return []
-    params: dict = {}
-    found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
-                          f"{sql.in_list('p', ids, params)}", params))
+    if db.engine.dialect.name == "postgresql":  # one statement text whatever the page size (prepared by psycopg)
+        found = dict(sql.rows("SELECT product_id, document FROM search_document_source WHERE product_id = ANY(:ids)",
+                              {"ids": list(ids)}))
+    else:
+        params: dict = {}
+        found = dict(sql.rows(f"SELECT product_id, document FROM search_document_source WHERE product_id IN "
+                              f"{sql.in_list('p', ids, params)}", params))
     return [(pid, json.loads(found[pid])) for pid in ids if pid in found]
 
 

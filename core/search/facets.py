@@ -26,6 +26,10 @@ MAX_CATCH_UP = 2000
 _COLUMNS = ("product_id, group_code, stars, province_code, legal_form, price_bucket, in_stock, listed_until, "
             "price_min, created_at")
 _HEAD = "SELECT seq, token FROM search_index_change ORDER BY seq DESC LIMIT 1"
+#: the head as two scalar subqueries, for a caller that reads it inside its own first statement
+HEAD_COLUMNS = ("(SELECT seq FROM search_index_change ORDER BY seq DESC LIMIT 1)",
+                "(SELECT token FROM search_index_change ORDER BY seq DESC LIMIT 1)")
+_HEAD_KEY = "ocop_search_index_head"  # session info: (the transaction it was read in, (seq, token))
 
 
 def _date_ordinal(value) -> int:
@@ -36,6 +40,12 @@ def _date_ordinal(value) -> int:
 
 def _bitmap(positions, size: int) -> int:
     """The int whose set bits are ``positions``."""
+    if isinstance(positions, list) and len(positions) > 1000:  # one byte per bit, read as a base-2 number
+        digits = bytearray(b"0") * size
+        for p in positions:
+            digits[p] = 49  # "1"
+        digits.reverse()
+        return int(digits, 2)
     mask = bytearray((size >> 3) + 1)
     for p in positions:
         mask[p >> 3] |= 1 << (p & 7)
@@ -327,10 +337,21 @@ _lock = threading.Lock()
 _columns: dict[str, FacetColumns] = {}
 
 
+def remember_head(values: tuple) -> None:
+    """Keep the values of :data:`HEAD_COLUMNS` read in this transaction for the next :func:`current`."""
+    db.session.info[_HEAD_KEY] = (db.session().get_transaction(), values)
+
+
 def current() -> FacetColumns:
-    """This process's facet columns, brought up to date with the index (one indexed read when nothing changed)."""
-    head = sql.rows(_HEAD)
-    seq, token = head[0] if head else (0, None)
+    """This process's facet columns, brought up to date with the index (one indexed read when nothing changed,
+    none when :func:`remember_head` was given it in this transaction)."""
+    known = db.session.info.pop(_HEAD_KEY, None)
+    if known is not None and known[0] is db.session().get_transaction() and known[0] is not None:
+        seq, token = known[1]
+        seq = 0 if seq is None else int(seq)
+    else:
+        head = sql.rows(_HEAD)
+        seq, token = head[0] if head else (0, None)
     key = str(db.engine.url)
     columns = _columns.get(key)
     if columns is not None and columns.seq == seq and columns.token == token:

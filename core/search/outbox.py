@@ -30,14 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import threading
 import time
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from core.celery_app import celery_app
+from core.celery_app import celery_app, publish
 from core.metrics import register_database_gauge
 from core.db import db, on_commit, subscribe, utcnow
 from core.search.models import SearchOutbox
@@ -123,33 +121,6 @@ subscribe("inventory.stock_changed", on_stock_changed)
 
 
 # --- scheduling -------------------------------------------------------------------------------
-_publisher = {"pid": None, "connection": None, "producer": None}
-_publisher_lock = threading.Lock()
-
-
-def _drop_publisher() -> None:
-    conn = _publisher["connection"]
-    _publisher.update(pid=None, connection=None, producer=None)
-    if conn is not None:
-        try:
-            conn.release()
-        except Exception:  # pragma: no cover - a broken connection may fail to close
-            pass
-
-
-def _producer():
-    """This process's cached producer (one broker connection per process, re-created after a fork or error).
-
-    The connection does not retry: with the broker down the request must not hang in kombu's reconnect
-    loop (seconds) — the row is safe in the outbox anyway.
-    """
-    if _publisher["pid"] != os.getpid():
-        _publisher.update(pid=None, connection=None, producer=None)  # inherited from the parent: never reuse
-        connection = celery_app.connection_for_write(transport_options={"max_retries": 0})
-        _publisher.update(pid=os.getpid(), connection=connection, producer=connection.Producer())
-    return _publisher["producer"]
-
-
 def request_drain() -> None:
     """After commit: queue the drain task (runs in-process when Celery is eager). Never raises.
 
@@ -161,12 +132,7 @@ def request_drain() -> None:
         if celery_app.conf.task_always_eager:
             drain_outbox.apply(throw=True)  # in-process, without acquiring a producer
         else:
-            with _publisher_lock:
-                try:
-                    drain_outbox.apply_async(retry=False, producer=_producer())
-                except Exception:
-                    _drop_publisher()
-                    raise
+            publish(drain_outbox)
     except Exception as exc:  # broker down, or the eager drain failed: the rows wait for the next sync
         log.warning("search outbox: drain not run now (%s: %s); pending work stays for `ocop search sync`",
                     type(exc).__name__, exc)

@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from core import clock
 from core.catalogue.listing import listed_clause
 from core.catalogue.models import Producer, Product
 from core.db import db
+from core.search import sql
 from core.pricing import live as live_promotions
 from core.pricing import resolver
 from core.pricing import version as pricing_version
@@ -56,18 +58,39 @@ class _Ref:
     id: int
 
 
-def pricing_state(at: dt.datetime) -> tuple:
-    """:func:`core.pricing.version.cache_key` at ``at`` (one plain statement, memoised for the transaction)."""
+#: the statement of :func:`core.pricing.version.key_columns`, on the connection (no ORM execution: ~0.1 ms less)
+_STATE = ("SELECT (SELECT version FROM pricing_version WHERE id = 1), "
+          "(SELECT max(starts_at) FROM promotion WHERE status = 'published' AND starts_at <= :at), "
+          "(SELECT max(ends_at) FROM promotion WHERE status = 'published' AND ends_at <= :at)")
+
+
+def pricing_state(at: dt.datetime, extra: tuple[str, ...] = (), received: Callable[[tuple], None] | None = None
+                  ) -> tuple:
+    """:func:`core.pricing.version.cache_key` at ``at``, read with one plain statement on the session's
+    connection and handed to pricing's per-transaction memo (the resolver's ``live_at`` reads it from there).
+
+    ``extra``: SQL expressions the caller wants read in the same round trip; their values go to ``received``
+    (not called when this transaction changed promotions: the key is then pricing's own uncommitted read).
+    """
+    if pricing_version.changed_in_this_transaction():
+        return pricing_version.cache_key(at)
+    utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+    # stored as naive UTC; SQLite compares the text form the column type writes
+    bound = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if db.engine.dialect.name == "sqlite" else utc
+    row = sql.rows(_STATE + "".join(f", {column}" for column in extra), {"at": bound})[0]
+    pricing_version.remember_key(at, row[:3])
+    if received is not None:
+        received(row[3:])
     return pricing_version.cache_key(at)
 
 
-def sale_prices(at: dt.datetime) -> SalePrices:
+def sale_prices(at: dt.datetime, state: tuple | None = None) -> SalePrices:
     """The sale prices at ``at``: cached per database and pricing state, and tied to the resolver's own cached
     set of live promotions for that state (uncached inside a transaction that changed promotions, which reads
-    its own uncommitted state)."""
+    its own uncommitted state). ``state``: :func:`pricing_state` at ``at`` when the caller already read it."""
     if pricing_version.changed_in_this_transaction():
         return SalePrices(("uncommitted",), *_compute(at, live_promotions.live_at(at)))
-    key = (str(db.engine.url), *pricing_state(at))
+    key = (str(db.engine.url), *(state if state is not None else pricing_state(at)))
     live = live_promotions.live_at(at)
     with _lock:
         entry = _entries.get(key)

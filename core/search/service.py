@@ -138,12 +138,13 @@ def search(args: dict) -> dict:
     """Storefront search: ``{"results", "total", "next", "facets", "query"}`` (cached per catalogue version and
     pricing state, so a sale price starts and ends on time)."""
     now = clock.now()
-    return _cached("search", {**args, "_pricing": prices.pricing_state(now)}, lambda: _search(args, now))
+    state = prices.pricing_state(now, *get_backend().request_columns())
+    return _cached("search", {**args, "_pricing": state}, lambda: _search(args, now, state))
 
 
-def _search(args: dict, now=None) -> dict:
+def _search(args: dict, now=None, state: tuple | None = None) -> dict:
     now = now or clock.now()
-    query = build_query(args, sale=prices.sale_prices(now))
+    query = build_query(args, sale=prices.sale_prices(now, state))
     try:
         result = get_backend().search(query)
     except SearchUnavailable as exc:

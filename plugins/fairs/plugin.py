@@ -1,6 +1,7 @@
 """Domain hook implementations of the ``fairs`` plugin (entry point ``fairs = plugins.fairs.plugin``).
 
-Its HTTP hooks (routes, console pages) are in :mod:`plugins.fairs.web` (group ``ocop.plugins.web``, web app only).
+Its HTTP hooks (routes, console and site pages, the site's home section) are in :mod:`plugins.fairs.web`
+(group ``ocop.plugins.web``, web app only).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from plugins.fairs.events import FAIR_BOOTH_KIND, FAIR_TRANSIT_KIND
 from plugins.fairs.models import COMPONENT
 from plugins.fairs import demo as demo_data
 from plugins.fairs import fees
-
 
 
 @hookimpl

@@ -72,9 +72,10 @@ def attribute(order) -> dict | None:
     if session is None and order.voucher_codes:
         session, via = sessions.session_by_voucher_codes(order.voucher_codes), "voucher"
     if session is None and order.checkout_id is not None:
-        session = db.session.execute(select(LivestreamSession).join(CheckoutTag, CheckoutTag.session_id ==
-                                                                    LivestreamSession.id)
-                                     .where(CheckoutTag.checkout_id == order.checkout_id)).scalar_one_or_none()
+        # most checkouts carry no tag: one plain read of the tag's session id, a session load only when tagged
+        session_id = db.session.execute(select(CheckoutTag.session_id)
+                                        .where(CheckoutTag.checkout_id == order.checkout_id)).scalar_one_or_none()
+        session = db.session.get(LivestreamSession, session_id) if session_id is not None else None
         via = "tag"
     if session is None or not in_window(session, order.created_at or utcnow()):
         return None

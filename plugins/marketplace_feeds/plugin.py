@@ -1,7 +1,8 @@
 """Domain hook implementations of the ``marketplace_feeds`` plugin (entry point
 ``marketplace_feeds = plugins.marketplace_feeds.plugin``).
 
-Its HTTP hooks (routes, console pages) are in :mod:`plugins.marketplace_feeds.web` (group ``ocop.plugins.web``, web app only).
+Its HTTP hooks (routes, console pages) are in :mod:`plugins.marketplace_feeds.web`
+(group ``ocop.plugins.web``, web app only).
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Domain hook implementations of the ``sales_points`` plugin (entry point ``sales_points = plugins.sales_points.plugin``).
+"""Domain hooks of the ``sales_points`` plugin (entry point ``sales_points = plugins.sales_points.plugin``).
 
-Its HTTP hooks (routes, console pages) are in :mod:`plugins.sales_points.web` (group ``ocop.plugins.web``, web app only).
+Its HTTP hooks (routes, console pages) are in :mod:`plugins.sales_points.web`
+(group ``ocop.plugins.web``, web app only).
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Webhook subscriptions, event fan-out, delivery attempts, retries, replay and automatic disabling.
 
 Fan-out (:func:`record_event`) runs from after-commit hooks: it writes one delivery row per matching
-subscription in its own short transaction, then enqueues one Celery task per row. A delivery is
+subscription in its own short transaction, then enqueues one Celery task per row (the events of one commit
+share one read of the active subscriptions). A delivery is
 *claimed* before its HTTP attempt (conditional UPDATE), so two tasks never send it at the same time; a
 claim that outlives its lock (worker killed) is taken again by :func:`retry_due`, which beat runs.
 """
@@ -21,7 +22,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from core.celery_app import enqueue as enqueue_task
 from core.clock import VN_TZ
-from core.db import db, on_commit, separate_transaction, utcnow
+from core.db import after_commit_memo, db, on_commit, separate_read, separate_transaction, utcnow
 from core.errors import Conflict, Message, NotFound, ValidationFailed
 from core.logs import current_request_id
 from core.pagination import paginate
@@ -253,22 +254,34 @@ def _wants(sub_events, event_type: str) -> bool:
     return bool(sub_events) and (events.ALL in sub_events or event_type in sub_events)
 
 
+_ACTIVE_SUBSCRIPTIONS = select(WebhookSubscription.id, WebhookSubscription.events).where(
+    WebhookSubscription.active.is_(True))
+
+
+def active_subscriptions() -> list[tuple[int, list]]:
+    """``(id, events)`` of the active subscriptions as committed now: read once for all the events of one
+    commit (:func:`core.db.after_commit_memo`), on a connection outside the caller's transaction."""
+    def read():
+        with separate_read() as connection:
+            return [tuple(row) for row in connection.execute(_ACTIVE_SUBSCRIPTIONS)]
+    return after_commit_memo("webhooks.active_subscriptions", read)
+
+
 def record_event(event_type: str, data: dict) -> list[int]:
     """After commit: write a delivery per interested active subscription (own transaction), enqueue them.
 
-    Returns the delivery ids. An event type nobody declared is logged and dropped.
+    Returns the delivery ids. An event type nobody declared is logged and dropped. With no subscription
+    wanting the event nothing is written (the events of one commit share one subscription read).
     """
     if event_type not in registry():
         log.warning("webhooks: event %r was not declared (register_webhook_events); dropped", event_type)
         return []
+    targets = [sub_id for sub_id, sub_events in active_subscriptions() if _wants(sub_events, event_type)]
+    if not targets:
+        return []
+    event_id, body = _message(event_type, data)
+    now = utcnow()
     with separate_transaction() as session:
-        subs = session.execute(select(WebhookSubscription.id, WebhookSubscription.events)
-                               .where(WebhookSubscription.active.is_(True))).all()
-        targets = [sub_id for sub_id, sub_events in subs if _wants(sub_events, event_type)]
-        if not targets:
-            return []
-        event_id, body = _message(event_type, data)
-        now = utcnow()
         rows = [WebhookDelivery(subscription_id=sub_id, event_id=event_id, event_type=event_type, body=body,
                                 status="pending", attempts=0, next_attempt_at=now, request_id=current_request_id(),
                                 created_at=now) for sub_id in targets]

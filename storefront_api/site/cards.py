@@ -7,6 +7,7 @@ from urllib.parse import quote
 from flask import url_for
 from markupsafe import Markup, escape
 
+from core.catalogue import images
 from core.payments.money import format_vnd
 from storefront_api.site.blueprint import bp, lang, t
 
@@ -37,16 +38,34 @@ def _price(p: dict) -> Markup:
     return Markup(f'<span class="price">{since}{format_vnd(low)}</span>')
 
 
+#: a card's photo is about 200–330 px wide (a grid of 200 px minimum columns in a 1,100 px page; one or two
+#: columns on a phone)
+CARD_SIZES = "(max-width: 460px) calc(100vw - 48px), (max-width: 700px) 50vw, 240px"
+
+
+def card_image(view: dict | None) -> Markup:
+    """The card's ``<img>``: the thumbnail near 240 px, the other sizes in ``srcset`` (4:3 box when unknown)."""
+    if view is None:
+        return Markup('<span class="noimg" aria-hidden="true"></span>')
+    width, height = view["width"] or 240, view["height"] or 180
+    srcset = Markup(' srcset="{}" sizes="{}"').format(view["srcset"], CARD_SIZES) if view["srcset"] else ""
+    return Markup('<img src="{src}"{srcset} alt="" loading="lazy" width="{w}" height="{h}">').format(
+        src=view["src"], srcset=srcset, w=width, h=height)
+
+
 def product_cards(items) -> list[dict]:
     """What a card shows, ready to print: link, name, photo, badge, producer line, price, out of stock."""
     prefix, suffix = url_for("site.product", slug=_SLUG_MARK).split(_SLUG_MARK)
     out_of_stock = Markup('<span class="out">{}</span>').format(t("Hết hàng", "Out of stock"))
+    items = list(items)
+    photos = images.responsive_by_url((p.get("image") for p in items), shown_width=240)
     cards = []
     for p in items:
         producer = p.get("producer") or {}
         province = producer.get("province")
         cards.append({
-            "href": prefix + quote(p["slug"]) + suffix, "name": p["name"], "image": p.get("image"),
+            "href": prefix + quote(p["slug"]) + suffix, "name": p["name"],
+            "image": card_image(photos.get(p.get("image"))),
             "badge": stars_badge(p.get("stars")),
             "producer": escape(producer.get("name") or "") + (Markup(" · ") + province["name"] if province else ""),
             "price": _price(p), "out": out_of_stock if "in_stock" in p and not p["in_stock"] else "",

@@ -3,29 +3,36 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import request
+from flask import request, url_for
 from marshmallow import ValidationError
 
+from core import clock
 from core.clock import VN_TZ
-from core.catalogue import browse as catalogue_read, groups, landing
+from core.catalogue import browse as catalogue_read, groups, landing, version as catalogue_cache
 from core.errors import NotFound, DomainError
 from core.geo import units as geo
 from core.payments.money import format_vnd
-from core.pricing import resolver
+from core.plugins import hooks
+from core.pricing import campaigns, resolver, version as pricing_version
 from core.sales import checkout, places
 from core.search import service as search_service
 from storefront_api.catalogue import CHANNEL, producer_detail, product_detail
 from storefront_api.schemas import ProductQuerySchema
 from storefront_api.search import SearchArgsSchema
-from storefront_api.site.blueprint import absolute, bp, public_url, render_page, t
+from storefront_api.site.blueprint import absolute, bp, lang, public_url, render_page, t
 
 PAGE_SIZE = 20  # as the JSON endpoints answer by default
 _SEARCH_ARGS, _PRODUCT_QUERY = SearchArgsSchema(), ProductQuerySchema()  # built once: loading keeps no state
 
 
 def _products(args: dict) -> dict:
-    """A page of listed products with their sale prices now (as ``GET /storefront/v1/products`` answers)."""
-    return catalogue_read.list_products(args, decorate=lambda page: resolver.product_prices(page, CHANNEL))
+    """A page of listed products with their sale prices now (as ``GET /storefront/v1/products`` answers),
+    kept per process like that endpoint's answers: while the catalogue version, the day and the pricing state
+    are unchanged (a national catalogue's listing count costs tens of milliseconds). Read-only for callers."""
+    now = clock.now()
+    key = {**args, "pricing": pricing_version.cache_key(now)}
+    return catalogue_cache.cached("site_products", key, lambda: catalogue_read.list_products(
+        args, decorate=lambda page: resolver.product_prices(page, CHANNEL, now)))
 
 
 def _browse_args(**fixed) -> dict:
@@ -43,11 +50,41 @@ def _invalid(exc: ValidationError) -> DomainError:
 
 @bp.get("/")
 def home():
-    """Featured listed products (most stars first), and browsing by province and OCOP group."""
+    """Running campaigns, plugins' sections (current fairs), featured listed products (most stars first), and
+    browsing by province and OCOP group."""
     featured = _products({"page": 1, "limit": 12, "sort": "stars"})
     facets = browse_facets()
     return render_page("site/home.html", featured=featured["results"], total=featured["total"],
-                       provinces=facets["province"], groups=facets["group"], canonical=public_url("site.home"))
+                       provinces=facets["province"], groups=facets["group"], canonical=public_url("site.home"),
+                       campaigns=[campaign_view(c) for c in campaigns.running_promotions(CHANNEL)],
+                       sections=home_sections())
+
+
+def campaign_view(campaign: dict) -> dict:
+    """A running promotion as the home page shows it: its discount, and where its products are listed (a
+    producer's, province's or group's page when one filter names them, else the search page with its filters)."""
+    listing = campaign["listing"]
+    if listing is None:
+        href = None
+    elif "producer" in listing:
+        href = url_for("site.producer", slug=listing["producer"])
+    elif list(listing) == ["province"]:
+        href = url_for("site.province", code=listing["province"])
+    elif list(listing) == ["group"]:
+        href = url_for("site.group", code=listing["group"])
+    else:
+        href = url_for("site.search", **listing)
+    value = campaign["value"]
+    offer = {"percentage": (f"Giảm {value} %", f"{value} % off"),
+             "amount": (f"Giảm {format_vnd(value)} mỗi sản phẩm", f"{format_vnd(value)} off each item"),
+             "fixed_price": (f"Đồng giá {format_vnd(value)}", f"All at {format_vnd(value)}")}[campaign["kind"]]
+    return {**campaign, "href": href, "offer": t(*offer)}
+
+
+def home_sections() -> list[dict]:
+    """What plugins add to the home page (``site_home_sections``): sections with at least one item."""
+    found = hooks().site_home_sections(lang=lang())
+    return [s for s in found if s and s.get("items")]
 
 
 def browse_facets() -> dict:
@@ -192,7 +229,22 @@ def province(code):
         raise NotFound("province", "tỉnh")
     page = _products(_browse_args(province=unit.code))
     return render_page("site/listing.html", page=page, title=unit.name,
-                       places=places.public_places(unit.code), canonical=public_url("site.province", code=unit.code))
+                       places=places.public_places(unit.code), communes=catalogue_read.listed_by_commune(unit.code),
+                       canonical=public_url("site.province", code=unit.code))
+
+
+@bp.get("/xa/<code>")
+def commune(code):
+    """Listed products of producers in one current commune (or ward), naming the pre-2025 communes it was
+    formed from; a retired commune's code is answered with the commune it was merged into."""
+    asked = geo.get_unit(code)
+    unit = geo.current_unit(asked)
+    if unit.level != "commune":
+        raise NotFound("commune", "xã/phường")
+    page = _products(_browse_args(commune=unit.code))
+    return render_page("site/listing.html", page=page, title=unit.name, commune=unit, asked=asked,
+                       province=geo.province_of(unit), former=geo.former_units(unit),
+                       canonical=public_url("site.commune", code=unit.code))
 
 
 @bp.get("/diem-ban")

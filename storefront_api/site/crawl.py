@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, abort
 from markupsafe import escape
 
-from core.catalogue import groups, landing
+from core.catalogue import browse as catalogue_read, groups, landing
 from storefront_api.site.blueprint import bp, public_url, vn_date
 from storefront_api.site.catalogue_pages import browse_facets
 
@@ -44,6 +44,8 @@ def sitemap_pages():
     entries = [(public_url("site.home"), None), (public_url("site.sales_points"), None)]
     entries += [(public_url("site.group", code=g["code"]), None) for g in groups.groups()]
     entries += [(public_url("site.province", code=f["value"]), None) for f in facets["province"]]
+    entries += [(public_url("site.commune", code=code), None)
+                for code in catalogue_read.communes_with_listed_products()]
     entries += [(public_url("site.producer", slug=s), None) for s in landing.producer_slugs_with_listed_products()]
     return _urlset(entries)
 
