@@ -18,9 +18,9 @@ from plugins.webhooks import services as webhook_services
 
 ROOT = Path(__file__).resolve().parent.parent
 #: loaded on first use only (core.plugins.LazyModule): Stripe's SDK, openpyxl, reportlab's drawing code
-#: phonenumbers (livestream comments), segno (VietQR images), tqdm (progress bars of commands)
+#: phonenumbers (livestream comments), segno (VietQR images), tqdm (progress bars of commands), Pillow (uploads)
 HEAVY = ("stripe", "aiohttp", "requests", "openpyxl", "reportlab.platypus", "reportlab.graphics.shapes", "alembic",
-         "phonenumbers", "segno", "tqdm")
+         "phonenumbers", "segno", "tqdm", "PIL")
 #: what only the web app loads: the HTTP faces and the REST machinery (packages, or modules and their children)
 WEB_ONLY = ("admin", "storefront_api", "flask_smorest", "apispec", "webargs", "flask_limiter", "core.api", "core.docs")
 #: a plugin's web module and what only it imports: ``plugins.<name>.<module>`` (``.console*`` included)
