@@ -111,8 +111,11 @@ class OcopPluginManager(pluggy.PluginManager):
         for ep in sorted(md.entry_points(group=WEB_ENTRY_POINT_GROUP), key=lambda e: e.name):
             if ep.name in self._web_modules or ep.name not in self._entry_point_names or not self.is_enabled(ep.name):
                 continue
-            self._web_modules[ep.name] = ep.load()
-            super().register(self._web_modules[ep.name], name=ep.name + WEB_SUFFIX)
+            module = ep.load()
+            if self.is_registered(module):  # the same module under both groups: already registered
+                continue
+            self._web_modules[ep.name] = module
+            super().register(module, name=ep.name + WEB_SUFFIX)
         self.check_pending()
 
     def register(self, plugin, name=None):
