@@ -1,7 +1,7 @@
 """flask-smorest Api configured for the OCOP error envelope and strict arguments."""
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, jsonify, request
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -9,7 +9,7 @@ from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE, Schema
 from werkzeug.exceptions import HTTPException
 
-from core.errors import DomainError, bilingual_details
+from core.errors import DomainError, bilingual_details, error_response
 from core.db import db
 
 HTTP_CODES = {
@@ -33,13 +33,6 @@ def _rollback() -> None:
         db.session.rollback()
     except Exception:  # pragma: no cover - the error answer matters more than a broken connection
         pass
-
-
-def error_response(status: int, code: str, message: str, message_en: str, details=None):
-    response = jsonify({"error": {"code": code, "message": message, "message_en": message_en,
-                                  "details": details or {}}})
-    response.status_code = status
-    return response
 
 
 class OcopApi(Api):
@@ -98,17 +91,6 @@ def handle_domain_error(error: DomainError):
     if error.status in (429, 503) and isinstance(retry_after, int):
         response.headers["Retry-After"] = str(retry_after)
     return response
-
-
-#: ``request.environ`` key under which the accounts domain caches the request's authenticated user.
-REQUEST_USER_KEY = "ocop.current_user"
-
-
-def request_user():
-    """The user the accounts domain authenticated for this request, or None (outside requests too)."""
-    if not has_request_context():
-        return None
-    return request.environ.get(REQUEST_USER_KEY)
 
 
 # --- request rate limits (Flask-Limiter) ---------------------------------------------------------------

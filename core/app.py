@@ -7,21 +7,15 @@ import logging
 from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
-from admin import register as register_admin
-from admin.console import register as register_console
 from core import http_guards, logs, metrics
-from core.api import OcopApi, configure_parser, handle_domain_error, init_limits
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
 from core.db import AFTER_COMMIT_QUEUE, db, run_ready_callbacks
-from core.docs import register_docs
 from core.errors import DomainError
 from core.plugins import build_plugin_manager
 from core.search.engine import init_app as init_search
 from core.storage import storage
-from storefront_api import register as register_storefront
-from storefront_api.site import register_site
 
 # The composition root: every domain's models (tables), tasks (Celery) and in-transaction subscribers.
 import core.accounts.models  # noqa: F401,E402
@@ -65,8 +59,8 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     metrics.init_app(app)  # /metrics, request counts and latencies by route
     http_guards.init_app(app)  # bounded URL converters, size/media-type/JSON-shape limits, security headers
     db.init_app(app)
-    init_limits(app)  # Flask-Limiter: login, registration, checkout creation, order lookups
     pm = _init_plugins(app, settings, plugin_manager)
+    pm.load_web_entry_points()  # the plugins' HTTP hooks (ocop.plugins.web): routes, console and site pages
     _register_faces(app, pm)
     _register_core_routes(app)
     _init_tasks_and_search(app)
@@ -78,16 +72,14 @@ def create_worker_app(settings: Settings | None = None, plugin_manager=None) -> 
 
     The same settings, logging, database, plugins, Celery tasks and search backend as :func:`create_app`,
     and the core routes that URLs are built for (``/media``); no API, OpenAPI spec, site, console, metrics
-    endpoint or rate limits: about 12 MB less per process (README, "Marketplace feeds"). Plugins'
-    ``register_blueprints`` still runs, with ``api=None``, for what it sets up on the app (the webhooks
-    plugin's event registry); the blueprints it returns are not registered.
+    endpoint or rate limits, and no plugin web module (``ocop.plugins.web``: routes, console and site
+    pages): 82 MB against 108 for the web app on SQLite (README, "Marketplace feeds").
     """
     settings = settings or load_settings()
     app = _new_app(settings)
     logs.init_app(app)
     db.init_app(app)
-    pm = _init_plugins(app, settings, plugin_manager)
-    pm.hook.register_blueprints(app=app, api=None)
+    _init_plugins(app, settings, plugin_manager)
     _register_core_routes(app)
     _init_tasks_and_search(app)
     return app
@@ -108,22 +100,29 @@ def _init_plugins(app: Flask, settings: Settings, plugin_manager):
 
 
 def _register_faces(app: Flask, pm) -> None:
-    """The storefront and admin APIs (with the plugins' blueprints), the site, the console, the API docs."""
-    configure_parser()
-    api = OcopApi(app)
+    """Rate limits, the storefront and admin APIs (with the plugins' blueprints), the site, the console, the
+    API docs."""
+    # Imported here, not at the top: create_worker_app (this module) must not load the faces, flask-smorest
+    # and Flask-Limiter (~7 MB of every Celery worker and ocop command; README, "Marketplace feeds").
+    from admin import console, register as register_admin
+    from core import api as rest, docs
+    from storefront_api import register as register_storefront, site
+    rest.init_limits(app)  # Flask-Limiter: login, registration, checkout creation, order lookups
+    rest.configure_parser()
+    api = rest.OcopApi(app)
     app.extensions["ocop_api"] = api
-    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(DomainError, rest.handle_domain_error)
 
     register_storefront(api)
-    register_site(app)  # the public site at / (server-rendered pages)
+    site.register_site(app)  # the public site at / (server-rendered pages)
     register_admin(api)
-    register_console(app)
+    console.register(app)
     for result in pm.hook.register_blueprints(app=app, api=api):
         for blueprint in (result if isinstance(result, (list, tuple)) else [result]):
             if blueprint is not None:
                 api.register_blueprint(blueprint)
 
-    register_docs(app, api)
+    docs.register_docs(app, api)
 
 
 def _register_core_routes(app: Flask) -> None:

@@ -8,13 +8,12 @@ import sys
 import click
 from flask import current_app
 from sqlalchemy import select
-from tqdm import tqdm
 
 from core.config import load_settings
 from core.app import create_app, create_worker_app
 from core.checks import check_config
 from core.commands import APP_FACTORY, command_app, with_app
-from core.plugins import build_plugin_manager
+from core.plugins import LazyModule, build_plugin_manager
 from core.search import cli as search_cli
 from core.catalogue import cli as catalogue_cli
 from core import migrate
@@ -28,6 +27,9 @@ from core.http_guards import EnvelopeRequestHandler
 from core.geo import units as geo_service
 from core.imports import formats as import_formats, catalogue_import as imports
 from core.imports.access import can_import
+
+# tqdm (~1 MB) loads when a command first draws a progress bar, not with every app
+tqdm = LazyModule("tqdm")
 
 
 @click.group()
@@ -100,7 +102,7 @@ def seed_demo():
         click.echo("Demo data already present; nothing loaded.")
     else:
         total = len(demo_data()["products"])
-        with tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
+        with tqdm.tqdm(total=total, desc="demo products", unit="product", file=sys.stderr) as bar:
             result = run(progress=lambda: bar.update(1))
         click.echo(f"Loaded {result['products']} products from {result['producers']} producers.")
     for name, summary in seed_plugin_demos(current_app.extensions["ocop_plugins"]):
@@ -139,8 +141,9 @@ def plugins():
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print the plugins as a JSON list")
 def plugins_list(as_json):
-    """Show plugins found through ``ocop.plugins`` entry points."""
+    """Show plugins found through ``ocop.plugins`` entry points, with their hooks (web hooks included)."""
     pm = click.get_current_context().find_root().meta["pm"]
+    pm.load_web_entry_points()  # their HTTP hooks too (ocop.plugins.web; other commands never load them)
     rows = pm.describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -205,7 +208,7 @@ def geo_load(if_empty, no_legacy):
     rows = geo_service.official_units()
     legacy = [] if no_legacy else geo_service.legacy_units()
     total = len(rows) + len(legacy) + len(geo_service.retired_units())
-    with tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=total, desc="administrative units", unit="unit", file=sys.stderr) as bar:
         result = geo_service.load_official_structure(progress=bar.update, rows=rows, legacy=legacy)
     click.echo(f"Loaded {result['provinces']} provinces, {result['communes']} communes, "
                f"{result['legacy']} pre-2025 units and {result['retired']} retired demo units.")
@@ -248,7 +251,7 @@ def import_file(file, dry_run, username, as_json):
         if phase not in bars:
             for bar in bars.values():
                 bar.close()
-            bars[phase] = tqdm(total=len(table), desc={"validate": "validating", "write": "writing"}.get(phase, phase),
+            bars[phase] = tqdm.tqdm(total=len(table), desc={"validate": "validating", "write": "writing"}.get(phase, phase),
                                unit="row", file=sys.stderr)
         bars[phase].update(n)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import jsonify
+
 
 class Message(str):
     """A validation message in both languages: the ``str`` itself is English (what marshmallow and webargs
@@ -123,6 +125,14 @@ def bilingual_details(details):
     if isinstance(details, str):
         return bilingual(details)
     return details
+
+
+def error_response(status: int, code: str, message: str, message_en: str, details=None):
+    """The envelope as a Flask response with ``status``."""
+    response = jsonify({"error": {"code": code, "message": message, "message_en": message_en,
+                                  "details": details or {}}})
+    response.status_code = status
+    return response
 
 
 class DomainError(Exception):

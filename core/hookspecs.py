@@ -18,7 +18,9 @@ hookimpl = pluggy.HookimplMarker("ocop")
 # --- registration -------------------------------------------------------------
 @hookspec
 def register_blueprints(app, api):
-    """Called once while the app is built, after the core blueprints.
+    """Called once while the web app is built (``create_app``; never by the worker app), after the core
+    blueprints. Implement it, like the console and site page hooks, in the plugin's ``ocop.plugins.web``
+    module (README, "Plugins"), so that processes without HTTP never import the routes.
 
     Return a list of ``flask_smorest.Blueprint`` objects (or a single one);
     the core registers them on ``api`` so they appear in ``/openapi.json``.
@@ -192,7 +194,8 @@ def order_fulfilled(order, fulfilment):
 # --- webhook events declared and emitted by plugins -----------------------------
 @hookspec(historic=True)
 def register_webhook_events(registry):
-    """Historic: called once the app is built (by the webhooks plugin), replayed for plugins registered later.
+    """Historic: called by the webhooks plugin when an app first needs the event types, replayed for plugins
+    registered later.
 
     Call ``registry.add(code, name_vi, name_en)`` for each event type the plugin emits through
     :func:`plugin_event` (codes like ``sales_point.sale_recorded``: ``<plugin>.<what happened>``).
@@ -237,7 +240,8 @@ def price_adjustments(channel, at, customer, lines):
 # --- public site --------------------------------------------------------------
 @hookspec
 def register_site_pages(pages):
-    """Called once per app by the public storefront site (``storefront_api.site``), after its own pages.
+    """Called once per web app by the public storefront site (``storefront_api.site``), after its own pages
+    (a web hook: the plugin's ``ocop.plugins.web`` module).
 
     ``pages.add(path, view, name=…, title=…, title_en=…, nav=False, methods=("GET",))`` serves a
     Flask view at ``path`` with endpoint ``site.<name>`` (the site's language switch, template helpers
@@ -253,7 +257,8 @@ def register_site_pages(pages):
 
 @hookspec
 def site_home_sections(lang):
-    """Called by the public site's home page (``/``) on every request, inside the request's transaction.
+    """Called by the public site's home page (``/``) on every request, inside the request's transaction (a web
+    hook: the plugin's ``ocop.plugins.web`` module).
 
     ``lang`` is the shopper's language (``"vi"`` or ``"en"``). Return None (nothing to show now) or one
     section ``{"key", "title", "title_en", "items": [...], "more_url"?}``: ``key`` names it (an HTML id,
@@ -269,7 +274,8 @@ def site_home_sections(lang):
 # --- web console ----------------------------------------------------------------
 @hookspec
 def register_console_pages(console):
-    """Called once while the app is built (``admin.console.register``), after the core's console pages.
+    """Called once while the web app is built (``admin.console.register``), after the core's console pages
+    (a web hook: the plugin's ``ocop.plugins.web`` module).
 
     ``console`` is the page registry (``admin.console.shell.ConsolePages``). Call
     ``console.add_page(rule, view, endpoint=…, roles=(…), methods=("GET",), menu=("Nhãn", "Label"),

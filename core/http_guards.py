@@ -16,7 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 from werkzeug.serving import WSGIRequestHandler
 
-from core.api import error_response
+from core.errors import error_response
 
 #: the largest id a path may name: ids are INTEGER columns (32-bit on PostgreSQL)
 MAX_ID = 2_147_483_647

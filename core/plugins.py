@@ -3,7 +3,11 @@
 Built-in plugins are registered through the same entry points as third-party
 ones, so ``pip install`` of a distribution declaring
 ``[options.entry_points] ocop.plugins = name = package.module`` is enough.
-``OCOP_PLUGINS_DISABLED`` (comma list of entry-point names) skips plugins.
+A plugin may put its HTTP hooks (``register_blueprints``, ``register_console_pages``,
+``register_site_pages``) in a second module declared under ``ocop.plugins.web`` with the same name:
+only the web app loads it (:meth:`OcopPluginManager.load_web_entry_points`), so Celery workers,
+``ocop`` commands and feed builds never import the plugin's routes, schemas, console or site code.
+``OCOP_PLUGINS_DISABLED`` (comma list of entry-point names) skips plugins, web modules included.
 :class:`LazyModule` loads a heavy optional library (Stripe's SDK, openpyxl) on first use.
 """
 from __future__ import annotations
@@ -19,6 +23,8 @@ from flask import current_app
 from core import hookspecs
 
 ENTRY_POINT_GROUP = "ocop.plugins"
+WEB_ENTRY_POINT_GROUP = "ocop.plugins.web"
+WEB_SUFFIX = ".web"  # pluggy name of a plugin's web module: "<entry point name>.web"
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +83,7 @@ class OcopPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self._entry_point_names: set[str] = set()
+        self._web_modules: dict[str, object] = {}  # entry point name -> its loaded ocop.plugins.web module
         self.sales_channel_kinds = KindRegistry()
         self.stock_location_kinds = KindRegistry()
         self.sales_channel_kinds.add("online_store", "Cửa hàng trực tuyến", "Online store")
@@ -98,10 +105,26 @@ class OcopPluginManager(pluggy.PluginManager):
             module = ep.load()
             self.register(module, name=ep.name)
 
+    def load_web_entry_points(self) -> None:
+        """Register the ``ocop.plugins.web`` module of every registered entry-point plugin (the web app's
+        HTTP hooks; a disabled plugin's is skipped). Idempotent."""
+        for ep in sorted(md.entry_points(group=WEB_ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self._web_modules or ep.name not in self._entry_point_names or not self.is_enabled(ep.name):
+                continue
+            module = ep.load()
+            if self.is_registered(module):  # the same module under both groups: already registered
+                continue
+            self._web_modules[ep.name] = module
+            super().register(module, name=ep.name + WEB_SUFFIX)
+        self.check_pending()
+
     def register(self, plugin, name=None):
         name = super().register(plugin, name=name)
         if name in self._entry_point_names:
             self.infos[name].enabled = True  # registered again after unregister()
+            web = self._web_modules.get(name)
+            if web is not None and not self.has_plugin(name + WEB_SUFFIX):
+                super().register(web, name=name + WEB_SUFFIX)
         elif name and name not in self.infos:
             module = getattr(plugin, "__name__", None) or type(plugin).__module__
             self.infos[name] = PluginInfo(name=name, module=module, distribution=None,
@@ -114,6 +137,8 @@ class OcopPluginManager(pluggy.PluginManager):
         removed = super().unregister(plugin=plugin, name=name)
         if name in self._entry_point_names:
             self.infos[name].enabled = False
+            if self.has_plugin(name + WEB_SUFFIX):
+                super().unregister(name=name + WEB_SUFFIX)
         else:
             self.infos.pop(name, None)
         return removed
@@ -125,11 +150,12 @@ class OcopPluginManager(pluggy.PluginManager):
         self.hook.register_stock_location_kinds.call_historic(kwargs={"registry": self.stock_location_kinds})
 
     def describe(self) -> list[dict]:
-        """Name, version, enabled flag and implemented hooks of every known plugin."""
+        """Name, version, enabled flag and implemented hooks of every known plugin (with those of its web
+        module once the web app loaded it)."""
         result = []
         for name, info in sorted(self.infos.items()):
-            plugin = self.get_plugin(name)
-            info.hooks = sorted(hc.name for hc in self.get_hookcallers(plugin) or []) if plugin else []
+            parts = [p for p in (self.get_plugin(name), self.get_plugin(name + WEB_SUFFIX)) if p is not None]
+            info.hooks = sorted({hc.name for p in parts for hc in self.get_hookcallers(p) or []})
             result.append(info.as_dict())
         return result
 

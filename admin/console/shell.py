@@ -19,7 +19,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from core import clock
-from core.api import REQUEST_USER_KEY
+from core.request_user import REQUEST_USER_KEY
 from core.accounts.authentication import user_for_token
 from core.accounts.security import current_user
 from core.errors import DomainError

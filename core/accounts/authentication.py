@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 import secrets
@@ -18,7 +19,13 @@ from core.errors import Conflict, DomainError, NotFound, TooManyRequests, Unauth
 from core.accounts.models import ApiToken, LoginThrottle, User
 from core.accounts.models import PROVINCE_SCOPED_ROLES, ROLES
 
-_DUMMY_HASH = generate_password_hash("timing-equaliser", method="scrypt")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash an unknown username's password is checked against (timing as for a real user). Made at the
+    first such login, not at import: a scrypt hash takes 32 MB for a moment, which was the peak RSS of
+    processes that never check a password (Celery workers, feed builds)."""
+    return generate_password_hash("timing-equaliser", method="scrypt")
 
 
 def _settings():
@@ -94,7 +101,7 @@ def login(username: str, password: str, client_address: str | None = None) -> tu
     _take_attempt(keys, attempted_at, settings)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         raise _invalid_credentials()
     if not check_password_hash(user.password_hash, password) or not user.active:
         raise _invalid_credentials()

@@ -5,7 +5,7 @@ import functools
 
 from flask import has_request_context, request
 
-from core.api import REQUEST_USER_KEY
+from core.request_user import REQUEST_USER_KEY
 from core.errors import Forbidden, Unauthorised
 from core.accounts.authentication import user_for_token
 

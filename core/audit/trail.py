@@ -6,7 +6,7 @@ import decimal
 
 from sqlalchemy import inspect, select
 
-from core.api import request_user
+from core.request_user import request_user
 from core.audit.access import visible_events_filter
 from core.audit.models import AuditEvent
 from core.db import db

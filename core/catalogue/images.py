@@ -13,12 +13,16 @@ import warnings
 from typing import Callable, Iterable
 
 from flask import url_for
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
 from core.catalogue.models import ProductImage
 from core.db import db
+from core.plugins import LazyModule
 from core.storage import storage
+
+# Pillow (~2 MB) loads when an upload is first decoded, not with every app (a Celery worker, a feed build)
+Image = LazyModule("PIL.Image")
+ImageOps = LazyModule("PIL.ImageOps")
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ def _decode(data: bytes) -> tuple[tuple[int, int], Image.Image]:
                     alpha = "A" in shown.getbands() or "transparency" in shown.info
                     shown = shown.convert("RGBA" if alpha else "RGB")
                 return full, shown
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError,
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, Image.UnidentifiedImageError, OSError,
             SyntaxError, ValueError, EOFError) as exc:
         raise Unusable(f"{type(exc).__name__}: {exc}") from exc
 

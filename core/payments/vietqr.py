@@ -17,9 +17,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import segno
-
 from core.errors import DomainError
+from core.plugins import LazyModule
+
+# segno (~1 MB) loads when a QR code is first drawn, not with every app
+segno = LazyModule("segno")
 
 GUID = "A000000727"                 # NAPAS's application id inside tag 38
 SERVICE_ACCOUNT = "QRIBFTTA"        # 24/7 inter-bank transfer to an account

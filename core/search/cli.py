@@ -5,13 +5,16 @@ import json
 import sys
 
 import click
-from tqdm import tqdm
 
 from core.commands import with_app
 from core.db import refresh_statistics
+from core.plugins import LazyModule
 from core.search import outbox
 from core.search import service
 from core.search.backend import SearchUnavailable, count_listed
+
+# tqdm (~1 MB) loads when a command first draws a progress bar, not with every app
+tqdm = LazyModule("tqdm")
 
 
 @click.group("search")
@@ -25,7 +28,7 @@ def search():
 def sync(batch_size):
     """Drain pending index work from the outbox (e.g. recorded while the broker or Elasticsearch was down)."""
     pending = outbox.pending_count()
-    with tqdm(total=pending, desc="search sync", unit="row", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=pending, desc="search sync", unit="row", file=sys.stderr) as bar:
         try:
             result = outbox.drain(batch_size=batch_size, progress=_advance(bar))
         except SearchUnavailable as exc:
@@ -33,7 +36,7 @@ def sync(batch_size):
     click.echo(f"Synced {result['processed']} outbox rows; {outbox.pending_count()} pending.")
 
 
-def _advance(bar: tqdm):
+def _advance(bar: tqdm.tqdm):
     """``progress(n)`` for ``bar`` that leaves the last step's drawing to ``close()``: tqdm would otherwise draw
     the 100 % line twice (once on the last update, once more on close)."""
     def progress(n: int) -> None:
@@ -49,7 +52,7 @@ def _advance(bar: tqdm):
 def reindex():
     """Rebuild the search index from the database (no downtime), with a progress bar."""
     total = count_listed()
-    with tqdm(total=total, desc="search reindex", unit="product", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=total, desc="search reindex", unit="product", file=sys.stderr) as bar:
         try:
             result = service.reindex(progress=_advance(bar))
         except SearchUnavailable as exc:

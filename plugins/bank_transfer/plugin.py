@@ -1,4 +1,7 @@
-"""Hook implementations of the built-in ``bank_transfer`` plugin."""
+"""Domain hook implementations of the built-in ``bank_transfer`` plugin.
+
+Its HTTP hooks (routes) are in :mod:`plugins.bank_transfer.web` (group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 import json
@@ -12,9 +15,12 @@ from plugins.bank_transfer.config import platform_account
 from plugins.bank_transfer.models import COMPONENT
 from core.commands import command_app
 from core.errors import DomainError
-from plugins.bank_transfer import routes, storefront
+from core.plugins import LazyModule
 from plugins.bank_transfer import services
 from plugins.bank_transfer.gateway import BankTransferGateway
+
+# tqdm (~1 MB) loads when a command first draws a progress bar, not with every app
+tqdm = LazyModule("tqdm")
 
 
 @hookimpl
@@ -22,12 +28,6 @@ def payment_gateways(settings):
     """Bank transfer (VietQR) while a platform receiving account is configured (``OCOP_BANK_*``)."""
     return [BankTransferGateway()] if platform_account() else []
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/payments/bank-transfer``, QR images and the webhook under
-    ``/storefront/v1/payments/bank-transfer``."""
-    return [routes.blp, storefront.blp]
 
 
 @hookimpl
@@ -50,12 +50,11 @@ def register_cli(cli):
     @click.option("--json", "as_json", is_flag=True, help="print the full report as JSON")
     def import_statement(file, as_json):
         """Apply a bank statement (CSV or XLSX export) to bank-transfer payments, each line once."""
-        from tqdm import tqdm
         data = file.read_bytes()
         try:
             with command_app().app_context():
                 rows = len(services.read_statement(data))
-                with tqdm(total=rows, unit="line", desc="statement") as bar:
+                with tqdm.tqdm(total=rows, unit="line", desc="statement") as bar:
                     report = services.import_statement(data, progress=bar.update)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} / {exc.message_en}") from None

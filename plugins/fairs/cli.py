@@ -6,14 +6,17 @@ import sys
 
 import click
 from sqlalchemy import select
-from tqdm import tqdm
 
 from core.accounts.models import User
 from core.commands import with_app
 from core.db import db
 from core.errors import DomainError
+from core.plugins import LazyModule
 from plugins.fairs import allocation, booth_stock, demo, events
 from plugins.fairs.models import FairAssignment, FairEvent, FairSettlement
+
+# tqdm (~1 MB) loads when a command first draws a progress bar, not with every app
+tqdm = LazyModule("tqdm")
 
 
 def register(cli: click.Group) -> None:
@@ -79,7 +82,7 @@ def allocate(slug, username, dry_run):
     if dry_run:
         click.echo(json.dumps(proposal, ensure_ascii=False, default=str))
         return
-    with tqdm(total=len(proposal["items"]), desc="assigning", unit="booth", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=len(proposal["items"]), desc="assigning", unit="booth", file=sys.stderr) as bar:
         for item in proposal["items"]:
             _domain(lambda item=item: allocation.assign(user, event, item["application_id"], item["booth_id"]))
             bar.update(1)
@@ -99,7 +102,7 @@ def settle(slug, username):
     todo = [a for a in db.session.execute(select(FairAssignment).where(FairAssignment.event_id == event.id)
                                           .order_by(FairAssignment.id)).scalars() if a.id not in settled]
     unbalanced = 0
-    with tqdm(total=len(todo), desc="settling", unit="exhibitor", file=sys.stderr) as bar:
+    with tqdm.tqdm(total=len(todo), desc="settling", unit="exhibitor", file=sys.stderr) as bar:
         for assignment in todo:
             result = _domain(lambda a=assignment: booth_stock.settle(user, a.id, {}))
             unbalanced += 0 if result["balanced"] else 1

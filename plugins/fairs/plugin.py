@@ -1,4 +1,8 @@
-"""Hook implementations of the ``fairs`` plugin (entry point ``fairs = plugins.fairs.plugin``)."""
+"""Domain hook implementations of the ``fairs`` plugin (entry point ``fairs = plugins.fairs.plugin``).
+
+Its HTTP hooks (routes, console and site pages, the site's home section) are in :mod:`plugins.fairs.web`
+(group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,19 +11,10 @@ from core.hookspecs import hookimpl
 from plugins.fairs import cli as fairs_cli
 from plugins.fairs import models  # noqa: F401  (registers the plugin's tables)
 from plugins.fairs import reports as fairs_reports
-from plugins.fairs import routes, storefront
 from plugins.fairs.events import FAIR_BOOTH_KIND, FAIR_TRANSIT_KIND
 from plugins.fairs.models import COMPONENT
 from plugins.fairs import demo as demo_data
-from plugins.fairs import console as fairs_console
 from plugins.fairs import fees
-from plugins.fairs import site as fairs_site
-
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/fairs`` and public ones under ``/storefront/v1/fairs``."""
-    return [routes.blp, storefront.blp]
 
 
 @hookimpl
@@ -66,23 +61,3 @@ def payable_paid(kind, payable_id, payment):
     records the payment."""
     if kind == fees.PAYABLE_KIND:
         fees.payment_arrived(payable_id, payment.id)
-
-
-@hookimpl
-def register_console_pages(console):
-    """The fairs in the web console (``/console/fairs…``): organisers' events, booth map editor, applications,
-    allocation board, fees and settlement; producers' applications, booths and fees; booth staff's till."""
-    fairs_console.register(console)
-
-
-@hookimpl
-def register_site_pages(pages):
-    """The public site's fair pages: ``/hoi-cho-trien-lam`` (running and upcoming fairs, in the site header)
-    and ``/hoi-cho-trien-lam/<slug>`` (dates, venue, booth map, exhibitors and the products they show)."""
-    fairs_site.register(pages)
-
-
-@hookimpl
-def site_home_sections(lang):
-    """The running and upcoming fairs on the site's home page (dates, venue), linking to their pages."""
-    return fairs_site.home_section(lang)

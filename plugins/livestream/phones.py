@@ -6,16 +6,18 @@ or fixed line wins, so a quantity written after the number is not swallowed.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-import phonenumbers
+from core.plugins import LazyModule
+
+# phonenumbers (~1 MB, 58 modules) loads when a comment is first parsed, not with every app
+phonenumbers = LazyModule("phonenumbers")
 
 _START = re.compile(r"(?<![\w+])(?<!\d[.,])(?:\+84|84|0)(?=[\s.\-()]{0,2}\d)")
 _MASKED = re.compile(r"(?<![\w+])(?:\+84|84|0)\d{1,4}[x*.]*[x*]{2,}[\d.]*", re.IGNORECASE)
 _SEPARATOR = " .-()"
-_PHONE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
-                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 MIN_SUSPECT_DIGITS = 6  # a number this long starting with 0/84 is a phone attempt, never a quantity
 
 
@@ -69,6 +71,13 @@ def _read_candidate(text: str, start: int, prefix_end: int) -> PhoneSpan | None:
     return PhoneSpan(start, ends[-1][0], None)
 
 
+@functools.cache
+def _phone_types() -> frozenset:
+    """The number types accepted: mobile and fixed lines (read once phonenumbers is loaded)."""
+    kinds = phonenumbers.PhoneNumberType
+    return frozenset({kinds.MOBILE, kinds.FIXED_LINE, kinds.FIXED_LINE_OR_MOBILE})
+
+
 def _valid_e164(candidate: str) -> str | None:
     try:
         number = phonenumbers.parse(candidate, "VN")
@@ -76,6 +85,6 @@ def _valid_e164(candidate: str) -> str | None:
         return None
     if number.country_code != 84 or not phonenumbers.is_valid_number(number):
         return None
-    if phonenumbers.number_type(number) not in _PHONE_TYPES:
+    if phonenumbers.number_type(number) not in _phone_types():
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

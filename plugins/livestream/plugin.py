@@ -1,23 +1,20 @@
-"""Hook implementations of the ``livestream`` plugin (entry point ``livestream = plugins.livestream.plugin``)."""
+"""Domain hook implementations of the ``livestream`` plugin (entry point ``livestream = plugins.livestream.plugin``).
+
+Its HTTP hooks (routes, console pages) are in :mod:`plugins.livestream.web` (group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from plugins.livestream import attribution, routes, session_prices
+from plugins.livestream import attribution, session_prices
 from plugins.livestream import cli as livestream_cli
-from plugins.livestream import console as livestream_console
 from plugins.livestream import models  # noqa: F401  (registers the plugin's tables)
 from plugins.livestream import reports as livestream_reports
 from plugins.livestream.models import COMPONENT
 from plugins.livestream.sessions import LIVESTREAM_KIND
 from plugins.livestream import demo as demo_data
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/livestreams`` and the link tracker under ``/storefront/v1/livestreams``."""
-    return [routes.blp, routes.storefront_blp]
 
 
 @hookimpl
@@ -60,9 +57,3 @@ def reports(user):
 def seed_demo_data():
     """The recorded demo session (showcase, 100+ comments, drafts and orders)."""
     return demo_data.seed_demo_session()
-
-
-@hookimpl
-def register_console_pages(console):
-    """Console pages for producers and organisers: sessions, session prices, live view, results."""
-    livestream_console.register(console)

@@ -1,24 +1,22 @@
-"""Hook implementations of the ``marketplace_feeds`` plugin (entry point
-``marketplace_feeds = plugins.marketplace_feeds.plugin``)."""
+"""Domain hook implementations of the ``marketplace_feeds`` plugin (entry point
+``marketplace_feeds = plugins.marketplace_feeds.plugin``).
+
+Its HTTP hooks (routes, console pages) are in :mod:`plugins.marketplace_feeds.web`
+(group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from plugins.marketplace_feeds import attribution, routes
+from plugins.marketplace_feeds import attribution
 from plugins.marketplace_feeds import cli as feeds_cli
-from plugins.marketplace_feeds import console as feeds_console
 from plugins.marketplace_feeds import models  # noqa: F401  (registers the plugin's tables)
 from plugins.marketplace_feeds import reports as feeds_reports
 from plugins.marketplace_feeds import tasks  # noqa: F401  (registers the plugin's Celery tasks)
 from plugins.marketplace_feeds.models import COMPONENT, MARKETPLACE_KIND
 from plugins.marketplace_feeds import demo as demo_data
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/marketplaces``; feeds and the order webhook under ``/storefront/v1``."""
-    return [routes.blp, routes.storefront_blp]
 
 
 @hookimpl
@@ -61,9 +59,3 @@ def reports(user):
 def seed_demo_data():
     """Demo marketplaces with producer opt-ins and a marketplace campaign."""
     return demo_data.seed_demo_marketplaces()
-
-
-@hookimpl
-def register_console_pages(console):
-    """Console pages: a producer's marketplaces and refused items; presence and order import for organisers."""
-    feeds_console.register(console)

@@ -1,4 +1,8 @@
-"""Hook implementations of the ``sales_points`` plugin (entry point ``sales_points = plugins.sales_points.plugin``)."""
+"""Domain hooks of the ``sales_points`` plugin (entry point ``sales_points = plugins.sales_points.plugin``).
+
+Its HTTP hooks (routes, console pages) are in :mod:`plugins.sales_points.web`
+(group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,18 +13,11 @@ from plugins.sales_points.models import COMPONENT
 from plugins.sales_points import access
 from plugins.sales_points import cli as sp_cli
 from plugins.sales_points import reports as sp_reports
-from plugins.sales_points import console as sp_console
-from plugins.sales_points import routes, storefront
 from plugins.sales_points import tasks  # noqa: F401  (registers the plugin's Celery tasks)
 
 SALES_POINT_KIND = "sales_point"
 TRANSIT_KIND = "sales_point_transit"
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/sales-points`` and public ones under ``/storefront/v1``."""
-    return [routes.blp, storefront.blp]
 
 
 @hookimpl
@@ -63,9 +60,3 @@ def register_cli(cli):
 def reports(user):
     """Sales-point reports the user may open (operators: their points; organisers: their province; producers)."""
     return sp_reports.available_reports(user)
-
-
-@hookimpl
-def register_console_pages(console):
-    """The till in the web console (``/console/till``): scan, quantity, cash / card / QR, receipt."""
-    sp_console.register(console)

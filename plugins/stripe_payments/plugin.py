@@ -1,10 +1,11 @@
-"""Hook implementations of the built-in ``stripe_payments`` plugin."""
+"""Domain hook implementations of the built-in ``stripe_payments`` plugin.
+
+Its HTTP hooks (routes, site page) are in :mod:`plugins.stripe_payments.web` (group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 from core.hookspecs import hookimpl
 from plugins.stripe_payments.gateway import StripeGateway
-from plugins.stripe_payments.routes import blp
-from plugins.stripe_payments.site_pages import pay_on_stripe
 
 
 @hookimpl
@@ -13,15 +14,3 @@ def payment_gateways(settings):
     gateway = StripeGateway.from_settings(settings)
     return [gateway] if gateway else []
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """The signed webhook receiver under ``/storefront/v1/payments/stripe``."""
-    return [blp]
-
-
-@hookimpl
-def register_site_pages(pages):
-    """``/thanh-toan/stripe/<order token>``: on to Stripe's hosted payment page (only while Stripe is configured)."""
-    pages.add("/thanh-toan/stripe/<token>", pay_on_stripe, name="stripe_checkout", title="Thanh toán qua Stripe",
-              title_en="Pay with Stripe")

@@ -1,4 +1,7 @@
-"""Hook implementations of the ``vnpay`` plugin (entry point ``vnpay = plugins.vnpay.plugin``)."""
+"""Domain hook implementations of the ``vnpay`` plugin (entry point ``vnpay = plugins.vnpay.plugin``).
+
+Its HTTP hooks (routes) are in :mod:`plugins.vnpay.web` (group ``ocop.plugins.web``, web app only).
+"""
 from __future__ import annotations
 
 import json
@@ -14,7 +17,6 @@ from plugins.vnpay import config
 from plugins.vnpay import services
 from plugins.vnpay import tasks
 from plugins.vnpay.gateway import VnpayGateway
-from plugins.vnpay.routes import blp
 
 
 @hookimpl
@@ -23,11 +25,6 @@ def payment_gateways(settings):
     found = config.load(public_base_url=settings.public_base_url)
     return [VnpayGateway(found)] if found else []
 
-
-@hookimpl
-def register_blueprints(app, api):
-    """The IPN and return routes under ``/storefront/v1/payments/vnpay``."""
-    return [blp]
 
 
 @hookimpl

@@ -1,33 +1,20 @@
 """Hook implementations of the ``webhooks`` plugin (entry point ``webhooks = plugins.webhooks.plugin``).
 
 The core's after-commit hooks become webhook events; ``plugin_event`` carries the events other
-plugins declared with ``register_webhook_events``.
+plugins declared with ``register_webhook_events``. The admin routes and the deliveries gauge of
+``/metrics`` are in :mod:`plugins.webhooks.web` (web app only).
 """
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from core import metrics
 from core.hookspecs import hookimpl
 from plugins.webhooks import events, models  # noqa: F401  (registers the plugin's tables)
 from plugins.webhooks import services
 from plugins.webhooks.models import COMPONENT
 from plugins.webhooks import cli as webhooks_cli
-from plugins.webhooks import routes
 from plugins.webhooks import tasks
-
-metrics.register_database_gauge("ocop_webhook_deliveries", "Webhook deliveries not yet succeeded, by status.",
-                                services.counts_by_status)
-
-
-@hookimpl
-def register_blueprints(app, api):
-    """Admin routes under ``/admin/v1/webhooks``; also collects the event types every plugin declares."""
-    registry = events.new_registry()
-    app.extensions["ocop_plugins"].hook.register_webhook_events.call_historic(kwargs={"registry": registry})
-    app.extensions["ocop_webhook_events"] = registry
-    return [routes.blp]
 
 
 @hookimpl

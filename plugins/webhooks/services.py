@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from plugins.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubs
 
 log = logging.getLogger(__name__)
 TRUE = ("1", "true", "yes", "on")
+REGISTRY_KEY = "ocop_webhook_events"  # app.extensions key of the event registry
+_registry_lock = threading.Lock()
 
 
 @dataclass
@@ -66,8 +69,19 @@ def backoff(attempts: int, cfg: Config) -> dt.timedelta:
 
 # --- the event registry ------------------------------------------------------------------------
 def registry():
-    """Event types known to this app (the core's and those plugins declared)."""
-    return current_app.extensions["ocop_webhook_events"]
+    """Event types known to this app (the core's and those plugins declared), collected on first use in any
+    app (web, worker, command); the historic ``register_webhook_events`` call also hears plugins registered
+    later."""
+    found = current_app.extensions.get(REGISTRY_KEY)
+    if found is None:
+        with _registry_lock:
+            found = current_app.extensions.get(REGISTRY_KEY)
+            if found is None:
+                found = events.new_registry()
+                current_app.extensions["ocop_plugins"].hook.register_webhook_events.call_historic(
+                    kwargs={"registry": found})
+                current_app.extensions[REGISTRY_KEY] = found
+    return found
 
 
 def event_types() -> list[dict]:
