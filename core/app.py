@@ -8,6 +8,7 @@ from flask import Flask, abort, jsonify, send_file
 from sqlalchemy import text
 
 from core import http_guards, logs, metrics
+from core.accounts import authentication
 from core.celery_app import init_celery
 from core.celery_settings import apply_environment
 from core.config import Settings, load_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, plugin_manager=None) -> Flask:
     _register_faces(app, pm)
     _register_core_routes(app)
     _init_tasks_and_search(app)
+    authentication.prepare_login_timing()  # an unknown username's first login as slow as a known one's
     return app
 
 

@@ -22,10 +22,16 @@ from core.accounts.models import PROVINCE_SCOPED_ROLES, ROLES
 
 @functools.cache
 def _dummy_hash() -> str:
-    """The hash an unknown username's password is checked against (timing as for a real user). Made at the
-    first such login, not at import: a scrypt hash takes 32 MB for a moment, which was the peak RSS of
-    processes that never check a password (Celery workers, feed builds)."""
+    """The hash an unknown username's password is checked against (timing as for a real user). Made when the
+    web app is built (:func:`prepare_login_timing`), not at import: a scrypt hash takes 32 MB for a moment,
+    which was the peak RSS of processes that never check a password (Celery workers, feed builds)."""
     return generate_password_hash("timing-equaliser", method="scrypt")
+
+
+def prepare_login_timing() -> None:
+    """Make the unknown-user hash now, so that even a process's first login with an unknown username takes
+    as long as one with a known username (the web app calls this once per process)."""
+    _dummy_hash()
 
 
 def _settings():
