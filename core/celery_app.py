@@ -100,10 +100,7 @@ def enqueue(task_name: str, *args, **kwargs):
     its own task module (which imports them); the composition root imports
     every domain's ``tasks`` module, which registers the tasks.
     """
-    task = celery_app.tasks[task_name]
-    if celery_app.conf.task_always_eager:
-        return task.apply_async(args, kwargs or None, retry=False)
-    return publish(task, args, kwargs)
+    return celery_app.tasks[task_name].apply_async(args, kwargs or None, retry=False)
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -137,8 +134,10 @@ def _producer():
 
 
 def publish(task, args=(), kwargs=None):
-    """Send ``task`` to the broker through this process's kept producer. Raises on a broker error (the
-    connection is dropped first, so the next call reconnects)."""
+    """Send ``task`` to the broker through this process's kept producer, whose connection never retries (the
+    search outbox's drain request: the row is safe in the database, the request must not wait on a broker
+    that is down). Raises on a broker error (the connection is dropped first, so the next call reconnects).
+    :func:`enqueue` uses Celery's own producer pool: a kept producer saved only ~0.04 ms per publish."""
     with _publisher_lock:
         try:
             return task.apply_async(args, kwargs or None, retry=False, producer=_producer())
