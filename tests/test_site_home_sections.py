@@ -105,3 +105,22 @@ def test_home_without_the_fairs_plugin_has_no_fair_section_and_no_error(app_with
     assert CAMPAIGN in section(body, "campaigns")
     assert 'href="/hoi-cho-trien-lam"' not in body
     assert other.get("/hoi-cho-trien-lam").status_code == 404
+
+
+def _sale_cards(body: str) -> int:
+    return body.count('<span class="sale">')
+
+
+def test_listing_and_search_cards_show_sale_prices_and_follow_a_new_promotion(client, demo):
+    """The campaign's joined producers' products carry their sale price on search and listing cards; a
+    promotion started afterwards shows on the next view (the site's listing cache follows the pricing state)."""
+    search = html(client.get("/tim-kiem?q=buoi"))
+    assert "Bưởi da xanh Bình Lợi" in search
+    province_before = html(client.get("/tinh/75"))
+    joined = html(client.get("/chu-the/htx-nong-nghiep-binh-minh"))
+    assert _sale_cards(joined) >= 1 and "<s>" in joined  # the demo campaign: 15 % off, base price struck
+    before = _sale_cards(province_before)
+    _promotion("Giảm giá toàn tỉnh", ["online_store"], clock.now() - dt.timedelta(hours=1))
+    province_after = html(client.get("/tinh/75"))
+    assert _sale_cards(province_after) > before
+    assert _sale_cards(html(client.get("/tim-kiem?q=buoi"))) > _sale_cards(search)
