@@ -124,3 +124,11 @@ def test_listing_and_search_cards_show_sale_prices_and_follow_a_new_promotion(cl
     province_after = html(client.get("/tinh/75"))
     assert _sale_cards(province_after) > before
     assert _sale_cards(html(client.get("/tim-kiem?q=buoi"))) > _sale_cards(search)
+
+
+def test_fair_list_refuses_a_bad_page_with_the_error_envelope(client, demo):
+    for page in ("-5", "0", "abc", "1001", "9" * 40):
+        response = client.get(f"/hoi-cho-trien-lam?page={page}")
+        assert response.status_code == 422, page
+        assert "trang phải là số từ 1 đến 1000" in response.get_data(as_text=True)  # the site's error page
+    assert client.get("/hoi-cho-trien-lam?page=1").status_code == 200

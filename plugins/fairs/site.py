@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, request, url_for
+from flask import request, url_for
 
 from core import clock
+from core.errors import invalid
 from core.geo.resolver import UnitResolver
 from plugins.fairs import events
 from plugins.fairs.models import EVENT_KINDS
@@ -34,8 +35,8 @@ def register(pages) -> None:
 
     def fair_list():
         page = request.args.get("page", "1")
-        if not page.isdigit() or not 1 <= int(page) <= 1000:
-            abort(404)
+        if not page.isdigit() or not 1 <= int(page) <= 1000:  # as the site's other listings answer
+            raise invalid("page", "trang phải là số từ 1 đến 1000", "page must be a number from 1 to 1000")
         found = events.public_events({"page": int(page), "limit": PAGE_SIZE})
         units = UnitResolver()
         units.get_many(e.province_code for e in found["results"])
