@@ -89,11 +89,14 @@ def build_database(database_url: str, instance: Path, stock: int, lines: int) ->
         db.session.commit()
 
 
-def start_server(port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
-    """gunicorn (gthread workers, keep-alive) bound to 127.0.0.1:port; waits until /healthz answers."""
+def start_server(port: int, env: dict, workers: int, threads: int, worker_class: str = "gthread",
+                 worker_connections: int = 1000) -> subprocess.Popen:
+    """gunicorn bound to 127.0.0.1:port (gthread workers with keep-alive, or sync workers: a connection per
+    request, as behind a buffering proxy); waits until /healthz answers."""
+    extra = ["-k", "gthread", "--threads", str(threads), "--keep-alive", "30",
+             "--worker-connections", str(worker_connections)] if worker_class == "gthread" else ["-k", "sync"]
     return start_gunicorn("core.wsgi:app", port, env, workers=workers, cwd=ROOT,
-                          extra_args=["-k", "gthread", "--threads", str(threads), "--keep-alive", "30",
-                                      "--backlog", "2048"])
+                          extra_args=[*extra, "--backlog", "2048"])
 
 
 def _client_process(port: int, jobs: list, threads: int, kind: str, body: bytes, queue, start_at: float) -> None:
@@ -253,6 +256,11 @@ def main() -> None:
                                                        "campaign, so every order is discounted and reserves usage)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1: no GIL contention)")
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread",
+                        help="gunicorn worker class (sync: one request per connection)")
+    parser.add_argument("--spread", action="store_true",
+                        help="cap each gthread worker at ceil(clients / workers) + 1 keep-alive connections "
+                             "(gunicorn --worker-connections), so the clients spread evenly over the workers")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12",
                         help="Celery broker for after-commit tasks ('' = in-process)")
     args = parser.parse_args()
@@ -274,7 +282,8 @@ def main() -> None:
     if broker:
         subprocess.run([sys.executable, "-c", f"import redis; redis.Redis.from_url({broker!r}).flushdb()"], check=False)
     port = free_port()
-    server = start_server(port, env, args.workers, args.threads)
+    server = start_server(port, env, args.workers, args.threads, args.worker_class,
+                          -(-args.clients // args.workers) + 1 if args.spread else 1000)
     try:
         lines = [{"sku": HOT_SKU, "quantity": 1}] + ([{"sku": SECOND_SKU, "quantity": 1}] if args.lines == 2 else [])
         body = json.dumps({"lines": lines, "full_name": "Nguyễn Thị Lan", "phone": "0912345678",

@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--session", help="save the pyinstrument session here (pyinstrument --load FILE)")
     parser.add_argument("--no-profile", action="store_true", help="measure CPU only (no profiler overhead)")
     parser.add_argument("--interval", type=float, default=0.001, help="profiler sampling interval, seconds")
+    parser.add_argument("--sql", action="store_true", help="print the SQL statements of one completion, then stop")
     args = parser.parse_args()
 
     instance = Path(tempfile.mkdtemp(prefix="ocop-prof-checkout-")) / "instance"
@@ -64,6 +65,9 @@ def main() -> None:
 
     for token in tokens[:20]:  # warm-up: caches, compiled statements, broker connection
         complete(token)
+    if args.sql:
+        print_statements(app, lambda: complete(tokens[20]))
+        return
     profiler = None
     if not args.no_profile:
         try:
@@ -95,6 +99,26 @@ def main() -> None:
     print(json.dumps({"broker": "redis" if broker else "in-process", "profiled": bool(profiler)}))
     print(f"completions={n} app_cpu_ms_per_completion={cpu / n * 1000:.2f} "
           f"quietest_batch_cpu_ms={min(batches) * 1000:.2f} wall_ms_per_completion={wall / n * 1000:.2f}")
+
+
+def print_statements(app, action) -> None:
+    """Run ``action`` and print each SQL statement it sends (first line, 160 characters), numbered."""
+    from sqlalchemy import event
+    from core.db import db
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split())[:160])
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    for i, statement in enumerate(statements, 1):
+        print(f"{i:3} {statement}")
+    print(f"statements={len(statements)}")
 
 
 if __name__ == "__main__":

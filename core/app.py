@@ -87,8 +87,29 @@ def create_worker_app(settings: Settings | None = None, plugin_manager=None) -> 
     return app
 
 
+class OcopFlask(Flask):
+    """Flask, remembering which handlers are coroutines: Flask asks ``inspect`` again for every hook and view
+    of every request (16 times per request here, ~3 µs each)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_handlers: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_handlers[func]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable callable: ask Flask each time
+            return super().ensure_sync(func)
+        handler = super().ensure_sync(func)
+        if len(self._sync_handlers) < 4096:  # views and hooks: a fixed set (bound methods would be new each time)
+            self._sync_handlers[func] = handler
+        return handler
+
+
 def _new_app(settings: Settings) -> Flask:
-    app = Flask("ocop", instance_path=str(settings.instance_path), instance_relative_config=False)
+    app = OcopFlask("ocop", instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.json.ensure_ascii = False
     app.json.sort_keys = False

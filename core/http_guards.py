@@ -155,17 +155,18 @@ def check_request():
 
 def add_security_headers(response):
     """Headers every answer carries; a route's own values win."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if "Content-Security-Policy" not in response.headers:
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}  # one pass (``setdefault`` scans the list per header)
+    headers.extend([(name, value) for name, value in SECURITY_HEADERS.items() if name.lower() not in present])
+    if "content-security-policy" not in present:
         if request.path.startswith("/media/"):
-            response.headers["Content-Security-Policy"] = MEDIA_CSP
+            headers["Content-Security-Policy"] = MEDIA_CSP
         elif response.mimetype == "text/html":
-            response.headers["Content-Security-Policy"] = HTML_CSP
+            headers["Content-Security-Policy"] = HTML_CSP
         else:
-            response.headers["Content-Security-Policy"] = API_CSP
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+            headers["Content-Security-Policy"] = API_CSP
+    if request.is_secure and "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = HSTS
     return response
 
 

@@ -106,3 +106,32 @@ def test_the_web_app_loads_the_web_modules_of_enabled_plugins_only(settings):
     assert not pm.has_plugin("marketplace_feeds" + WEB_SUFFIX)
     pm.register(importlib.import_module("plugins.marketplace_feeds.plugin"), name="marketplace_feeds")
     assert pm.has_plugin("marketplace_feeds" + WEB_SUFFIX)
+
+
+def test_the_app_remembers_which_handlers_are_plain_functions(app):
+    """``ensure_sync`` answers from a table after the first ask (Flask inspects every handler per request); a
+    coroutine is still handed to Flask's own conversion, and a request still runs its hooks and view."""
+    from flask import Flask
+
+    def view():
+        return "ok"
+
+    async def coroutine_view():
+        return "ok"
+
+    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+    assert app._sync_handlers[view] is view
+    try:
+        expected = Flask.ensure_sync(app, coroutine_view)
+    except RuntimeError as exc:  # Flask without its "async" extra refuses coroutines
+        expected = exc
+    if isinstance(expected, RuntimeError):
+        try:
+            app.ensure_sync(coroutine_view)
+        except RuntimeError as exc:
+            assert str(exc) == str(expected)
+        else:
+            raise AssertionError("a coroutine view was taken as a plain function")
+    else:
+        assert app.ensure_sync(coroutine_view) is not coroutine_view
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}

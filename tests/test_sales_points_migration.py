@@ -7,11 +7,8 @@ previous revisions (core ``0005_merge``, sales points ``sp001``); a point sells,
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -24,48 +21,11 @@ from core.payments.models import Payment, Refund
 from core.sales.models import Fulfilment, Order, OrderNumberCounter
 from plugins.sales_points.models import PosReturnLine, PosSale, SalesPoint
 from support.checks import error_of
+from support.old_database import old_app, old_database_url, upgrade_to as _upgrade_to  # noqa: F401 (fixtures)
 
 BASE = "/admin/v1/sales-points"
 SOLD_AT = dt.datetime(2026, 11, 20, 3, 0, 0)  # 10:00 in Vietnam, stored as naive UTC
 SOLD_ON = dt.date(2026, 11, 20)
-
-
-@pytest.fixture
-def old_database_url(database_url, tmp_path):
-    """An empty database of the engine under test, dropped afterwards."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'before_sp002.sqlite3'}"
-        return
-    import psycopg
-    admin_url = database_url.replace("postgresql+psycopg://", "postgresql://")
-    base, name = admin_url.rsplit("/", 1)
-    name = f"{name.split('?', 1)[0]}_sp002_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{base}/{name}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def old_app(app, instance_path, old_database_url):
-    """A second app on that database (the session's app gets Celery back afterwards)."""
-    from conftest import make_settings
-    from core.app import create_app
-    from core.celery_app import init_celery
-    db.session.commit()
-    other = create_app(make_settings(instance_path, old_database_url))
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    init_celery(app)
-
-
-def _upgrade_to(component: str, revision: str) -> None:
-    versions = dict(migrate.components())[component]
-    with db.engine.begin() as connection:
-        command.upgrade(migrate._config(component, versions, connection), revision)
 
 
 def _variant(sku):

@@ -91,6 +91,27 @@ def get(token: str) -> Checkout:
     return checkout
 
 
+def note_referral(checkout: Checkout, source: str, data: dict | None) -> None:
+    """Note (or, with ``data`` None, forget) where the shopper came from, as ``source``'s claim. Flushes.
+
+    Plugins note claims while the shopper shops (a livestream link, …) and read them back from the
+    checkout when the order is placed (``order_attribution``), which loads the checkout anyway: a
+    checkout without a claim costs the plugin no query.
+    """
+    referral = dict(checkout.referral or {})
+    if data is None:
+        referral.pop(source, None)
+    else:
+        referral[source] = data
+    checkout.referral = referral or None
+    db.session.flush()
+
+
+def referral(checkout: Checkout, source: str) -> dict | None:
+    """``source``'s claim on the checkout, None when it has none."""
+    return (checkout.referral or {}).get(source)
+
+
 def require_open(checkout: Checkout) -> None:
     """Raise ``checkout.completed`` (409) unless the checkout is still open."""
     if checkout.status != "open":

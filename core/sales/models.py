@@ -58,6 +58,9 @@ class Checkout(ContactAndDelivery, db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     voucher_codes = mapped_column(JSON, nullable=True)  # codes the shopper entered (core.pricing checks them)
+    #: where the shopper came from, ``{source: data}`` noted by plugins (``checkout.note_referral``), read back
+    #: with the checkout when the order is placed; NULL = no claim
+    referral = mapped_column(JSON, nullable=True)
 
     lines = relationship("CheckoutLine", back_populates="checkout", order_by="CheckoutLine.id",
                          cascade="all, delete-orphan")
