@@ -401,8 +401,9 @@ def _restore_kept_values(session: Session, transaction) -> None:
         scalars = [key for key in values if key in state.expired_attributes and key not in collections]
         # what ``set_committed_value`` does per attribute, once for all the scalar ones (it was ~500 calls
         # per order placement): the values go back into the state's dict, then are marked committed
-        state.dict.update({key: values[key] for key in scalars})
-        state._commit(state.dict, scalars)
+        if scalars:
+            state.dict.update({key: values[key] for key in scalars})
+            state._commit(state.dict, scalars)
         for key in collections.intersection(values):
             if key in state.expired_attributes:
                 set_committed_value(obj, key, values[key])

@@ -23,13 +23,15 @@ _checkout = sa.table('checkout', sa.column('id', sa.Integer), sa.column('referra
 
 def upgrade():
     conn = op.get_bind()
-    tags = conn.execute(sa.select(_tag.c.checkout_id, _tag.c.session_id)).all()
-    referrals = dict(conn.execute(sa.select(_checkout.c.id, _checkout.c.referral)
-                                  .where(_checkout.c.id.in_([t.checkout_id for t in tags]))).all()) if tags else {}
-    for checkout_id, session_id in tags:
-        referral = dict(referrals.get(checkout_id) or {})
-        referral['livestream'] = {'session_id': session_id}
-        conn.execute(sa.update(_checkout).where(_checkout.c.id == checkout_id).values(referral=referral))
+    tags = conn.execute(sa.select(_tag.c.checkout_id, _tag.c.session_id).order_by(_tag.c.checkout_id)).all()
+    for start in range(0, len(tags), 500):  # a bounded IN list (SQLite's parameter limit)
+        batch = tags[start:start + 500]
+        referrals = dict(conn.execute(sa.select(_checkout.c.id, _checkout.c.referral)
+                                      .where(_checkout.c.id.in_([t.checkout_id for t in batch]))).all())
+        for checkout_id, session_id in batch:
+            referral = dict(referrals.get(checkout_id) or {})
+            referral['livestream'] = {'session_id': session_id}
+            conn.execute(sa.update(_checkout).where(_checkout.c.id == checkout_id).values(referral=referral))
 
 
 def downgrade():
